@@ -1,0 +1,70 @@
+package config
+
+// CycleOrder is the order in which a study's runs execute.
+type CycleOrder string
+
+// Cycle orders: sequential runs all cycles of one config before the next;
+// interleaved runs every config once per cycle; shuffled is interleaved with
+// a seeded shuffle per cycle.
+const (
+	OrderSequential  CycleOrder = "sequential"
+	OrderInterleaved CycleOrder = "interleaved"
+	OrderShuffled    CycleOrder = "shuffled"
+	OrderReverse     CycleOrder = "reverse"
+	OrderLatinSquare CycleOrder = "latin_square"
+)
+
+// Execution is how a study runs; it never enters StudyDesignHash.
+type Execution struct {
+	NCycles    int        `json:"n_cycles" yaml:"n_cycles"`
+	CycleOrder CycleOrder `json:"cycle_order" yaml:"cycle_order" jsonschema:"enum=sequential,enum=interleaved,enum=shuffled,enum=reverse,enum=latin_square"`
+	// Gaps unset mean the user config's machine-local defaults.
+	ConfigGapSeconds *float64 `json:"config_gap_seconds,omitempty" yaml:"config_gap_seconds,omitempty"`
+	CycleGapSeconds  *float64 `json:"cycle_gap_seconds,omitempty" yaml:"cycle_gap_seconds,omitempty"`
+	// GapMode is fixed (default) or temperature: wait until the device is
+	// within TemperatureBandC of its pre-run temperature, at most MaxGapSeconds.
+	GapMode          string  `json:"gap_mode,omitempty" yaml:"gap_mode,omitempty" jsonschema:"enum=fixed,enum=temperature"`
+	TemperatureBandC float64 `json:"temperature_band_c,omitempty" yaml:"temperature_band_c,omitempty"`
+	MaxGapSeconds    float64 `json:"max_gap_seconds,omitempty" yaml:"max_gap_seconds,omitempty"`
+	// ShuffleSeed unset means one derived from the study design hash.
+	ShuffleSeed              *int64  `json:"shuffle_seed,omitempty" yaml:"shuffle_seed,omitempty"`
+	ExperimentTimeoutSeconds float64 `json:"experiment_timeout_seconds" yaml:"experiment_timeout_seconds"`
+	// MaxConsecutiveFailures: 0 off, 1 fail-fast, N opens the circuit after N
+	// failures in a row, waits CircuitCooldownSeconds, then tries once more.
+	MaxConsecutiveFailures int     `json:"max_consecutive_failures" yaml:"max_consecutive_failures"`
+	CircuitCooldownSeconds float64 `json:"circuit_cooldown_seconds,omitempty" yaml:"circuit_cooldown_seconds,omitempty"`
+	// WallClockTimeoutHours stops the whole study; 0 means no limit.
+	WallClockTimeoutHours float64 `json:"wall_clock_timeout_hours,omitempty" yaml:"wall_clock_timeout_hours,omitempty"`
+}
+
+// StudyConfig is a resolved study: every experiment expanded from the sweep
+// and the explicit list, validated, plus how to execute them.
+type StudyConfig struct {
+	// Name is used in the output folder; default the file name without extension.
+	Name string `json:"name"`
+	// Path is the study file it came from, empty when built in code.
+	Path        string             `json:"path,omitempty"`
+	Experiments []ExperimentConfig `json:"experiments"`
+	// Skipped are sweep-generated configs a backend cannot run, with why (CFG-4b).
+	Skipped   []SkippedConfig `json:"skipped,omitempty"`
+	Execution Execution       `json:"execution"`
+	// ExecutionFromFile reports whether the file had an execution: block
+	// (the CLI then keeps its n_cycles instead of the CLI default of 3).
+	ExecutionFromFile bool `json:"-"`
+}
+
+// SkippedConfig is a generated configuration that was not run, and why.
+type SkippedConfig struct {
+	Config ExperimentConfig `json:"config"`
+	Reason string           `json:"reason"`
+}
+
+// Run is one execution of one experiment: an experiment × cycle, in order.
+type Run struct {
+	Index int `json:"index"`
+	// Cycle counts from 1.
+	Cycle int `json:"cycle"`
+	// Experiment indexes StudyConfig.Experiments.
+	Experiment            int    `json:"experiment"`
+	MeasurementConfigHash string `json:"measurement_config_hash"`
+}
