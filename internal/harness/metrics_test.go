@@ -1,0 +1,106 @@
+package harness
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/llenergymeasure/llem/internal/engine"
+)
+
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+
+func ptr(x float64) *float64 { return &x }
+
+func TestComputeMetricsKnownNumbers(t *testing.T) {
+	// Two batches on one GPU domain: 100 J over 2 s, then 60 J over 1 s.
+	// Baseline 10 W → adjusted = 160 − 10×3 = 130 J.
+	batches := []batchWindow{
+		{
+			DurationS: 2,
+			Domains:   []domainEnergy{{Kind: "gpu", Index: 0, Source: "nvml_energy_counter", TotalJ: 100, CounterJ: ptr(100), IntegratedJ: ptr(98)}},
+			Completions: []engine.Completion{
+				{PromptID: "a", PromptTokens: 10, OutputTokens: 30, TokenTimes: []time.Duration{ms(100), ms(200), ms(400)}, End: ms(1900)},
+				{PromptID: "b", PromptTokens: 20, OutputTokens: 10, TokenTimes: []time.Duration{ms(300), ms(400)}, End: ms(2000)},
+			},
+		},
+		{
+			DurationS: 1,
+			Domains:   []domainEnergy{{Kind: "gpu", Index: 0, Source: "nvml_energy_counter", TotalJ: 60, CounterJ: ptr(60), IntegratedJ: ptr(61)}},
+			Completions: []engine.Completion{
+				{PromptID: "c", PromptTokens: 10, OutputTokens: 20, TokenTimes: []time.Duration{ms(50)}, End: ms(1000)},
+			},
+		},
+	}
+	base := baselinePower{PerDomainW: map[string]float64{"gpu/0": 10}, TotalW: 10}
+	em, tp, lat, reqs := computeMetrics(batches, base, 1)
+
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("TotalJ", em.TotalJ, 160)
+	near("AdjustedJ", em.AdjustedJ, 130)
+	near("DurationS", em.DurationS, 3)
+	near("PerOutputTokenJ", em.PerOutputTokenJ, 160.0/60)
+	near("PerRequestJ", em.PerRequestJ, 160.0/3)
+	near("PerTokenJ", em.PerTokenJ, 160.0/100)
+	near("AvgPowerW", em.AvgPowerW, 160.0/3)
+	if len(em.Domains) != 1 {
+		t.Fatalf("domains: %+v", em.Domains)
+	}
+	near("domain counter", *em.Domains[0].CounterJ, 160)
+	near("domain integrated", *em.Domains[0].IntegratedJ, 159)
+	near("domain adjusted", em.Domains[0].AdjustedJ, 130)
+
+	if tp.Requests != 3 || tp.InputTokens != 40 || tp.OutputTokens != 60 || tp.Batches != 2 || tp.BatchSize != 2 {
+		t.Errorf("throughput counts: %+v", tp)
+	}
+	near("OutputTokensPerS", tp.OutputTokensPerS, 20)
+	near("TotalTokensPerS", tp.TotalTokensPerS, 100.0/3)
+
+	// TTFTs 0.1, 0.3, 0.05; ITLs 0.1, 0.2, 0.1.
+	near("TTFT mean", lat.TTFT.Mean, 0.15)
+	near("TTFT p50", lat.TTFT.P50, 0.1)
+	near("ITL mean", lat.ITL.Mean, 0.4/3)
+	near("E2E max", lat.E2E.Max, 2)
+	if lat.TTFT.CI != nil {
+		t.Error("no CI expected below 30 samples")
+	}
+
+	// Request energy: batch 1 split 30:10 by output tokens.
+	near("req a J", reqs[0].EnergyJ, 75)
+	near("req b J", reqs[1].EnergyJ, 25)
+	near("req c J", reqs[2].EnergyJ, 60)
+	near("req a mean ITL", reqs[0].MeanITLS, 0.15)
+}
+
+func TestComputeMetricsBootstrapFromThirtyRequests(t *testing.T) {
+	var comps []engine.Completion
+	for i := range 40 {
+		comps = append(comps, engine.Completion{PromptID: "p", PromptTokens: 5, OutputTokens: 10 + i%3, TokenTimes: []time.Duration{ms(10 + i)}, End: ms(100 + i)})
+	}
+	batches := []batchWindow{{DurationS: 4, Completions: comps, Domains: []domainEnergy{{Kind: "cpu", Source: "estimated", TotalJ: 40}}}}
+	em, _, lat, _ := computeMetrics(batches, baselinePower{}, 7)
+	if em.PerOutputTokenCI == nil || lat.TTFT.CI == nil {
+		t.Fatal("expected bootstrap CIs with 40 requests")
+	}
+	if !(em.PerOutputTokenCI.Low <= em.PerOutputTokenJ && em.PerOutputTokenJ <= em.PerOutputTokenCI.High*1.05) {
+		t.Errorf("CI %+v far from point estimate %v", em.PerOutputTokenCI, em.PerOutputTokenJ)
+	}
+	if !(lat.TTFT.CI.Low <= lat.TTFT.Mean && lat.TTFT.Mean <= lat.TTFT.CI.High) {
+		t.Errorf("TTFT CI %+v does not contain mean %v", lat.TTFT.CI, lat.TTFT.Mean)
+	}
+}
+
+func TestComputeCarbon(t *testing.T) {
+	if computeCarbon(3.6e6, 1.5, 0, "") != nil {
+		t.Error("no intensity should give no carbon figure")
+	}
+	c := computeCarbon(3.6e6, 1.5, 400, "GB")
+	if c.EnergyKWh != 1 || c.EmissionsG != 600 || c.Location != "GB" {
+		t.Errorf("carbon %+v", c)
+	}
+}
