@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/engine/native"
+	"github.com/llenergymeasure/llem/internal/harness"
+	"github.com/llenergymeasure/llem/internal/report"
+	"github.com/llenergymeasure/llem/internal/study"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// childCommand is the hidden subcommand the study runner re-executes llem
+// with, one child process per run (STU-1).
+const childCommand = "__run-child"
+
+func newChildCmd(stdio *IO) *cobra.Command {
+	return &cobra.Command{
+		Use:    childCommand,
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			user, err := loadUserConfig(stdio)
+			if err != nil {
+				return err
+			}
+			code := study.ChildMain(cmd.Context(), func(ctx context.Context, req study.ChildRequest) (*results.ExperimentResult, error) {
+				opts := harnessOptions(user, stdio, req.BaseDir)
+				opts.OutDir = req.RunDir
+				opts.Cycle = req.Cycle
+				opts.Log = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				opts.Observer = func(e harness.Event) { study.ReportProgress(e) }
+				return harness.Run(ctx, req.Config, opts)
+			})
+			if code != 0 {
+				return exitError{code: code, err: errSilent}
+			}
+			return nil
+		},
+	}
+}
+
+func newModelCmd(stdio *IO) *cobra.Command {
+	model := &cobra.Command{Use: "model", Short: "Synthetic-weight models for the native engine and peers"}
+	var shape, out, typ string
+	var seed int64
+	synth := &cobra.Command{
+		Use:   "synth",
+		Short: "Write a synthetic-weight model of a named shape as GGUF (llama.cpp and Ollama load it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usageError{fmt.Errorf("--out FILE.gguf is required")}
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			if err := native.SynthesizeGGUF(f, shape, seed, typ); err != nil {
+				f.Close()
+				os.Remove(out)
+				return fmt.Errorf("synthesize %s: %w", shape, err)
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Out, "wrote %s (shape %s, seed %d, %s)\n", out, shape, seed, typ)
+			return nil
+		},
+	}
+	synth.Flags().StringVar(&shape, "shape", "stories15M", "shape name: "+strings.Join(native.Shapes(), ", "))
+	synth.Flags().StringVar(&out, "out", "", "output GGUF file")
+	synth.Flags().Int64Var(&seed, "seed", native.DefaultWeightsSeed, "weights seed")
+	synth.Flags().StringVar(&typ, "type", "f32", "tensor type: f32, f16 or q8_0")
+	_ = synth.RegisterFlagCompletionFunc("shape", fixedCompletion(native.Shapes()...))
+	model.AddCommand(synth)
+	return model
+}
+
+func newReportCmd(stdio *IO) *cobra.Command {
+	var format, export, out string
+	cmd := &cobra.Command{
+		Use:   "report DIR",
+		Short: "Tables and plots of a study: which choices matter most",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			st, err := report.Load(dir)
+			if err != nil {
+				return usageError{err}
+			}
+			if export != "" {
+				return exportResults(stdio, st, export, out, dir)
+			}
+			rep, err := report.Build(st)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "md":
+				return report.WriteMarkdown(stdio.Out, rep)
+			case "json":
+				return report.WriteJSON(stdio.Out, rep)
+			case "html":
+				if out == "" {
+					out = filepath.Join(dir, "report")
+				}
+				path, err := report.WriteHTMLReport(out, rep)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdio.Out, "report: %s\n", path)
+				return nil
+			default:
+				return usageError{fmt.Errorf("unknown --format %q (allowed: html, md, json)", format)}
+			}
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "html", "html (page + plots), md or json")
+	cmd.Flags().StringVar(&export, "export", "", "export all runs as one flat table: parquet or csv")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (html) or file (export); default inside DIR")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("html", "md", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("export", fixedCompletion("parquet", "csv"))
+	return cmd
+}
+
+func exportResults(stdio *IO, st *report.Study, format, out, dir string) error {
+	if format != "parquet" && format != "csv" {
+		return usageError{fmt.Errorf("unknown --export %q (allowed: parquet, csv)", format)}
+	}
+	if out == "" {
+		out = filepath.Join(dir, "results_flat."+format)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := report.Export(f, st, format); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "exported %s\n", out)
+	return nil
+}
+
+var _ = config.BackendNative

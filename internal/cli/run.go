@@ -1,0 +1,327 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// runFlags are the flags of `llem run` that override the file (SPEC CLI-2).
+type runFlags struct {
+	model, backend, dataset, precision string
+	prompts, batchSize, cycles        int
+	order, output, resume             string
+	noGaps, dryRun, failFast, asJSON  bool
+	quiet, verbose                    bool
+	timeout                           time.Duration
+}
+
+func newRunCmd(stdio *IO) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [FILE]",
+		Short: "Run an experiment or a study (no file: a quick demo on the built-in engine)",
+		Long: `Run an experiment file or a study file (a file with sweep: or experiments:).
+
+With no file, llem runs its quick demonstration: the built-in native engine on a
+synthetic-weight stories15M model, offline, in under a minute, with a short
+protocol (5 s baseline, one warm-up run, no thermal floor) that it states on
+screen and records in the result. Files get the full methodology defaults.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+			}
+			return runRun(cmd.Context(), stdio, file, f, cmd.Flags().Changed)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "", "model id, path or synthetic shape name (overrides the file)")
+	fl.StringVar(&f.backend, "backend", "", "backend: native, pytorch, vllm, tensorrt or openai")
+	fl.StringVar(&f.dataset, "dataset", "", "dataset name (synthetic, builtin, aienergyscore) or a .jsonl/.json file")
+	fl.IntVarP(&f.prompts, "prompts", "n", 0, "number of prompts measured")
+	fl.IntVar(&f.batchSize, "batch-size", 0, "batch size (the backend's batch knob)")
+	fl.StringVar(&f.precision, "precision", "", "precision: fp32, fp16, bf16, int8, fp8, int4")
+	fl.StringVarP(&f.output, "output", "o", "", "results directory (default from user config, else ./results)")
+	fl.IntVar(&f.cycles, "cycles", 0, "cycles per configuration (CLI default 3 for study files)")
+	fl.StringVar(&f.order, "order", "", "cycle order: sequential, interleaved or shuffled")
+	fl.BoolVar(&f.noGaps, "no-gaps", false, "skip thermal gaps between runs and cycles")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the resolved runs and their hashes; run nothing")
+	fl.StringVar(&f.resume, "resume", "", "continue the interrupted study in `DIR`")
+	fl.BoolVar(&f.failFast, "fail-fast", false, "stop the study at the first failed run")
+	fl.BoolVar(&f.asJSON, "json", false, "print a machine-readable summary on stdout")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print every event")
+	fl.DurationVar(&f.timeout, "timeout", 0, "per-run timeout (overrides execution.experiment_timeout_seconds)")
+	_ = cmd.RegisterFlagCompletionFunc("backend", fixedCompletion("native", "pytorch", "vllm", "tensorrt", "openai"))
+	_ = cmd.RegisterFlagCompletionFunc("order", fixedCompletion("sequential", "interleaved", "shuffled"))
+	_ = cmd.RegisterFlagCompletionFunc("precision", fixedCompletion("fp32", "fp16", "bf16", "int8", "fp8", "int4"))
+	return cmd
+}
+
+func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// dryRunJSON is the --dry-run --json document (issue 2).
+type dryRunJSON struct {
+	StudyName       string                 `json:"study_name"`
+	StudyDesignHash string                 `json:"study_design_hash"`
+	Execution       config.Execution       `json:"execution"`
+	Experiments     []dryRunExperiment     `json:"experiments"`
+	Runs            []dryRunRun            `json:"runs"`
+	Skipped         []config.SkippedConfig `json:"skipped"`
+	Warnings        []string               `json:"warnings"`
+	EstimatedMinS   float64                `json:"estimated_min_duration_s"`
+}
+
+type dryRunExperiment struct {
+	MeasurementConfigHash string                  `json:"measurement_config_hash"`
+	Config                config.ExperimentConfig `json:"config"`
+}
+
+type dryRunRun struct {
+	Index                 int    `json:"index"`
+	Cycle                 int    `json:"cycle"`
+	MeasurementConfigHash string `json:"measurement_config_hash"`
+}
+
+func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed func(string) bool) error {
+	user, err := loadUserConfig(stdio)
+	if err != nil {
+		return err
+	}
+	var sc *config.StudyConfig
+	quick := file == "" && f.resume == ""
+	switch {
+	case f.resume != "" && file == "":
+		sc, err = loadStudyFromDir(f.resume)
+	case quick:
+		sc = quickStudy()
+	default:
+		sc, err = config.Load(file)
+	}
+	if err != nil {
+		return err
+	}
+	if err := applyRunFlags(sc, f, changed, quick); err != nil {
+		return err
+	}
+	plan := config.Plan(sc)
+
+	if f.dryRun {
+		return printDryRun(stdio, sc, plan, user, f.asJSON)
+	}
+	outDir := f.output
+	if outDir == "" {
+		outDir = user.ResultsDir
+	}
+	if len(plan) == 1 && f.resume == "" {
+		return runSingle(ctx, stdio, sc, outDir, user, f, quick)
+	}
+	return runStudy(ctx, stdio, sc, outDir, user, f)
+}
+
+// quickStudy is `llem run` with no file: the default experiment on the
+// built-in engine with the short demonstration protocol (SPEC CLI-1).
+func quickStudy() *config.StudyConfig {
+	cfg := quickExperiment()
+	return &config.StudyConfig{
+		Name:        "quickstart",
+		Experiments: []config.ExperimentConfig{cfg},
+		Execution:   quickExecution(),
+	}
+}
+
+// applyRunFlags lays the command-line flags over the file (flags win).
+func applyRunFlags(sc *config.StudyConfig, f runFlags, changed func(string) bool, quick bool) error {
+	var problems config.Errors
+	for i := range sc.Experiments {
+		cfg := &sc.Experiments[i]
+		if changed("model") {
+			cfg.Model = f.model
+		}
+		if changed("backend") {
+			cfg.Backend = config.Backend(f.backend)
+		}
+		if changed("dataset") {
+			cfg.Dataset = config.DatasetFromString(f.dataset)
+		}
+		if changed("prompts") {
+			cfg.N = f.prompts
+		}
+		if changed("precision") {
+			cfg.Precision = f.precision
+		}
+		if changed("batch-size") {
+			if err := config.SetBatchSize(cfg, f.batchSize); err != nil {
+				problems = append(problems, &config.FieldError{Field: "--batch-size", Msg: err.Error()})
+			}
+		}
+	}
+	if changed("cycles") {
+		if f.cycles < 1 {
+			problems = append(problems, &config.FieldError{Field: "--cycles", Msg: fmt.Sprintf("must be at least 1, got %d", f.cycles)})
+		}
+		sc.Execution.NCycles = f.cycles
+	} else if !sc.ExecutionFromFile && !quick && len(sc.Experiments) > 1 {
+		// The CLI's statistically sound default for studies (CFG-6).
+		sc.Execution.NCycles = config.CLIDefaultCycles
+		sc.Execution.CycleOrder = config.OrderShuffled
+	}
+	if changed("order") {
+		switch o := config.CycleOrder(f.order); o {
+		case config.OrderSequential, config.OrderInterleaved, config.OrderShuffled:
+			sc.Execution.CycleOrder = o
+		default:
+			problems = append(problems, &config.FieldError{Field: "--order", Msg: fmt.Sprintf("unknown order %q (allowed: sequential, interleaved, shuffled)", f.order)})
+		}
+	}
+	if f.timeout > 0 {
+		sc.Execution.ExperimentTimeoutSeconds = f.timeout.Seconds()
+	}
+	if len(problems) > 0 {
+		return problems
+	}
+	if changed("model") || changed("backend") || changed("dataset") || changed("prompts") || changed("precision") || changed("batch-size") {
+		return config.Revalidate(sc)
+	}
+	return nil
+}
+
+func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user config.UserConfig, asJSON bool) error {
+	hashes := make([]string, len(sc.Experiments))
+	doc := dryRunJSON{
+		StudyName:       sc.Name,
+		StudyDesignHash: config.StudyDesignHash(sc),
+		Execution:       sc.Execution,
+		Skipped:         sc.Skipped,
+		Warnings:        machineWarnings(sc),
+		Experiments:     []dryRunExperiment{},
+		Runs:            []dryRunRun{},
+	}
+	if doc.Skipped == nil {
+		doc.Skipped = []config.SkippedConfig{}
+	}
+	for i, cfg := range sc.Experiments {
+		hashes[i] = config.MeasurementConfigHash(cfg)
+		doc.Experiments = append(doc.Experiments, dryRunExperiment{MeasurementConfigHash: hashes[i], Config: cfg})
+	}
+	for _, r := range plan {
+		doc.Runs = append(doc.Runs, dryRunRun{Index: r.Index, Cycle: r.Cycle, MeasurementConfigHash: r.MeasurementConfigHash})
+	}
+	doc.EstimatedMinS = estimateMinDuration(sc, plan, user)
+	if asJSON {
+		enc := json.NewEncoder(stdio.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	w := stdio.Out
+	fmt.Fprintf(w, "Study %q  design hash %s\n", sc.Name, doc.StudyDesignHash)
+	fmt.Fprintf(w, "%d configuration(s) × %d cycle(s) = %d run(s), order %s\n", len(sc.Experiments), sc.Execution.NCycles, len(plan), sc.Execution.CycleOrder)
+	if n := len(sc.Skipped); n > 0 {
+		total := n + len(sc.Experiments)
+		fmt.Fprintf(w, "Skipping %d/%d generated configurations:\n", n, total)
+		for _, s := range sc.Skipped {
+			fmt.Fprintf(w, "  - %s: %s\n", describe(s.Config), s.Reason)
+		}
+		if n*2 > total {
+			fmt.Fprintf(w, "warning: more than half of the sweep is invalid; check the sweep axes\n")
+		}
+	}
+	fmt.Fprintln(w, "\nConfigurations:")
+	for i, cfg := range sc.Experiments {
+		fmt.Fprintf(w, "  [%d] %s  %s\n", i, hashes[i], describe(cfg))
+	}
+	fmt.Fprintln(w, "\nRuns, in execution order:")
+	for _, r := range plan {
+		fmt.Fprintf(w, "  run %4d  cycle %d  config [%d] %s\n", r.Index, r.Cycle, r.Experiment, r.MeasurementConfigHash)
+	}
+	fmt.Fprintf(w, "\nEstimated duration: at least %s (baselines, thermal floors and gaps; inference time is measured, not guessed)\n", fmtDuration(time.Duration(doc.EstimatedMinS*float64(time.Second))))
+	for _, m := range doc.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
+	}
+	return nil
+}
+
+// estimateMinDuration is a lower bound: the fixed waits the protocol imposes.
+func estimateMinDuration(sc *config.StudyConfig, plan []config.Run, user config.UserConfig) float64 {
+	var total float64
+	for i, r := range plan {
+		cfg := sc.Experiments[r.Experiment]
+		if cfg.Baseline.Enabled {
+			total += cfg.Baseline.DurationSeconds
+		}
+		if cfg.Warmup.Enabled {
+			total += cfg.Warmup.ThermalFloorSeconds
+		}
+		if i > 0 {
+			if plan[i-1].Cycle != r.Cycle {
+				total += gapOr(sc.Execution.CycleGapSeconds, user.CycleGapSeconds)
+			} else {
+				total += gapOr(sc.Execution.ConfigGapSeconds, user.ConfigGapSeconds)
+			}
+		}
+	}
+	return total
+}
+
+func gapOr(v *float64, def float64) float64 {
+	if v != nil {
+		return *v
+	}
+	return def
+}
+
+// describe is a one-line label of a configuration for humans.
+func describe(cfg config.ExperimentConfig) string {
+	parts := []string{string(cfg.Backend), cfg.Model}
+	if cfg.Precision != "" {
+		parts = append(parts, cfg.Precision)
+	}
+	if bs, ok := config.BatchSize(cfg); ok {
+		parts = append(parts, fmt.Sprintf("batch %d", bs))
+	}
+	parts = append(parts, fmt.Sprintf("n %d", cfg.N), "dataset "+cfg.Dataset.Name)
+	return strings.Join(parts, ", ")
+}
+
+func fmtDuration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func loadStudyFromDir(dir string) (*config.StudyConfig, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "study.json"))
+	if err != nil {
+		return nil, usageError{fmt.Errorf("resume %s: %w (is it a study directory written by llem run?)", dir, err)}
+	}
+	var sc config.StudyConfig
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return nil, usageError{fmt.Errorf("resume %s: study.json: %w", dir, err)}
+	}
+	return &sc, nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+var _ = results.SchemaVersion

@@ -1,0 +1,28 @@
+// Package engines is the one registry of llem's engines: adding an engine
+// is adding a package and a line here.
+package engines
+
+import (
+	"fmt"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/engine/native"
+	"github.com/llenergymeasure/llem/internal/engine/openai"
+	"github.com/llenergymeasure/llem/internal/engine/pyworker"
+)
+
+// New returns an unloaded engine for cfg's backend. user supplies the
+// machine-local runner settings (which Python or container image).
+func New(cfg config.ExperimentConfig, user config.UserConfig) (engine.Engine, error) {
+	switch cfg.Backend {
+	case config.BackendNative:
+		return native.New(), nil
+	case config.BackendOpenAI:
+		return openai.New(), nil
+	case config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT:
+		return pyworker.New(cfg.Backend, runnerFor(cfg.Backend, user)), nil
+	default:
+		return nil, fmt.Errorf("unknown backend %q (known: native, pytorch, vllm, tensorrt, openai)", cfg.Backend)
+	}
+}

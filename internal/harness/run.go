@@ -1,0 +1,499 @@
+// Package harness measures one experiment: environment snapshot, idle
+// baseline, engine load, warm-up with a thermal floor, and the measured
+// batches, each inside an energy window closed only after the engine reports
+// the device idle. It turns what it saw into a complete ExperimentResult.
+// The harness never reads YAML and never decides what runs next: it is
+// handed one resolved ExperimentConfig.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/dataset"
+	"github.com/llenergymeasure/llem/internal/energy"
+	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/envsnap"
+	"github.com/llenergymeasure/llem/internal/stats"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// TimeseriesFile is the name of the time-series sidecar in a run directory.
+const TimeseriesFile = "timeseries.parquet"
+
+// shortRunSeconds is the measured duration under which a run is flagged (MEA-6).
+const shortRunSeconds = 10
+
+// Options configures one measured experiment.
+type Options struct {
+	// NewEngine builds the engine for the config's backend.
+	NewEngine func(cfg config.ExperimentConfig) (engine.Engine, error)
+	// OutDir receives timeseries.parquet; empty means no files are written.
+	OutDir string
+	// SamplingInterval for the recorder; 0 means 1 s.
+	SamplingInterval time.Duration
+	// Energy selects and configures the sensors.
+	Energy energy.DetectOptions
+	// Dataset configures where prompts come from.
+	Dataset dataset.Options
+	// Carbon context from user config; never part of the config hash.
+	CarbonIntensity float64
+	PUE             float64
+	Location        string
+	// Quick marks the short demonstration protocol (CLI-1), recorded in the
+	// result with a warning.
+	Quick bool
+	// Cycle is the study cycle (1-based), 0 outside a study.
+	Cycle int
+	// Version is the llem version recorded in the environment snapshot.
+	Version, Commit string
+	// Observer receives progress events; nil means none.
+	Observer func(Event)
+	// Log receives diagnostics; nil means slog.Default().
+	Log *slog.Logger
+	// Sleep waits (thermal floor); nil means a context-aware time.Sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Phase is where a run is.
+type Phase string
+
+// Phases of a run, in order.
+const (
+	PhaseSnapshot Phase = "snapshot"
+	PhaseBaseline Phase = "baseline"
+	PhaseLoad     Phase = "load"
+	PhaseWarmup   Phase = "warm-up"
+	PhaseThermal  Phase = "thermal floor"
+	PhaseMeasure  Phase = "measuring"
+	PhaseDone     Phase = "done"
+)
+
+// Event is a progress report (CLI-5).
+type Event struct {
+	Phase        Phase         `json:"phase"`
+	PromptsDone  int           `json:"prompts_done"`
+	PromptsTotal int           `json:"prompts_total"`
+	TokensPerS   float64       `json:"tokens_per_s,omitempty"`
+	PowerW       float64       `json:"power_w,omitempty"`
+	Elapsed      time.Duration `json:"elapsed"`
+	// Remaining is the phase's remaining time where known (baseline, thermal floor).
+	Remaining time.Duration `json:"remaining,omitempty"`
+	Message   string        `json:"message,omitempty"`
+}
+
+// Run measures one experiment and returns its complete result.
+func Run(ctx context.Context, cfg config.ExperimentConfig, opts Options) (*results.ExperimentResult, error) {
+	h := &run{cfg: cfg, opts: opts, began: time.Now()}
+	if h.opts.Log == nil {
+		h.opts.Log = slog.Default()
+	}
+	if h.opts.Sleep == nil {
+		h.opts.Sleep = sleepCtx
+	}
+	return h.do(ctx)
+}
+
+type run struct {
+	cfg   config.ExperimentConfig
+	opts  Options
+	began time.Time
+	res   results.ExperimentResult
+}
+
+func (h *run) emit(e Event) {
+	e.Elapsed = time.Since(h.began)
+	if h.opts.Observer != nil {
+		h.opts.Observer(e)
+	}
+}
+
+func (h *run) warn(code, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	for _, w := range h.res.MeasurementWarnings {
+		if w.Code == code && w.Message == msg {
+			return
+		}
+	}
+	h.res.MeasurementWarnings = append(h.res.MeasurementWarnings, results.Warning{Code: code, Message: msg})
+	h.opts.Log.Warn("measurement warning", "code", code, "message", msg)
+}
+
+func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
+	cfg := h.cfg
+	h.res = results.ExperimentResult{
+		SchemaVersion:          results.SchemaVersion,
+		MeasurementConfigHash:  config.MeasurementConfigHash(cfg),
+		Config:                 cfg,
+		Cycle:                  h.opts.Cycle,
+		StartedAt:              h.began.UTC(),
+		MeasurementMethodology: "total",
+		MeasurementWarnings:    []results.Warning{},
+	}
+
+	h.emit(Event{Phase: PhaseSnapshot})
+	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
+
+	det, err := energy.Detect(ctx, h.opts.Energy)
+	if err != nil {
+		return nil, fmt.Errorf("energy sensors: %w", err)
+	}
+	rec, err := energy.NewRecorder(det.Samplers, energy.RecorderOptions{Interval: h.opts.SamplingInterval})
+	if err != nil {
+		return nil, fmt.Errorf("energy recorder: %w", err)
+	}
+	if err := rec.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start energy recorder: %w", err)
+	}
+	recStopped := false
+	defer func() {
+		if !recStopped {
+			_ = rec.Stop()
+		}
+	}()
+	h.res.Energy.FallbackReasons = det.FallbackReasons
+	h.res.Protocol = h.protocol(rec.Interval())
+	if h.opts.Quick {
+		h.warn(results.WarnQuickProtocol, "quick demonstration protocol: %s; use an experiment file for the full methodology", h.res.Protocol.Note)
+	}
+
+	// Baseline: idle power before the model loads (MEA-3).
+	var base energy.Baseline
+	if cfg.Baseline.Enabled && cfg.Baseline.DurationSeconds > 0 {
+		d := seconds(cfg.Baseline.DurationSeconds)
+		h.emit(Event{Phase: PhaseBaseline, Remaining: d})
+		base, err = energy.MeasureBaseline(ctx, rec, d)
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
+		}
+		if !base.Stable {
+			h.warn(results.WarnBaselineUnstable, "idle power varied by more than %.0f%% (CV) during the %.0f s baseline; adjusted energy is less certain", base.CVThreshold*100, cfg.Baseline.DurationSeconds)
+		}
+	} else {
+		h.warn(results.WarnNoBaseline, "baseline disabled: energy_adjusted_j equals energy_total_j")
+	}
+
+	// Load (timed).
+	h.emit(Event{Phase: PhaseLoad})
+	eng, err := h.opts.NewEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	loadStart := time.Now()
+	info, err := eng.Load(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("load %s on %s: %w", cfg.Model, cfg.Backend, err)
+	}
+	loadS := time.Since(loadStart).Seconds()
+	h.res.Model = results.ModelInfo{Name: info.ModelName, Weights: info.Weights, Parameters: info.Parameters, LoadSeconds: loadS, Device: info.Device, FLOPsPerToken: info.FLOPsPerToken}
+	h.res.Effective = info.Effective
+	for k, v := range info.Versions {
+		if h.res.Environment.EngineVersions == nil {
+			h.res.Environment.EngineVersions = map[string]string{}
+		}
+		h.res.Environment.EngineVersions[k] = v
+	}
+	for _, w := range info.Warnings {
+		h.warn("engine", "%s", w)
+	}
+
+	// Prompts, tokenised by the engine's own tokenizer where it has one.
+	var tok engine.Tokenizer
+	if tp, ok := eng.(engine.TokenizerProvider); ok {
+		tok = tp.Tokenizer()
+	}
+	set, err := dataset.Load(ctx, cfg.Dataset, cfg.N, tok, h.opts.Dataset)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	h.res.Dataset = set.Info
+	h.res.Dataset.ExactOutputLength = info.ExactOutputLength
+	if !info.ExactOutputLength {
+		h.warn(results.WarnOutputLength, "%s cannot enforce exact output lengths: output_len is a maximum and token counts are as generated", cfg.Backend)
+	}
+	params := genParams(cfg)
+	batchSize := batchSizeOf(cfg)
+
+	// Warm-up (MEA-4).
+	warmStart := time.Now()
+	rec.Mark(energy.PhaseWarmup)
+	if err := h.warmup(ctx, eng, set.Prompts, params, batchSize); err != nil {
+		return nil, err
+	}
+	if floor := seconds(cfg.Warmup.ThermalFloorSeconds); cfg.Warmup.Enabled && floor > 0 {
+		if wait := floor - time.Since(warmStart); wait > 0 {
+			h.emit(Event{Phase: PhaseThermal, Remaining: wait})
+			if err := h.opts.Sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			h.res.Warmup.ThermalWaitS = wait.Seconds()
+		}
+	}
+	h.res.Warmup.DurationS = time.Since(warmStart).Seconds()
+
+	// Measured batches, one energy window each.
+	rec.Mark(energy.PhaseMeasure)
+	measureStart := time.Now()
+	var windows []batchWindow
+	var peakW float64
+	done := 0
+	for start := 0; start < len(set.Prompts); start += batchSize {
+		batch := set.Prompts[start:min(start+batchSize, len(set.Prompts))]
+		w := rec.OpenWindow()
+		comps, err := eng.Generate(ctx, batch, params)
+		wr := w.Close()
+		if err != nil {
+			return nil, fmt.Errorf("generate batch %d: %w", len(windows), err)
+		}
+		bw := batchWindow{Completions: comps, DurationS: wr.Duration.Seconds()}
+		var out int
+		for _, c := range comps {
+			out += c.OutputTokens
+		}
+		rec.AddTokens(out)
+		for _, d := range wr.Domains {
+			bw.Domains = append(bw.Domains, domainFromWindow(d))
+			if d.TooShort {
+				h.warn(results.WarnWindowTooShort, "a %.3f s batch window is shorter than the %s sensor's %v update period (or the reading did not move): its energy is unreliable; use larger batches or more prompts", wr.Duration.Seconds(), d.Source, d.SensorPeriod)
+			}
+			if d.PathsDisagree {
+				h.warn(results.WarnEnergyMismatch, "%s %d: energy counter and integrated power differ by %.1f%% (tolerance %.0f%%)", d.Domain.Kind, d.Domain.Index, d.PathDifference*100, wr.Tolerance*100)
+			}
+		}
+		if p := wr.Total().Power(wr.Duration); p > peakW {
+			peakW = p
+		}
+		for _, d := range wr.Domains {
+			peakW = max(peakW, d.PeakPowerW)
+		}
+		windows = append(windows, bw)
+		done += len(batch)
+		el := time.Since(measureStart).Seconds()
+		h.emit(Event{Phase: PhaseMeasure, PromptsDone: done, PromptsTotal: len(set.Prompts), TokensPerS: tokensSoFar(windows) / el, PowerW: wr.Total().Power(wr.Duration)})
+	}
+	measureEnd := time.Now()
+	rec.Mark(energy.PhaseIdle)
+	if err := rec.Stop(); err != nil {
+		h.opts.Log.Warn("stop recorder", "err", err)
+	}
+	recStopped = true
+
+	bp := baselineFrom(base)
+	em, tp, lat, reqs := computeMetrics(windows, bp, uint64(cfg.RandomSeed))
+	em.FallbackReasons = h.res.Energy.FallbackReasons
+	em.PeakPowerW = peakW
+	em.Source, em.Estimated = bestSource(em.Domains)
+	h.res.Energy = em
+	h.res.Throughput = tp
+	h.res.Latency = lat
+	h.res.Requests = reqs
+	h.res.Compute = computeCompute(info, tp, em.DurationS)
+	h.res.Carbon = computeCarbon(em.TotalJ, h.opts.PUE, h.opts.CarbonIntensity, h.opts.Location)
+	h.res.SteadyStateWindow = &results.TimeWindow{StartS: measureStart.Sub(h.began).Seconds(), EndS: measureEnd.Sub(h.began).Seconds()}
+	h.res.Warmup.ExcludedSamples = len(rec.Samples(energy.PhaseWarmup))
+
+	h.collectWarnings(det, em)
+	h.res.CompletedAt = time.Now().UTC()
+
+	if h.opts.OutDir != "" {
+		path := filepath.Join(h.opts.OutDir, TimeseriesFile)
+		if err := energy.WriteParquet(path, rec.Samples()); err != nil {
+			return nil, fmt.Errorf("write time series: %w", err)
+		}
+		h.res.TimeseriesPath = TimeseriesFile
+	}
+	h.emit(Event{Phase: PhaseDone, PromptsDone: done, PromptsTotal: len(set.Prompts), TokensPerS: tp.OutputTokensPerS, PowerW: em.AvgPowerW})
+	return &h.res, nil
+}
+
+func (h *run) protocol(interval time.Duration) results.Protocol {
+	c := h.cfg
+	p := results.Protocol{Mode: "full", SamplingIntervalSeconds: interval.Seconds()}
+	if c.Baseline.Enabled {
+		p.BaselineSeconds = c.Baseline.DurationSeconds
+	}
+	if c.Warmup.Enabled {
+		p.WarmupRuns = c.Warmup.NWarmup
+		p.ThermalFloorSeconds = c.Warmup.ThermalFloorSeconds
+	}
+	if h.opts.Quick {
+		p.Mode = "quick"
+		p.Note = fmt.Sprintf("%.0f s baseline, %d warm-up run(s), no thermal floor", p.BaselineSeconds, p.WarmupRuns)
+	}
+	return p
+}
+
+// warmup runs full-length batches until the fixed count is done or, with
+// convergence on, the latency CV over the window drops below the threshold.
+func (h *run) warmup(ctx context.Context, eng engine.Engine, prompts []engine.Prompt, p engine.GenParams, batchSize int) error {
+	w := h.cfg.Warmup
+	if !w.Enabled || len(prompts) == 0 {
+		return nil
+	}
+	target, maxRuns := w.NWarmup, w.NWarmup
+	if w.Convergence {
+		target, maxRuns = max(w.MinPrompts, w.WindowSize), max(w.MaxPrompts, w.MinPrompts)
+	}
+	var lat []float64
+	for i := 0; i < maxRuns; i++ {
+		start := (i * batchSize) % len(prompts)
+		batch := prompts[start:min(start+batchSize, len(prompts))]
+		h.emit(Event{Phase: PhaseWarmup, PromptsDone: i, PromptsTotal: maxRuns})
+		t0 := time.Now()
+		if _, err := eng.Generate(ctx, batch, p); err != nil {
+			return fmt.Errorf("warm-up run %d: %w", i+1, err)
+		}
+		lat = append(lat, time.Since(t0).Seconds())
+		h.res.Warmup.Runs = i + 1
+		win := lat[max(0, len(lat)-max(w.WindowSize, 2)):]
+		h.res.Warmup.FinalCV = stats.CV(win)
+		if w.Convergence && len(lat) >= target && len(win) >= 2 && h.res.Warmup.FinalCV < w.CVThreshold {
+			h.res.Warmup.Converged = true
+			return nil
+		}
+		if !w.Convergence && len(lat) >= target {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (h *run) collectWarnings(det *energy.Detected, em results.EnergyMetrics) {
+	if em.DurationS < shortRunSeconds {
+		h.warn(results.WarnShortRun, "measured run lasted %.1f s (< %d s): idle power and sensor resolution weigh heavily; use more prompts", em.DurationS, shortRunSeconds)
+	}
+	if em.Estimated {
+		h.warn(results.WarnEnergyEstimated, "energy is ESTIMATED (%s), not measured: %s", em.Source, joinReasons(em.FallbackReasons))
+	}
+	if em.AdjustedJ < 0 {
+		h.warn(results.WarnBaselineUnstable, "adjusted energy is negative (%.2f J): the idle baseline exceeds the measured power", em.AdjustedJ)
+	}
+	for _, s := range det.Samplers {
+		if ws, ok := s.(interface{ Warnings() []results.Warning }); ok {
+			for _, w := range ws.Warnings() {
+				h.warn(w.Code, "%s", w.Message)
+			}
+		}
+	}
+}
+
+func joinReasons(rs []string) string {
+	if len(rs) == 0 {
+		return "no sensor could be read"
+	}
+	return errors.Join(func() []error {
+		out := make([]error, len(rs))
+		for i, r := range rs {
+			out[i] = errors.New(r)
+		}
+		return out
+	}()...).Error()
+}
+
+func domainFromWindow(d energy.DomainWindow) domainEnergy {
+	de := domainEnergy{Kind: string(d.Domain.Kind), Index: d.Domain.Index, Name: d.Domain.Name, Source: string(d.Source), TotalJ: d.Energy.Joules()}
+	if d.HasCounter {
+		v := d.CounterEnergy.Joules()
+		de.CounterJ = &v
+	}
+	if d.HasIntegrated {
+		v := d.IntegratedEnergy.Joules()
+		de.IntegratedJ = &v
+	}
+	return de
+}
+
+func baselineFrom(b energy.Baseline) baselinePower {
+	bp := baselinePower{PerDomainW: map[string]float64{}, TotalW: b.TotalPowerW(), StdW: b.TotalStdW()}
+	for _, d := range b.Domains {
+		bp.PerDomainW[domainKey(string(d.Domain.Kind), d.Domain.Index)] = d.PowerW
+	}
+	return bp
+}
+
+// bestSource names the result's energy source: the best one used by any
+// domain, and whether any part of the total is an estimate.
+func bestSource(ds []results.DomainEnergy) (string, bool) {
+	rank := map[string]int{string(energy.SourceNVMLCounter): 0, string(energy.SourceNVMLIntegration): 1, string(energy.SourceRAPL): 2, string(energy.SourceEstimate): 3}
+	best, estimated := "", false
+	for _, d := range ds {
+		if d.Source == string(energy.SourceEstimate) {
+			estimated = true
+		}
+		if best == "" || rank[d.Source] < rank[best] {
+			best = d.Source
+		}
+	}
+	if best == "" {
+		best = "none"
+	}
+	return best, estimated
+}
+
+func tokensSoFar(ws []batchWindow) float64 {
+	var n int
+	for _, w := range ws {
+		for _, c := range w.Completions {
+			n += c.OutputTokens
+		}
+	}
+	return float64(n)
+}
+
+func genParams(cfg config.ExperimentConfig) engine.GenParams {
+	d := cfg.Decoder
+	p := engine.GenParams{
+		MaxNewTokens:      cfg.Dataset.OutputLen,
+		MinNewTokens:      d.MinNewTokens,
+		IgnoreEOS:         d.IgnoreEOS,
+		Strategy:          d.DecodingStrategy,
+		Temperature:       d.Temperature,
+		TopP:              d.TopP,
+		TopK:              d.TopK,
+		RepetitionPenalty: d.RepetitionPenalty,
+		NumBeams:          d.NumBeams,
+		Seed:              cfg.RandomSeed,
+		StopSequences:     d.StopSequences,
+	}
+	if cfg.MaxOutputTokens > 0 {
+		p.MaxNewTokens = cfg.MaxOutputTokens
+	}
+	// Synthetic prompts measure a fixed output length: every request
+	// generates exactly output_len tokens (energy per token is comparable).
+	if cfg.Dataset.Name == "synthetic" || cfg.Dataset.Name == "" {
+		p.IgnoreEOS = true
+	}
+	return p
+}
+
+func batchSizeOf(cfg config.ExperimentConfig) int {
+	if bs, ok := config.BatchSize(cfg); ok && bs > 0 {
+		return bs
+	}
+	return 1
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// WriteLog opens the run's log file in dir.
+func WriteLog(dir string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(dir, "run.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+}
