@@ -72,6 +72,9 @@ type DatasetConfig struct {
 	Seed          int64       `json:"seed" yaml:"seed"`
 	// Order is interleaved (default), grouped or shuffled.
 	Order string `json:"order,omitempty" yaml:"order,omitempty" jsonschema:"enum=interleaved,enum=grouped,enum=shuffled"`
+	// FileSHA256 is the SHA-256 of a jsonl or sharegpt file, filled by
+	// Load so that the file's content is part of the experiment's identity.
+	FileSHA256 string `json:"file_sha256,omitempty" yaml:"-"`
 }
 
 // LengthDist draws token lengths: uniform in [Min, Max], or normal(Mean, Std)

@@ -51,6 +51,12 @@ type StudyConfig struct {
 	// ExecutionFromFile reports whether the file had an execution: block
 	// (the CLI then keeps its n_cycles instead of the CLI default of 3).
 	ExecutionFromFile bool `json:"-"`
+	// Origins, parallel to Experiments when the study came from a file,
+	// says which sweep point or list entry produced each experiment.
+	Origins []Origin `json:"-"`
+
+	// written, parallel to Experiments, is filled by Parse.
+	written []written
 }
 
 // SkippedConfig is a generated configuration that was not run, and why.
@@ -67,4 +73,33 @@ type Run struct {
 	// Experiment indexes StudyConfig.Experiments.
 	Experiment            int    `json:"experiment"`
 	MeasurementConfigHash string `json:"measurement_config_hash"`
+}
+
+// Origin says where one resolved experiment came from.
+type Origin struct {
+	// Source is "file" (an experiment file), "sweep" (a grid point) or
+	// "experiments" (an entry of the explicit list).
+	Source string `json:"source"`
+	// Entry indexes the `experiments:` list when Source is "experiments".
+	Entry int `json:"entry,omitempty"`
+	// Swept lists the sweep axes and the values that produced a grid
+	// point, in axis order (backend first when the study has several).
+	Swept []SweptValue `json:"swept,omitempty"`
+}
+
+// SweptValue is one axis of a grid point: the sweep key as written and the
+// value taken (a scalar, or a mapping for a dependent group).
+type SweptValue struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
+}
+
+// written records which defaults of one experiment were filled in rather
+// than written, so that later layers (flags, user config) can replace them.
+type written struct {
+	// defaultPrecision is the precision filled in by default ("" when the
+	// file wrote one or the default is the model's own types).
+	defaultPrecision string
+	precisionSet     bool
+	baselineSet      bool
 }

@@ -1,13 +1,10 @@
-// Package energy reads energy and power from the machine's sensors (NVML for
-// NVIDIA GPUs, RAPL powercap for CPU package and DRAM, a labelled estimate
-// where nothing can be read), records them as a time series, and turns
-// counter readings into energy over measurement windows. The Go process owns
-// all measurement: engines never measure themselves.
 package energy
 
 import (
 	"context"
 	"time"
+
+	"github.com/llenergymeasure/llem/results"
 )
 
 // Source names where an energy figure came from. It is stored with every
@@ -64,6 +61,8 @@ type Reading struct {
 // fields the source provides.
 type DomainReading struct {
 	Domain Domain `json:"domain"`
+	// Source is how this domain's figures were obtained.
+	Source Source `json:"source,omitempty"`
 	// EnergyUJ is the raw cumulative counter in microjoules, as read (it may
 	// wrap at MaxEnergyUJ, 0 when the counter does not wrap).
 	EnergyUJ    uint64 `json:"energy_uj,omitempty"`
@@ -81,4 +80,25 @@ type DomainReading struct {
 	// ThrottleReasons is a bitmask of NVML clock throttle reasons, 0 if none.
 	ThrottleReasons uint64 `json:"throttle_reasons,omitempty"`
 	SMClockMHz      uint32 `json:"sm_clock_mhz,omitempty"`
+}
+
+// SensorPeriodic is implemented by samplers that know how often their sensor
+// updates. A window shorter than this period is flagged, never reported as a
+// silent 0 J.
+type SensorPeriodic interface {
+	SensorPeriod() time.Duration
+}
+
+// Warner is implemented by samplers that observed conditions the result must
+// carry as measurement warnings (MEA-6), e.g. persistence mode off or a GPU
+// shared with another process. Warnings are data, never errors.
+type Warner interface {
+	Warnings() []results.Warning
+}
+
+// FallbackReporter is implemented by samplers that work but fell back to a
+// worse path for some domains (e.g. NVML power integration because the
+// energy counter is unsupported). The error joins the reasons.
+type FallbackReporter interface {
+	FallbackReason() error
 }

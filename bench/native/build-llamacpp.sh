@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds llama.cpp (llama-server, llama-bench, llama-cli) from the source bundle
+# shipped in the npm package node-llama-cpp@3.21.1, caching everything under
+# .peers/llama.cpp in the repository root (git-ignored). Idempotent: a finished
+# build is reused. Needs npm, git, a C++ compiler and cmake (apt-get install cmake).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PEERS="$ROOT/.peers/llama.cpp"
+VERSION=3.21.1
+BIN="$PEERS/build/bin"
+if [[ -x "$BIN/llama-bench" && -x "$BIN/llama-server" ]]; then
+  echo "llama.cpp already built in $BIN"
+  exit 0
+fi
+command -v cmake >/dev/null || { echo "cmake not found: apt-get install -y cmake" >&2; exit 1; }
+mkdir -p "$PEERS"
+cd "$PEERS"
+if [[ ! -d src ]]; then
+  npm pack "node-llama-cpp@$VERSION" >/dev/null
+  tar xzf "node-llama-cpp-$VERSION.tgz"
+  git clone -q package/llama/gitRelease.bundle src
+  rm -rf package "node-llama-cpp-$VERSION.tgz"
+fi
+cmake -S src -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
+  -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF >/dev/null
+cmake --build build --target llama-server llama-bench llama-cli -j2
+echo "built llama.cpp in $BIN"

@@ -1,0 +1,235 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// This file is the one table of what each backend can do. Validation, the
+// universal batch_size knob, the JSON Schema and the config reference all
+// read it; nothing else lists precisions or strategies per backend.
+
+// LoRASupport says how a backend takes a LoRA adapter.
+type LoRASupport int
+
+const (
+	// LoRASupported: the backend applies the adapter itself (pytorch via PEFT).
+	LoRASupported LoRASupport = iota
+	// LoRANeedsFlag: supported once the backend's own switch is on
+	// (vllm.enable_lora).
+	LoRANeedsFlag
+	// LoRAMergeFirst: the adapter must be merged into the model weights
+	// before the run (tensorrt builds an engine from fixed weights).
+	LoRAMergeFirst
+	// LoRAUnsupported: the backend has no way to take an adapter.
+	LoRAUnsupported
+)
+
+// Capabilities is what one backend accepts.
+type Capabilities struct {
+	// Precisions accepted in `precision`; "" stands for "the model's own
+	// types" where that is accepted.
+	Precisions []string
+	// DefaultPrecision fills an unset `precision`.
+	DefaultPrecision string
+	// DecodingStrategies accepted in decoder.decoding_strategy.
+	DecodingStrategies []string
+	LoRA               LoRASupport
+	// BatchField is the dotted field the universal `batch_size` key sets.
+	BatchField string
+	// SectionFields are the keys of the backend's own section.
+	Section string
+}
+
+// capabilities is read-only after package initialisation.
+var capabilities = map[Backend]Capabilities{
+	BackendPyTorch: {
+		Precisions: []string{"fp32", "fp16", "bf16"}, DefaultPrecision: "bf16",
+		DecodingStrategies: []string{"greedy", "sampling", "beam"},
+		LoRA:               LoRASupported, BatchField: "pytorch.batch_size", Section: "pytorch",
+	},
+	BackendVLLM: {
+		Precisions: []string{"fp16", "bf16", "int8", "int4"}, DefaultPrecision: "bf16",
+		DecodingStrategies: []string{"greedy", "sampling", "beam"},
+		LoRA:               LoRANeedsFlag, BatchField: "vllm.max_num_seqs", Section: "vllm",
+	},
+	// TensorRT-LLM's table has no bf16, so its default is fp16.
+	BackendTensorRT: {
+		Precisions: []string{"fp16", "int8", "fp8", "int4"}, DefaultPrecision: "fp16",
+		DecodingStrategies: []string{"greedy", "sampling"},
+		LoRA:               LoRAMergeFirst, BatchField: "tensorrt.max_batch_size", Section: "tensorrt",
+	},
+	// The native engine runs GGUF tensor types: "" (or "auto") keeps the
+	// file's own types (F32 for synthetic-weight shapes); f32, f16 and q8_0
+	// ask for that type (synthetic weights are built in it; a GGUF file of
+	// another type is converted on load or refused by the engine).
+	BackendNative: {
+		Precisions: []string{"", "f32", "f16", "q8_0"}, DefaultPrecision: "",
+		DecodingStrategies: []string{"greedy", "sampling"},
+		LoRA:               LoRAUnsupported, BatchField: "native.batch_size", Section: "native",
+	},
+	// The server decides its own precision; llem cannot change it.
+	BackendOpenAI: {
+		Precisions: []string{""}, DefaultPrecision: "",
+		DecodingStrategies: []string{"greedy", "sampling"},
+		LoRA:               LoRAUnsupported, BatchField: "openai.concurrency", Section: "openai",
+	},
+}
+
+// Backends lists the known backends in a fixed order.
+func Backends() []Backend {
+	return []Backend{BackendPyTorch, BackendVLLM, BackendTensorRT, BackendNative, BackendOpenAI}
+}
+
+func backendNames() []string {
+	bs := Backends()
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = string(b)
+	}
+	return out
+}
+
+// CapabilitiesOf returns what backend b accepts, and false for an unknown
+// backend. The slices are copies.
+func CapabilitiesOf(b Backend) (Capabilities, bool) {
+	c, ok := capabilities[b]
+	if !ok {
+		return Capabilities{}, false
+	}
+	c.Precisions = slices.Clone(c.Precisions)
+	c.DecodingStrategies = slices.Clone(c.DecodingStrategies)
+	return c, true
+}
+
+// DefaultPrecision is the precision an experiment on backend b gets when it
+// sets none: bf16 for pytorch and vllm, fp16 for tensorrt, "" (the model's
+// own types) for native and openai.
+func DefaultPrecision(b Backend) string { return capabilities[b].DefaultPrecision }
+
+// AllPrecisions is every precision any backend accepts, plus "auto".
+func AllPrecisions() []string {
+	var out []string
+	for _, b := range Backends() {
+		for _, p := range capabilities[b].Precisions {
+			if p != "" && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return append(out, "auto")
+}
+
+// BatchSize returns the batch knob of cfg's backend (pytorch.batch_size,
+// vllm.max_num_seqs, tensorrt.max_batch_size, native.batch_size,
+// openai.concurrency) and whether it is set.
+func BatchSize(cfg ExperimentConfig) (int, bool) {
+	var p *int
+	switch cfg.Backend {
+	case BackendPyTorch:
+		if cfg.PyTorch != nil {
+			p = cfg.PyTorch.BatchSize
+		}
+	case BackendVLLM:
+		if cfg.VLLM != nil {
+			p = cfg.VLLM.MaxNumSeqs
+		}
+	case BackendTensorRT:
+		if cfg.TensorRT != nil {
+			p = cfg.TensorRT.MaxBatchSize
+		}
+	case BackendNative:
+		if cfg.Native != nil {
+			p = cfg.Native.BatchSize
+		}
+	case BackendOpenAI:
+		if cfg.OpenAI != nil {
+			p = cfg.OpenAI.Concurrency
+		}
+	}
+	if p == nil {
+		return 0, false
+	}
+	return *p, true
+}
+
+// SetBatchSize sets the batch knob of cfg's backend to n (the universal
+// `batch_size` key and the --batch-size flag).
+func SetBatchSize(cfg *ExperimentConfig, n int) error {
+	if n < 1 {
+		return fmt.Errorf("batch size must be at least 1, got %d", n)
+	}
+	switch cfg.Backend {
+	case BackendPyTorch:
+		if cfg.PyTorch == nil {
+			cfg.PyTorch = &PyTorchConfig{}
+		}
+		cfg.PyTorch.BatchSize = &n
+	case BackendVLLM:
+		if cfg.VLLM == nil {
+			cfg.VLLM = &VLLMConfig{}
+		}
+		cfg.VLLM.MaxNumSeqs = &n
+	case BackendTensorRT:
+		if cfg.TensorRT == nil {
+			cfg.TensorRT = &TensorRTConfig{}
+		}
+		cfg.TensorRT.MaxBatchSize = &n
+	case BackendNative:
+		if cfg.Native == nil {
+			cfg.Native = &NativeConfig{}
+		}
+		cfg.Native.BatchSize = &n
+	case BackendOpenAI:
+		if cfg.OpenAI == nil {
+			cfg.OpenAI = &OpenAIConfig{}
+		}
+		cfg.OpenAI.Concurrency = &n
+	default:
+		return fmt.Errorf("unknown backend %q (known: %s)", cfg.Backend, quoteList(backendNames()))
+	}
+	return nil
+}
+
+// DatasetFromString reads the short form of `dataset:`: a known name
+// (synthetic, builtin, aienergyscore) or a file path (.json is ShareGPT,
+// anything else JSON lines). Other words are kept as the name, for
+// validation to reject with the allowed values.
+func DatasetFromString(s string) DatasetConfig {
+	switch s {
+	case DatasetSynthetic, DatasetBuiltin, DatasetAIEnergyScore:
+		return DatasetConfig{Name: s}
+	}
+	return normaliseDatasetName(DatasetConfig{Path: s})
+}
+
+// normaliseDatasetName infers a missing name: jsonl or sharegpt from the
+// path's extension, synthetic when there is no path. A path with another
+// extension is kept as a name-less path so validation can say what to do.
+func normaliseDatasetName(ds DatasetConfig) DatasetConfig {
+	if ds.Name != "" {
+		return ds
+	}
+	ext := strings.ToLower(filepath.Ext(ds.Path))
+	switch {
+	case ds.Path == "":
+		ds.Name = DatasetSynthetic
+	case ext == ".json":
+		ds.Name = DatasetShareGPT
+	case ext == ".jsonl":
+		ds.Name = DatasetJSONL
+	case !strings.ContainsAny(ds.Path, `/\.`):
+		// A bare word that is no known name: keep it as a name so the
+		// error lists the allowed ones.
+		ds.Name, ds.Path = ds.Path, ""
+	default:
+		ds.Name = DatasetJSONL
+	}
+	return ds
+}
+
+// knownSections are the mapping-valued experiment fields a dotted sweep
+// key may start with to form a universal axis (`decoder.temperature`).
+var knownSections = []string{"dataset", "decoder", "warmup", "baseline", "lora", "passthrough_kwargs"}

@@ -1,0 +1,4 @@
+package energy
+
+// CopyPowercap exposes the fake powercap tree loader to the external tests.
+var CopyPowercap = copyPowercap

@@ -1,0 +1,276 @@
+package native
+
+import (
+	"math"
+)
+
+// kvCache holds one sequence's keys and values for every layer.
+type kvCache struct {
+	k, v [][]float32 // per layer: ctx × kvDim
+	ctx  int
+}
+
+func newKVCache(s Shape, ctx int) *kvCache {
+	c := &kvCache{k: make([][]float32, s.Layers), v: make([][]float32, s.Layers), ctx: ctx}
+	for l := range c.k {
+		c.k[l] = make([]float32, ctx*s.KVDim())
+		c.v[l] = make([]float32, ctx*s.KVDim())
+	}
+	return c
+}
+
+// step is one token position in a forward pass: token tok of sequence seq
+// at position pos; logits marks the positions whose logits are wanted.
+type step struct {
+	seq, pos, tok int
+	logits        bool
+}
+
+// runner runs forward passes of a model with a kernel set and workers,
+// reusing its scratch buffers between calls. It is not safe for concurrent
+// use.
+type runner struct {
+	m   *Model
+	k   kernels
+	w   workers
+	buf map[string][]float32
+}
+
+func newRunner(m *Model, k kernels, threads int) *runner {
+	return &runner{m: m, k: k, w: workers{n: max(threads, 1)}, buf: map[string][]float32{}}
+}
+
+// scratch returns a reusable buffer of n floats named name.
+func (r *runner) scratch(name string, n int) []float32 {
+	b := r.buf[name]
+	if cap(b) < n {
+		b = make([]float32, n)
+		r.buf[name] = b
+	}
+	return b[:n]
+}
+
+// forward runs the steps (all sequences advance together: every weight
+// matrix is multiplied with all steps' activations at once) and writes the
+// logits of steps marked logits, in order, to the returned slice
+// (len = marked × vocab), valid until the next call.
+func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
+	m, s := r.m, r.m.Shape
+	n, d, kvd, hd, ff := len(steps), s.Dim, s.KVDim(), s.HeadDim(), s.FF
+	x := r.scratch("x", n*d)
+	xb := r.scratch("xb", n*d)
+	xb2 := r.scratch("xb2", n*d)
+	q := r.scratch("q", n*d)
+	k := r.scratch("k", n*kvd)
+	v := r.scratch("v", n*kvd)
+	att := r.scratch("att", n*d)
+	hb := r.scratch("hb", n*ff)
+	hb2 := r.scratch("hb2", n*ff)
+	cos := r.scratch("cos", n*m.ropeDim/2)
+	sin := r.scratch("sin", n*m.ropeDim/2)
+
+	emb := r.scratch("emb", d)
+	for i, st := range steps {
+		copy(x[i*d:(i+1)*d], m.embed.row(st.tok, emb))
+		r.ropeTable(st.pos, cos[i*m.ropeDim/2:(i+1)*m.ropeDim/2], sin[i*m.ropeDim/2:(i+1)*m.ropeDim/2])
+	}
+	for l := range m.layers {
+		ly := &m.layers[l]
+		rmsNorm(xb, x, ly.attnNorm, n, s.NormEps)
+		r.matmul(q, xb, &ly.wq, n)
+		r.matmul(k, xb, &ly.wk, n)
+		r.matmul(v, xb, &ly.wv, n)
+		addBias(q, ly.bq, n)
+		addBias(k, ly.bk, n)
+		addBias(v, ly.bv, n)
+		for i, st := range steps {
+			cs, sn := cos[i*m.ropeDim/2:(i+1)*m.ropeDim/2], sin[i*m.ropeDim/2:(i+1)*m.ropeDim/2]
+			for h := 0; h < s.Heads; h++ {
+				r.rope(q[i*d+h*hd:i*d+(h+1)*hd], cs, sn)
+			}
+			for h := 0; h < s.KVHeads; h++ {
+				r.rope(k[i*kvd+h*hd:i*kvd+(h+1)*hd], cs, sn)
+			}
+			c := caches[st.seq]
+			copy(c.k[l][st.pos*kvd:(st.pos+1)*kvd], k[i*kvd:(i+1)*kvd])
+			copy(c.v[l][st.pos*kvd:(st.pos+1)*kvd], v[i*kvd:(i+1)*kvd])
+		}
+		r.attention(att, q, steps, caches, l)
+		r.matmul(xb2, att, &ly.wo, n)
+		addInto(x, xb2)
+		rmsNorm(xb, x, ly.ffnNorm, n, s.NormEps)
+		r.matmul(hb, xb, &ly.wGate, n)
+		r.matmul(hb2, xb, &ly.wUp, n)
+		for i, g := range hb {
+			hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * hb2[i]
+		}
+		r.matmul(xb2, hb, &ly.wDown, n)
+		addInto(x, xb2)
+	}
+	nl := 0
+	for i, st := range steps {
+		if st.logits {
+			copy(xb[nl*d:(nl+1)*d], x[i*d:(i+1)*d])
+			nl++
+		}
+	}
+	rmsNorm(xb2[:nl*d], xb[:nl*d], m.outNorm, nl, s.NormEps)
+	logits := r.scratch("logits", nl*s.Vocab)
+	r.matmul(logits, xb2, &m.output, nl)
+	return logits
+}
+
+// matmul computes out[b] = W·x[b] for n activation rows. W's rows are
+// split over the workers and walked in blocks of about 32 KiB; each block is
+// loaded (and, for quantized types, decoded) once and multiplied with all n
+// rows of x while it is in cache.
+func (r *runner) matmul(out, x []float32, w *matrix, n int) {
+	if n == 0 {
+		return
+	}
+	rows, cols, gemv := w.rows, w.cols, r.k.gemv
+	block := max(4, (32<<10)/(4*cols)/4*4)
+	nblocks := (rows + block - 1) / block
+	r.w.parallel(nblocks, func(lo, hi int) {
+		var tmp []float32
+		if w.typ != TypeF32 {
+			tmp = make([]float32, block*cols)
+		}
+		for r0 := lo * block; r0 < min(hi*block, rows); r0 += block {
+			r1 := min(r0+block, rows)
+			var wb []float32
+			if w.typ == TypeF32 {
+				wb = w.f32[r0*cols : r1*cols]
+			} else {
+				rb := w.typ.rowBytes(cols)
+				wb = tmp[:(r1-r0)*cols]
+				for j := r0; j < r1; j++ {
+					dequantRow(w.typ, w.raw[j*rb:(j+1)*rb], wb[(j-r0)*cols:(j-r0+1)*cols])
+				}
+			}
+			for b := 0; b < n; b++ {
+				gemv(wb, x[b*cols:(b+1)*cols], out[b*rows+r0:b*rows+r1], r1-r0, cols)
+			}
+		}
+	})
+}
+
+// attention computes causal grouped-query attention for every step and
+// head against the step's sequence cache (positions 0..pos).
+func (r *runner) attention(out, q []float32, steps []step, caches []*kvCache, l int) {
+	s := r.m.Shape
+	d, kvd, hd, group := s.Dim, s.KVDim(), s.HeadDim(), s.Heads/s.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	dot := r.k.dot
+	maxPos := 0
+	for _, st := range steps {
+		maxPos = max(maxPos, st.pos)
+	}
+	r.w.parallel(len(steps)*s.Heads, func(lo, hi int) {
+		scores := make([]float32, maxPos+1)
+		for t := lo; t < hi; t++ {
+			i, h := t/s.Heads, t%s.Heads
+			st := steps[i]
+			kc, vc := caches[st.seq].k[l], caches[st.seq].v[l]
+			off := (h / group) * hd
+			qh := q[i*d+h*hd : i*d+(h+1)*hd]
+			sc := scores[:st.pos+1]
+			for p := range sc {
+				sc[p] = dot(qh, kc[p*kvd+off:p*kvd+off+hd]) * scale
+			}
+			softmax(sc)
+			o := out[i*d+h*hd : i*d+(h+1)*hd]
+			clear(o)
+			for p, a := range sc {
+				vv := vc[p*kvd+off : p*kvd+off+hd]
+				for j := range o {
+					o[j] += a * vv[j]
+				}
+			}
+		}
+	})
+}
+
+// ropeTable fills the cos/sin of each rotary pair at pos the way ggml does
+// (theta advanced by repeated float32 multiplication).
+func (r *runner) ropeTable(pos int, cos, sin []float32) {
+	m := r.m
+	thetaScale := float32(math.Pow(m.Shape.RopeBase, -2/float64(m.ropeDim)))
+	theta := float32(pos)
+	for i := range cos {
+		t := theta
+		if m.ropeFreq != nil {
+			t /= m.ropeFreq[i]
+		}
+		t *= m.ropeScale
+		cos[i] = float32(math.Cos(float64(t)))
+		sin[i] = float32(math.Sin(float64(t)))
+		theta *= thetaScale
+	}
+}
+
+// rope rotates one head: adjacent pairs (llama "normal" mode, as GGUF llama
+// files store Q/K permuted for it) or split halves (NeoX mode, qwen2).
+func (r *runner) rope(x, cos, sin []float32) {
+	half := r.m.ropeDim / 2
+	for i := 0; i < half; i++ {
+		a, b := 2*i, 2*i+1
+		if r.m.ropeNeox {
+			a, b = i, i+half
+		}
+		x0, x1 := x[a], x[b]
+		x[a] = x0*cos[i] - x1*sin[i]
+		x[b] = x0*sin[i] + x1*cos[i]
+	}
+}
+
+// rmsNorm normalises each of n rows of x by its root mean square and
+// scales by w (the sum of squares is accumulated in float64, as ggml does).
+func rmsNorm(out, x, w []float32, n int, eps float64) {
+	d := len(w)
+	for i := 0; i < n; i++ {
+		row := x[i*d : (i+1)*d]
+		var ss float64
+		for _, v := range row {
+			ss += float64(v * v)
+		}
+		scale := float32(1 / math.Sqrt(ss/float64(d)+eps))
+		o := out[i*d : (i+1)*d]
+		for j, v := range row {
+			o[j] = v * scale * w[j]
+		}
+	}
+}
+
+func softmax(x []float32) {
+	mx := x[0]
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - mx)))
+		x[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+func addInto(dst, src []float32) {
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+func addBias(x, b []float32, n int) {
+	if b == nil {
+		return
+	}
+	d := len(b)
+	for i := 0; i < n; i++ {
+		addInto(x[i*d:(i+1)*d], b)
+	}
+}

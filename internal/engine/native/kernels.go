@@ -1,0 +1,93 @@
+package native
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Kernel path names recorded in LoadInfo.Effective["kernels"].
+const (
+	KernelsAuto     = "auto"
+	KernelsSIMD     = "simd"
+	KernelsPortable = "portable"
+)
+
+// kernels is the set of inner loops the forward pass runs.
+type kernels struct {
+	name string // "avx2-fma-asm" or "portable-go"
+	dot  func(a, b []float32) float32
+	// gemv sets y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows.
+	gemv func(w, x, y []float32, rows, cols int)
+}
+
+// selectKernels resolves a kernels setting (auto, simd, portable) to an
+// implementation, erroring when simd is asked for and this CPU lacks it.
+func selectKernels(want string) (kernels, error) {
+	portable := kernels{name: "portable-go", dot: dotPortable, gemv: gemvPortable}
+	simd, ok := simdKernels()
+	switch want {
+	case "", KernelsAuto:
+		if ok {
+			return simd, nil
+		}
+		return portable, nil
+	case KernelsSIMD:
+		if !ok {
+			return kernels{}, fmt.Errorf("kernels=simd: %s", simdUnavailable())
+		}
+		return simd, nil
+	case KernelsPortable:
+		return portable, nil
+	}
+	return kernels{}, fmt.Errorf("unknown kernels %q (want auto, simd or portable)", want)
+}
+
+// dotPortable is the pure-Go dot product, unrolled by four with independent
+// accumulators.
+func dotPortable(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func gemvPortable(w, x, y []float32, rows, cols int) { gemvWith(dotPortable, w, x, y, rows, cols) }
+
+func gemvWith(dot func(a, b []float32) float32, w, x, y []float32, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		y[r] = dot(w[r*cols:(r+1)*cols], x)
+	}
+}
+
+// workers runs data-parallel loops on a fixed number of goroutines.
+type workers struct{ n int }
+
+// parallel splits [0, total) into at most w.n contiguous chunks and runs fn
+// on each, returning when all are done. With one worker it runs inline.
+func (w workers) parallel(total int, fn func(lo, hi int)) {
+	n := min(w.n, total)
+	if n <= 1 {
+		fn(0, total)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (total + n - 1) / n
+	for lo := 0; lo < total; lo += chunk {
+		hi := min(lo+chunk, total)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(lo, hi)
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,300 @@
+"""llem's pytorch backend: Hugging Face transformers behind llem's worker protocol.
+
+Load: AutoModelForCausalLM with the requested dtype, device_map, attention
+implementation, bitsandbytes 4/8-bit quantisation, optional torch.compile and
+LoRA adapters through PEFT; random_init builds the model from its config with
+random weights (no weight download). Generate: batches with left padding, one
+timestamp per decoding step taken by a LogitsProcessor after synchronising the
+device, so token times mark when each token's logits existed.
+"""
+
+import sys
+import time
+
+import llem_protocol as proto
+
+DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "": "bfloat16", None: "bfloat16"}
+
+# Options that go to from_pretrained / from_config rather than generate().
+LOAD_OPTIONS = ("attn_implementation", "device_map", "tp_plan", "tp_size")
+
+
+class ByteTokenizer:
+    """Stands in when a random-init model has no tokenizer: one token per
+    UTF-8 byte, offset past the special ids. Reported as a warning."""
+
+    def __init__(self, vocab_size, bos, eos):
+        self.vocab_size = vocab_size
+        self.bos_token_id = bos
+        self.eos_token_id = eos
+        self.pad_token_id = eos
+
+    def encode(self, text):
+        return [3 + b for b in text.encode("utf-8")]
+
+    def decode(self, ids):
+        return bytes((i - 3) % 256 for i in ids if i >= 3).decode("utf-8", "replace")
+
+
+class PyTorchWorker:
+    backend = "pytorch"
+    modules = ["torch", "transformers", "accelerate", "peft", "bitsandbytes", "torchao"]
+    import_check = ("torch", "transformers")
+
+    def __init__(self):
+        self.model = None
+        self.tokenizer = None
+        self.byte_tokenizer = False
+        self.device = "cpu"
+        self.gen_options = {}
+        self.assistant = None
+
+    # ---- load ---------------------------------------------------------------
+
+    def load(self, req):
+        import torch
+        import transformers
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        t0 = time.perf_counter()
+        opts = dict(req.get("options") or {})
+        kwargs = dict(req.get("passthrough_kwargs") or {})
+        warnings = []
+        precision = req.get("precision") or "bf16"
+        if precision not in DTYPES:
+            raise proto.WorkerError("pytorch backend runs fp32, fp16 or bf16, not %r" % precision)
+        dtype = getattr(torch, DTYPES[precision])
+        model_ref = req["model"]
+        if int(opts.get("num_processes") or 1) > 1:
+            raise proto.WorkerError("pytorch.num_processes > 1 needs a launcher (accelerate/torchrun) "
+                                    "that llem's worker does not provide; use device_map or the vllm backend")
+        if req.get("seed") is not None:
+            torch.manual_seed(int(req["seed"]))
+
+        load_kwargs = {"torch_dtype": dtype}
+        for k in LOAD_OPTIONS:
+            if opts.get(k) is not None:
+                load_kwargs[k] = opts[k]
+        if torch.cuda.is_available() and "device_map" not in load_kwargs and "tp_plan" not in load_kwargs:
+            load_kwargs["device_map"] = "cuda:0"
+        if opts.get("load_in_4bit") or opts.get("load_in_8bit"):
+            try:
+                from transformers import BitsAndBytesConfig
+                import bitsandbytes  # noqa: F401
+            except ImportError as exc:
+                raise proto.WorkerError("load_in_4bit/load_in_8bit need bitsandbytes: pip install bitsandbytes (%s)" % exc)
+            q = {"load_in_4bit": bool(opts.get("load_in_4bit")), "load_in_8bit": bool(opts.get("load_in_8bit"))}
+            if q["load_in_4bit"]:
+                q["bnb_4bit_compute_dtype"] = dtype
+                if opts.get("bnb_4bit_quant_type"):
+                    q["bnb_4bit_quant_type"] = opts["bnb_4bit_quant_type"]
+            load_kwargs["quantization_config"] = BitsAndBytesConfig(**q)
+        load_kwargs.update(kwargs)
+
+        random_init = bool(req.get("random_init"))
+        if random_init:
+            config = AutoConfig.from_pretrained(model_ref)
+            from_config = {"torch_dtype": dtype}
+            if "attn_implementation" in load_kwargs:
+                from_config["attn_implementation"] = load_kwargs["attn_implementation"]
+            model = AutoModelForCausalLM.from_config(config, **from_config)
+            dev = load_kwargs.get("device_map", "cpu")
+            if isinstance(dev, str) and dev != "auto":
+                model = model.to(dev)
+            elif torch.cuda.is_available():
+                model = model.to("cuda:0")
+        else:
+            model = AutoModelForCausalLM.from_pretrained(model_ref, **load_kwargs)
+
+        lora = req.get("lora")
+        if lora:
+            try:
+                from peft import PeftModel
+            except ImportError as exc:
+                raise proto.WorkerError("LoRA adapters need PEFT: pip install peft (%s)" % exc)
+            adapter = lora.get("adapter_path") or lora.get("adapter_id")
+            model = PeftModel.from_pretrained(model, adapter)
+            if lora.get("merge_weights"):
+                model = model.merge_and_unload()
+        model.eval()
+
+        if opts.get("torch_compile"):
+            mode = opts.get("torch_compile_mode") or "default"
+            model.forward = torch.compile(model.forward, mode=mode)
+
+        self.tokenizer, self.byte_tokenizer = self._tokenizer(model_ref, model.config)
+        if self.byte_tokenizer:
+            warnings.append("no tokenizer found for %s: prompts are encoded one token per UTF-8 byte; "
+                            "prompt token ids given by llem are used as they are" % model_ref)
+        if req.get("draft_model"):
+            self.assistant = AutoModelForCausalLM.from_pretrained(req["draft_model"], torch_dtype=dtype,
+                                                                  device_map=load_kwargs.get("device_map"))
+        self.model = model
+        self.device = str(next(model.parameters()).device)
+        self.gen_options = {k: opts[k] for k in ("use_cache", "cache_implementation", "prompt_lookup_num_tokens")
+                            if opts.get(k) is not None}
+        proto.synchronize()
+        params = sum(p.numel() for p in model.parameters())
+        gpu_indices = sorted({p.device.index for p in model.parameters() if p.device.type == "cuda"})
+        return {
+            "load_seconds": time.perf_counter() - t0,
+            "parameters": int(params),
+            "weights": "random_init" if random_init else "hf",
+            "device": self.device,
+            "gpu_indices": gpu_indices,
+            "exact_output_length": True,
+            "effective": {
+                "dtype": str(dtype).replace("torch.", ""),
+                "device_map": load_kwargs.get("device_map"),
+                "attn_implementation": getattr(model.config, "_attn_implementation", None),
+                "torch_compile": bool(opts.get("torch_compile")),
+                "generation": self.gen_options,
+                "lora": lora,
+            },
+            "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
+            "warnings": warnings,
+        }
+
+    def _tokenizer(self, model_ref, config):
+        from transformers import AutoTokenizer
+        try:
+            tok = AutoTokenizer.from_pretrained(model_ref)
+        except Exception as exc:  # noqa: BLE001 - random-init configs ship no tokenizer
+            sys.stderr.write("tokenizer for %s not loadable (%s); using bytes\n" % (model_ref, exc))
+            return ByteTokenizer(config.vocab_size, getattr(config, "bos_token_id", None),
+                                 _first(getattr(config, "eos_token_id", None))), True
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        return tok, False
+
+    # ---- generate -----------------------------------------------------------
+
+    def _encode(self, prompt):
+        tok = self.tokenizer
+        bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
+        if prompt.get("tokens"):
+            return bos + list(prompt["tokens"])
+        if prompt.get("messages") and not self.byte_tokenizer and getattr(tok, "chat_template", None):
+            return list(tok.apply_chat_template(prompt["messages"], add_generation_prompt=True))
+        if self.byte_tokenizer:
+            return bos + tok.encode(prompt.get("text") or "")
+        return list(tok(prompt.get("text") or "", add_special_tokens=True)["input_ids"])
+
+    def generate(self, body):
+        params = body.get("params") or {}
+        prompts = body.get("prompts") or []
+        # Prompts asking for different lengths run as separate sub-batches.
+        groups = {}
+        for i, p in enumerate(prompts):
+            n = p.get("max_new_tokens") or params.get("max_new_tokens") or 1
+            groups.setdefault(n, []).append(i)
+        out = [None] * len(prompts)
+        for n, idx in groups.items():
+            for i, c in zip(idx, self._run([prompts[i] for i in idx], n, params)):
+                out[i] = c
+        return out
+
+    def _run(self, prompts, max_new, params):
+        import torch
+        from transformers import LogitsProcessor, LogitsProcessorList
+
+        tok = self.tokenizer
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+        encoded = [self._encode(p) for p in prompts]
+        width = max(len(e) for e in encoded)
+        ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(encoded), width), dtype=torch.long)
+        for r, e in enumerate(encoded):  # left padding
+            ids[r, width - len(e):] = torch.tensor(e, dtype=torch.long)
+            mask[r, width - len(e):] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
+
+        steps = []
+
+        class StepClock(LogitsProcessor):
+            def __call__(self, input_ids, scores):
+                proto.synchronize()
+                steps.append(time.perf_counter())
+                return scores
+
+        strategy = params.get("strategy") or "greedy"
+        gen = dict(self.gen_options)
+        gen.update(max_new_tokens=max_new, attention_mask=mask, pad_token_id=pad,
+                   logits_processor=LogitsProcessorList([StepClock()]))
+        if params.get("ignore_eos"):
+            gen["min_new_tokens"] = max_new
+        elif params.get("min_new_tokens"):
+            gen["min_new_tokens"] = params["min_new_tokens"]
+        if strategy == "sampling":
+            gen.update(do_sample=True, temperature=params.get("temperature") or 1.0,
+                       top_p=params.get("top_p") or 1.0)
+            if params.get("top_k"):
+                gen["top_k"] = params["top_k"]
+        else:
+            gen["do_sample"] = False
+            if strategy == "beam":
+                gen["num_beams"] = params.get("num_beams") or 2
+        if params.get("repetition_penalty"):
+            gen["repetition_penalty"] = params["repetition_penalty"]
+        if params.get("stop_sequences") and not self.byte_tokenizer:
+            gen["stop_strings"] = params["stop_sequences"]
+            gen["tokenizer"] = tok
+        if self.assistant is not None:
+            gen["assistant_model"] = self.assistant
+        if params.get("seed") is not None:
+            torch.manual_seed(int(params["seed"]))
+
+        proto.synchronize()
+        start = time.perf_counter()
+        with torch.inference_mode():
+            seqs = self.model.generate(input_ids=ids, **gen)
+        proto.synchronize()
+        end = time.perf_counter()
+
+        eos = set(_as_list(getattr(self.model.generation_config, "eos_token_id", None)))
+        new = seqs[:, width:].tolist()
+        out = []
+        for r, p in enumerate(prompts):
+            row = new[r]
+            n = len(row)
+            finish = "length"
+            if not params.get("ignore_eos"):
+                for j, t in enumerate(row):
+                    if t in eos:
+                        n, finish = j + 1, "eos"
+                        break
+            row = row[:n]
+            out.append({
+                "prompt_id": p.get("id", ""),
+                "prompt_tokens": len(encoded[r]) - (1 if tok.bos_token_id is not None and not p.get("messages") else 0),
+                "output_tokens": n,
+                "text": tok.decode(row) if not self.byte_tokenizer else "",
+                "token_ids": row,
+                "start": start,
+                "token_times": steps[:n],
+                "end": end,
+                "finish_reason": finish,
+            })
+        return out
+
+    def close(self):
+        self.model = None
+        self.assistant = None
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+def _as_list(v):
+    if v is None:
+        return []
+    return list(v) if isinstance(v, (list, tuple)) else [v]
+
+
+def _first(v):
+    lst = _as_list(v)
+    return lst[0] if lst else None
+
+
+if __name__ == "__main__":
+    sys.exit(proto.serve(PyTorchWorker()))

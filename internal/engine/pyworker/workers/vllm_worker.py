@@ -1,0 +1,212 @@
+"""llem's vllm backend: vLLM's offline engine behind llem's worker protocol.
+
+Load builds vllm.LLM with the options llem's vllm section names
+(tensor_parallel_size, gpu_memory_utilization, max_num_seqs, enforce_eager,
+quantization, kv_cache_dtype, enable_prefix_caching, enable_chunked_prefill,
+max_num_batched_tokens, block_size, max_model_len, enable_lora, attention
+backend) plus passthrough_kwargs. Generate adds every prompt to the engine and
+steps it, taking one timestamp per engine step for each request that gained
+tokens in it; where the step API is missing it falls back to LLM.generate and
+the RequestOutput metrics (first and last token times).
+"""
+
+import os
+import sys
+import time
+
+import llem_protocol as proto
+
+DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32", "": "auto", None: "auto",
+          "int8": "auto", "int4": "auto", "fp8": "auto"}
+
+ENGINE_OPTIONS = ("tensor_parallel_size", "gpu_memory_utilization", "max_num_seqs", "enforce_eager",
+                  "quantization", "kv_cache_dtype", "enable_prefix_caching", "enable_chunked_prefill",
+                  "max_num_batched_tokens", "block_size", "max_model_len", "enable_lora")
+
+
+class VLLMWorker:
+    backend = "vllm"
+    modules = ["torch", "vllm", "transformers"]
+    import_check = ("vllm",)
+
+    def __init__(self):
+        self.llm = None
+        self.lora = None
+        self.next_id = 0
+
+    def load(self, req):
+        opts = dict(req.get("options") or {})
+        precision = req.get("precision") or "bf16"
+        if precision in ("int8", "int4", "fp8") and not opts.get("quantization"):
+            raise proto.WorkerError("vllm precision %s needs vllm.quantization (awq, gptq or fp8) or a "
+                                    "pre-quantised model whose config names its method" % precision)
+        if opts.get("attention_backend"):
+            os.environ["VLLM_ATTENTION_BACKEND"] = opts["attention_backend"]
+        from vllm import LLM
+        import vllm
+
+        t0 = time.perf_counter()
+        kwargs = {"model": req["model"], "dtype": DTYPES.get(precision, "auto"), "seed": int(req.get("seed") or 0)}
+        for k in ENGINE_OPTIONS:
+            if opts.get(k) is not None:
+                kwargs[k] = opts[k]
+        if req.get("random_init"):
+            kwargs["load_format"] = "dummy"
+        lora = req.get("lora")
+        if lora:
+            if not opts.get("enable_lora"):
+                raise proto.WorkerError("a LoRA adapter with vllm needs vllm.enable_lora: true")
+            from vllm.lora.request import LoRARequest
+            self.lora = LoRARequest("llem-adapter", 1, lora.get("adapter_path") or lora.get("adapter_id"))
+        if req.get("draft_model"):
+            kwargs["speculative_config"] = {"model": req["draft_model"], "num_speculative_tokens": 5}
+        kwargs.update(req.get("passthrough_kwargs") or {})
+        self.llm = LLM(**kwargs)
+        proto.synchronize()
+        params = _parameter_count(self.llm)
+        effective = {k: v for k, v in kwargs.items() if k != "model"}
+        try:
+            cfg = self.llm.llm_engine.vllm_config
+            effective.update({
+                "max_num_seqs": cfg.scheduler_config.max_num_seqs,
+                "max_num_batched_tokens": cfg.scheduler_config.max_num_batched_tokens,
+                "gpu_memory_utilization": cfg.cache_config.gpu_memory_utilization,
+                "block_size": cfg.cache_config.block_size,
+                "kv_cache_dtype": cfg.cache_config.cache_dtype,
+                "enable_prefix_caching": cfg.cache_config.enable_prefix_caching,
+                "max_model_len": cfg.model_config.max_model_len,
+                "tensor_parallel_size": cfg.parallel_config.tensor_parallel_size,
+                "enforce_eager": cfg.model_config.enforce_eager,
+            })
+        except AttributeError:
+            pass
+        return {
+            "load_seconds": time.perf_counter() - t0,
+            "parameters": params,
+            "weights": "random_init" if req.get("random_init") else "hf",
+            "device": "cuda:0",
+            "gpu_indices": list(range(int(effective.get("tensor_parallel_size") or 1))),
+            "exact_output_length": True,
+            "effective": {k: v for k, v in effective.items() if isinstance(v, (int, float, str, bool, type(None), dict, list))},
+            "versions": {"vllm": vllm.__version__},
+            "warnings": [] if params else ["vllm: parameter count not available from this vLLM version"],
+        }
+
+    def _sampling(self, params, max_new):
+        from vllm import SamplingParams
+        strategy = params.get("strategy") or "greedy"
+        sp = {"max_tokens": max_new, "ignore_eos": bool(params.get("ignore_eos")),
+              "min_tokens": max_new if params.get("ignore_eos") else int(params.get("min_new_tokens") or 0)}
+        if strategy == "sampling":
+            sp.update(temperature=params.get("temperature") or 1.0, top_p=params.get("top_p") or 1.0,
+                      top_k=params.get("top_k") or -1)
+        else:
+            sp["temperature"] = 0.0
+        if strategy == "beam":
+            raise proto.WorkerError("beam search runs through LLM.beam_search in vLLM, which llem's worker does not drive yet")
+        if params.get("repetition_penalty"):
+            sp["repetition_penalty"] = params["repetition_penalty"]
+        if params.get("stop_sequences"):
+            sp["stop"] = params["stop_sequences"]
+        if params.get("seed") is not None:
+            sp["seed"] = int(params["seed"])
+        return SamplingParams(**sp)
+
+    def _prompt(self, p):
+        if p.get("tokens"):
+            tok = self.llm.get_tokenizer()
+            bos = [tok.bos_token_id] if getattr(tok, "bos_token_id", None) is not None else []
+            return {"prompt_token_ids": bos + list(p["tokens"])}
+        if p.get("messages"):
+            tok = self.llm.get_tokenizer()
+            return {"prompt": tok.apply_chat_template(p["messages"], tokenize=False, add_generation_prompt=True)}
+        return {"prompt": p.get("text") or ""}
+
+    def generate(self, body):
+        params = body.get("params") or {}
+        prompts = body.get("prompts") or []
+        engine = getattr(self.llm, "llm_engine", None)
+        if engine is not None and hasattr(engine, "add_request") and hasattr(engine, "step"):
+            return self._stepped(engine, prompts, params)
+        return self._batch(prompts, params)
+
+    def _stepped(self, engine, prompts, params):
+        ids = {}
+        start = time.perf_counter()
+        for p in prompts:
+            self.next_id += 1
+            rid = "llem-%d" % self.next_id
+            ids[rid] = p
+            n = p.get("max_new_tokens") or params.get("max_new_tokens") or 1
+            kw = {"lora_request": self.lora} if self.lora is not None else {}
+            engine.add_request(rid, self._prompt(p), self._sampling(params, n), **kw)
+        times = {rid: [] for rid in ids}
+        done = {}
+        while engine.has_unfinished_requests():
+            outputs = engine.step()
+            now = time.perf_counter()
+            for o in outputs:
+                if o.request_id not in ids:
+                    continue
+                seen = len(o.outputs[0].token_ids) if o.outputs else 0
+                times[o.request_id].extend([now] * (seen - len(times[o.request_id])))
+                if o.finished:
+                    done[o.request_id] = (o, now)
+        proto.synchronize()
+        return [self._completion(ids[rid], *done[rid], start, times[rid]) for rid in ids]
+
+    def _batch(self, prompts, params):
+        start = time.perf_counter()
+        wall0 = time.time()
+        sps = [self._sampling(params, p.get("max_new_tokens") or params.get("max_new_tokens") or 1) for p in prompts]
+        kw = {"lora_request": self.lora} if self.lora is not None else {}
+        outs = self.llm.generate([self._prompt(p) for p in prompts], sps, use_tqdm=False, **kw)
+        end = time.perf_counter()
+        result = []
+        for p, o in zip(prompts, outs):
+            n = len(o.outputs[0].token_ids)
+            times = [end] * n
+            m = getattr(o, "metrics", None)
+            if m is not None and getattr(m, "first_token_time", None) and n:
+                # Metrics are wall-clock; map them onto perf_counter.
+                first = start + (m.first_token_time - wall0)
+                last = start + ((m.last_token_time or m.first_token_time) - wall0)
+                step = (last - first) / max(1, n - 1)
+                times = [first + i * step for i in range(n)]
+            result.append(self._completion(p, o, end, start, times))
+        return result
+
+    def _completion(self, p, o, end, start, times):
+        out = o.outputs[0]
+        n_prompt = len(o.prompt_token_ids or [])
+        if p.get("tokens"):
+            n_prompt = len(p["tokens"])
+        return {
+            "prompt_id": p.get("id", ""),
+            "prompt_tokens": n_prompt,
+            "output_tokens": len(out.token_ids),
+            "text": out.text,
+            "token_ids": list(out.token_ids),
+            "start": start,
+            "token_times": times[:len(out.token_ids)],
+            "end": end,
+            "finish_reason": out.finish_reason or "",
+        }
+
+    def close(self):
+        self.llm = None
+
+
+def _parameter_count(llm):
+    try:
+        def count(model):
+            return sum(p.numel() for p in model.parameters())
+        counts = llm.llm_engine.model_executor.apply_model(count)
+        return int(sum(counts))
+    except Exception as exc:  # noqa: BLE001 - internal API differs between vLLM versions
+        sys.stderr.write("parameter count unavailable: %s\n" % exc)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(proto.serve(VLLMWorker()))

@@ -1,0 +1,20 @@
+// Package envsnap records the machine a run measured (MEA-8) and reports
+// what llem can measure on it (`llem config`, CLI-3).
+//
+// [Take] fills results.EnvironmentSnapshot: OS, kernel, host, CPU, memory,
+// GPUs through NVML (names, memory, power limits, max clocks, persistence
+// mode, compute capability, driver), the CUDA version with the source it
+// came from (the engine's framework, /usr/local/cuda/version.json or
+// version.txt, `nvcc --version`, else the driver's CUDA version from NVML),
+// the energy sensors present, the container runtime and llem's own version.
+// [Probe] adds which energy source each domain would use, why better ones
+// are not available, and hints to fix what is missing. Engines are probed
+// by the caller and listed in [MachineReport.Engines].
+//
+// Secrets are never recorded: no environment is captured wholesale, and
+// [RecordedEnv] keeps only allow-listed variables, with the value of any
+// whose name looks like a credential replaced by "[redacted]".
+//
+// Hardware is reached through seams in [Options] (GPU query, nvcc, CUDA
+// folder, powercap root) so tests use fakes and go-nvml's mock.
+package envsnap

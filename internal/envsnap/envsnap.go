@@ -1,0 +1,244 @@
+package envsnap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"github.com/shirou/gopsutil/v4/cpu"
+	"github.com/shirou/gopsutil/v4/host"
+	"github.com/shirou/gopsutil/v4/mem"
+
+	"github.com/llenergymeasure/llem/internal/energy"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// DefaultCUDAHome is where the CUDA toolkit is usually installed.
+const DefaultCUDAHome = "/usr/local/cuda"
+
+// GPUReport is what the GPU query found.
+type GPUReport struct {
+	GPUs          []results.GPUInfo
+	DriverVersion string
+	// CUDADriverVersion is the newest CUDA the driver supports (NVML), e.g. "12.4".
+	CUDADriverVersion string
+	// EnergyCounter says, per GPU, whether NVML's total energy counter works.
+	EnergyCounter []bool
+}
+
+// Options configures Take and Probe. Zero values query the real machine.
+type Options struct {
+	LlemVersion string
+	LlemCommit  string
+	// EngineVersions are the engine and library versions the caller knows.
+	EngineVersions map[string]string
+	// FrameworkCUDA is the CUDA version reported by the engine's framework
+	// (e.g. torch.version.cuda), the preferred source.
+	FrameworkCUDA string
+
+	// QueryGPUs lists the GPUs; QueryNVML when nil.
+	QueryGPUs func(ctx context.Context) (GPUReport, error)
+	// CUDAHome holds version.json or version.txt; DefaultCUDAHome when empty.
+	CUDAHome string
+	// NVCCVersion returns the output of `nvcc --version`; runs nvcc when nil.
+	NVCCVersion func(ctx context.Context) (string, error)
+	// PowercapRoot is where RAPL is looked for; energy.DefaultPowercapRoot when empty.
+	PowercapRoot string
+	// Root is prepended to the container marker paths (tests); "/" when empty.
+	Root string
+}
+
+func (o Options) queryGPUs(ctx context.Context) (GPUReport, error) {
+	if o.QueryGPUs != nil {
+		return o.QueryGPUs(ctx)
+	}
+	return QueryNVML(ctx)
+}
+
+// Take records the environment. It never fails: what cannot be read is
+// left empty (a machine without a GPU has no GPUs, not an error).
+func Take(ctx context.Context, opts Options) results.EnvironmentSnapshot {
+	snap, _ := take(ctx, opts)
+	return snap
+}
+
+// take also returns the GPU query's error, for Probe's hints.
+func take(ctx context.Context, opts Options) (results.EnvironmentSnapshot, error) {
+	s := results.EnvironmentSnapshot{
+		OS:             runtime.GOOS,
+		GPUs:           []results.GPUInfo{},
+		LlemVersion:    opts.LlemVersion,
+		LlemCommit:     opts.LlemCommit,
+		GoVersion:      runtime.Version(),
+		EngineVersions: opts.EngineVersions,
+		Container:      detectContainer(opts.Root),
+	}
+	if hi, err := host.InfoWithContext(ctx); err == nil {
+		s.OS = strings.TrimSpace(fmt.Sprintf("%s %s %s", hi.OS, hi.Platform, hi.PlatformVersion))
+		s.Kernel = hi.KernelVersion + " " + hi.KernelArch
+		s.Hostname = hi.Hostname
+	}
+	if infos, err := cpu.InfoWithContext(ctx); err == nil && len(infos) > 0 {
+		s.CPUModel = infos[0].ModelName
+	}
+	if n, err := cpu.CountsWithContext(ctx, false); err == nil {
+		s.CPUCores = n
+	}
+	if n, err := cpu.CountsWithContext(ctx, true); err == nil {
+		s.CPUThreads = n
+	}
+	if s.CPUThreads == 0 {
+		s.CPUThreads = runtime.NumCPU()
+	}
+	if vm, err := mem.VirtualMemoryWithContext(ctx); err == nil {
+		s.MemoryTotalMB = float64(vm.Total) / (1 << 20)
+	}
+	gr, gpuErr := opts.queryGPUs(ctx)
+	if gpuErr == nil {
+		s.GPUs = append(s.GPUs, gr.GPUs...)
+		s.DriverVersion = gr.DriverVersion
+	}
+	s.GPUCount = len(s.GPUs)
+	s.CUDAVersion, s.CUDAVersionSource = cudaVersion(ctx, opts, gr.CUDADriverVersion)
+	s.EnergySensors = sensors(gr, opts.PowercapRoot)
+	return s, gpuErr
+}
+
+// sensors lists the energy sensors present, e.g. "nvml gpu 0 (energy
+// counter)", "rapl package-0".
+func sensors(gr GPUReport, powercapRoot string) []string {
+	var out []string
+	for i, g := range gr.GPUs {
+		kind := "power only"
+		if i < len(gr.EnergyCounter) && gr.EnergyCounter[i] {
+			kind = "energy counter"
+		}
+		out = append(out, fmt.Sprintf("nvml gpu %d (%s)", g.Index, kind))
+	}
+	if r, err := energy.OpenRAPL(energy.RAPLOptions{Root: powercapRoot}); err == nil {
+		for _, d := range r.Domains() {
+			out = append(out, "rapl "+d.Name)
+		}
+		_ = r.Stop()
+	} else if errors.Is(err, energy.ErrRAPLPermission) {
+		out = append(out, "rapl (present, not readable)")
+	}
+	return out
+}
+
+var (
+	nvccRelease = regexp.MustCompile(`release (\d+\.\d+)`)
+	txtVersion  = regexp.MustCompile(`CUDA Version (\d+\.\d+(?:\.\d+)?)`)
+)
+
+// cudaVersion returns the CUDA version and its source, best first: the
+// framework, the toolkit's version.json or version.txt, nvcc, the driver.
+func cudaVersion(ctx context.Context, opts Options, driverCUDA string) (string, string) {
+	if opts.FrameworkCUDA != "" {
+		return opts.FrameworkCUDA, "framework"
+	}
+	home := opts.CUDAHome
+	if home == "" {
+		home = DefaultCUDAHome
+	}
+	if b, err := os.ReadFile(filepath.Join(home, "version.json")); err == nil {
+		var v struct {
+			CUDA struct {
+				Version string `json:"version"`
+			} `json:"cuda"`
+		}
+		if json.Unmarshal(b, &v) == nil && v.CUDA.Version != "" {
+			return v.CUDA.Version, "version.json"
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(home, "version.txt")); err == nil {
+		if m := txtVersion.FindSubmatch(b); m != nil {
+			return string(m[1]), "version.txt"
+		}
+	}
+	nvcc := opts.NVCCVersion
+	if nvcc == nil {
+		nvcc = runNVCC
+	}
+	if out, err := nvcc(ctx); err == nil {
+		if m := nvccRelease.FindStringSubmatch(out); m != nil {
+			return m[1], "nvcc"
+		}
+	}
+	if driverCUDA != "" {
+		return driverCUDA, "nvml_driver"
+	}
+	return "", ""
+}
+
+func runNVCC(ctx context.Context) (string, error) {
+	path, err := exec.LookPath("nvcc")
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	return string(out), err
+}
+
+// detectContainer names the container runtime this process runs in, "" on
+// a bare host.
+func detectContainer(root string) string {
+	if root == "" {
+		root = "/"
+	}
+	exists := func(p string) bool { _, err := os.Stat(filepath.Join(root, p)); return err == nil }
+	switch {
+	case exists(".dockerenv"):
+		return "docker"
+	case exists("run/.containerenv"):
+		return "podman"
+	}
+	if b, err := os.ReadFile(filepath.Join(root, "proc/1/cgroup")); err == nil {
+		for _, name := range []string{"kubepods", "docker", "containerd", "lxc"} {
+			if strings.Contains(string(b), name) {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// recordedEnvPrefixes are the environment variables that shape a
+// measurement and may be recorded.
+var recordedEnvPrefixes = []string{"CUDA_", "NVIDIA_", "LLEM_", "OMP_", "MKL_", "GOMAXPROCS", "GOGC", "PYTORCH_", "VLLM_", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM"}
+
+var secretName = regexp.MustCompile(`(?i)TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH`)
+
+// RecordedEnv picks from environ ("NAME=value" pairs, as os.Environ) the
+// variables that shape a measurement (CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS,
+// LLEM_*, …). Nothing else is kept, and a kept variable whose name matches
+// TOKEN, KEY, SECRET, PASSWORD, CREDENTIAL or AUTH has its value replaced
+// by "[redacted]".
+func RecordedEnv(environ []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		keep := false
+		for _, p := range recordedEnvPrefixes {
+			keep = keep || strings.HasPrefix(name, p)
+		}
+		if !keep {
+			continue
+		}
+		if secretName.MatchString(name) {
+			val = "[redacted]"
+		}
+		out[name] = val
+	}
+	return out
+}

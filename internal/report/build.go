@@ -1,0 +1,550 @@
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/stats"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// Report is a study summarised for presentation. Build computes it; the
+// Write* functions render it. Configurations without a completed run are
+// not in Configs (their runs are in Failed).
+type Report struct {
+	StudyName string `json:"study_name"`
+	Dir       string `json:"dir"`
+	// Status is complete, partly failed, interrupted or unfinished.
+	Status     string    `json:"status"`
+	StatusNote string    `json:"status_note,omitempty"`
+	Runs       RunCounts `json:"runs"`
+	// Swept are the configuration keys that vary across configurations.
+	Swept       []string         `json:"swept_parameters"`
+	Configs     []ConfigRow      `json:"configurations"`
+	Effects     []Effect         `json:"effects"`
+	Interaction *Interaction     `json:"interaction,omitempty"`
+	Frontier    []string         `json:"pareto_frontier"`
+	Failed      []FailedRow      `json:"failed"`
+	Skipped     []SkippedRow     `json:"skipped"`
+	Problems    []string         `json:"problems,omitempty"`
+	Sources     []SourceAccuracy `json:"source_accuracies"`
+	// AnyEstimated is true when any figure in the report rests on an
+	// estimated energy source.
+	AnyEstimated bool    `json:"any_estimated"`
+	Methods      Methods `json:"methods"`
+	// Power holds the time series plotted as power over time.
+	Power []PowerSeries `json:"-"`
+}
+
+// RunCounts counts a study's runs by state.
+type RunCounts struct {
+	Total       int `json:"total"`
+	Completed   int `json:"completed"`
+	Failed      int `json:"failed"`
+	Pending     int `json:"pending"`
+	Running     int `json:"running"`
+	Interrupted int `json:"interrupted"`
+	// SkippedConfigs counts configurations never run (CFG-4b).
+	SkippedConfigs int `json:"skipped_configurations"`
+}
+
+// ConfigRow is one configuration summarised across its completed cycles.
+type ConfigRow struct {
+	// ID is a short name (C1, C2, …) used in tables and plots.
+	ID                    string  `json:"id"`
+	Label                 string  `json:"label"`
+	MeasurementConfigHash string  `json:"measurement_config_hash"`
+	Params                []Param `json:"params"`
+	Completed             int     `json:"completed"`
+	Failed                int     `json:"failed"`
+	EnergySource          string  `json:"energy_source"`
+	Estimated             bool    `json:"energy_estimated"`
+
+	EnergyPerOutputTokenJ Metric `json:"energy_per_output_token_j"`
+	EnergyTotalJ          Metric `json:"energy_total_j"`
+	EnergyAdjustedJ       Metric `json:"energy_adjusted_j"`
+	OutputTokensPerS      Metric `json:"output_tokens_per_s"`
+	TTFTP50S              Metric `json:"ttft_p50_s"`
+	TTFTP99S              Metric `json:"ttft_p99_s"`
+	ITLP50S               Metric `json:"itl_p50_s"`
+	ITLP99S               Metric `json:"itl_p99_s"`
+	E2EP50S               Metric `json:"e2e_p50_s"`
+	AvgPowerW             Metric `json:"avg_power_w"`
+
+	Uncertainty Uncertainty `json:"uncertainty"`
+	OnFrontier  bool        `json:"pareto_frontier"`
+	// Cycles are the per-cycle values of energy per output token.
+	Cycles []CyclePoint `json:"cycles"`
+
+	config *config.ExperimentConfig
+}
+
+// SourceLabel is the energy source as shown in tables: an estimate is
+// always marked "≈ estimated".
+func (c ConfigRow) SourceLabel() string { return sourceLabel(c.EnergySource, c.Estimated) }
+
+func sourceLabel(source string, estimated bool) string {
+	switch {
+	case !estimated:
+		return source
+	case source == "estimated" || source == "":
+		return "≈ estimated"
+	}
+	return source + " (≈ estimated part)"
+}
+
+// Param is one swept parameter's value in a configuration.
+type Param struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// CyclePoint is one completed run's energy per output token.
+type CyclePoint struct {
+	RunIndex              int     `json:"run_index"`
+	Cycle                 int     `json:"cycle"`
+	EnergyPerOutputTokenJ float64 `json:"energy_per_output_token_j"`
+}
+
+// Metric is a figure summarised across cycles: mean, sample standard
+// deviation and the 95% Student-t interval of the mean (stats.Summarize).
+// With one cycle the interval collapses to the value.
+type Metric struct {
+	N      int     `json:"n"`
+	Mean   float64 `json:"mean"`
+	Std    float64 `json:"std"`
+	CILow  float64 `json:"ci95_low"`
+	CIHigh float64 `json:"ci95_high"`
+}
+
+func summarize(xs []float64) Metric {
+	if len(xs) == 0 {
+		return Metric{}
+	}
+	s := stats.Summarize(xs)
+	return Metric{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh}
+}
+
+// Uncertainty combines a configuration's cycle spread with its energy
+// source's nominal accuracy, both as relative 95% half-widths, in
+// quadrature.
+type Uncertainty struct {
+	CycleRelPct    float64 `json:"cycle_rel_pct"`
+	SourceRelPct   float64 `json:"source_rel_pct"`
+	CombinedRelPct float64 `json:"combined_rel_pct"`
+	// CombinedJ is the combined half-width on energy per output token.
+	CombinedJ float64 `json:"combined_j"`
+	// Dominant is "cycles" or "source"; "source (one cycle)" when the
+	// spread across cycles is unknown.
+	Dominant string `json:"dominant"`
+}
+
+// FailedRow is a run that did not complete, with why.
+type FailedRow struct {
+	RunIndex  int    `json:"run_index"`
+	Cycle     int    `json:"cycle"`
+	ConfigID  string `json:"config_id,omitempty"`
+	Label     string `json:"label"`
+	State     string `json:"state"`
+	ErrorType string `json:"error_type,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// SkippedRow is a configuration the sweep generated but no run was made of.
+type SkippedRow struct {
+	Label  string `json:"label"`
+	Reason string `json:"reason"`
+}
+
+// Methods states how each figure of the report is computed, for the page.
+type Methods struct {
+	Table       string `json:"table"`
+	Effects     string `json:"effects"`
+	Interaction string `json:"interaction"`
+	Uncertainty string `json:"uncertainty"`
+	Pareto      string `json:"pareto"`
+}
+
+// bootstrapResamples is the number of bootstrap draws for effect intervals.
+const bootstrapResamples = 2000
+
+func methods() Methods {
+	return Methods{
+		Table: "Each figure is the mean over a configuration's completed cycles, with the 95% Student-t confidence " +
+			"interval of that mean (n = completed cycles; with n = 1 there is no interval). Failed runs are left out.",
+		Effects: fmt.Sprintf("Swept parameters are the configuration keys (flattened to dotted names) whose value differs "+
+			"between configurations. For each, the marginal mean of energy per output token at each level is the mean of "+
+			"the configuration means at that level (every configuration weighs the same, whatever its number of completed "+
+			"cycles). The main effect is the highest level mean minus the lowest, also shown relative to the lowest. Its 95%% "+
+			"interval is a percentile bootstrap (%d draws, fixed seed): each draw resamples the cycles of every configuration "+
+			"with replacement and recomputes the same difference between the same two levels. An interval that excludes 0 "+
+			"means the parameter's effect is larger than the cycle-to-cycle noise. Parameters are ranked by effect size. "+
+			"In an unbalanced design (failed runs, explicit lists) a marginal mean also carries the other parameters' mix.",
+			bootstrapResamples),
+		Interaction: "For the two top-ranked parameters A and B, when every pair of their levels has data: the two-way table " +
+			"of cell means (each cell the mean of its configuration means) and the interaction contrast, the effect of B " +
+			"(its highest minus lowest marginal level) at A's highest level minus the same at A's lowest level; 0 means the " +
+			"effects add up. Its interval uses the same cycle bootstrap.",
+		Uncertainty: "Per configuration, the cycle spread (the 95% t half-width of the mean energy per output token, " +
+			"relative to the mean) and the energy source's nominal accuracy (table below, taken as a 95% bound) are " +
+			"combined in quadrature: √(cycle² + source²). The larger of the two is named as dominant. A source's " +
+			"accuracy is systematic: more cycles do not reduce it.",
+		Pareto: "A configuration is on the Pareto front when no other configuration has both lower mean energy per output " +
+			"token and lower mean median end-to-end request latency (E2E p50).",
+	}
+}
+
+// Build computes a report from a loaded study. Time series of the runs
+// plotted as power over time are read here; a file that cannot be read is
+// listed in Problems rather than failing the report.
+func Build(s *Study) (*Report, error) {
+	if s == nil {
+		return nil, fmt.Errorf("report: build: no study")
+	}
+	state, note := s.status()
+	rep := &Report{
+		StudyName:  studyName(s),
+		Dir:        s.Dir,
+		Status:     state,
+		StatusNote: note,
+		Problems:   slices.Clone(s.Problems),
+		Methods:    methods(),
+		Frontier:   []string{},
+		Failed:     []FailedRow{},
+		Skipped:    []SkippedRow{},
+		Effects:    []Effect{},
+	}
+
+	groups, err := groupRuns(s.Runs)
+	if err != nil {
+		return nil, err
+	}
+	flat := make([]map[string]string, len(groups))
+	for i, g := range groups {
+		if flat[i], err = flattenConfig(g.config); err != nil {
+			return nil, fmt.Errorf("report: configuration %s: %w", g.hash, err)
+		}
+	}
+	rep.Swept = sweptKeys(flat)
+
+	ids := make(map[string]string) // hash -> config ID
+	for i, g := range groups {
+		label := labelFor(flat[i], rep.Swept)
+		for _, r := range g.runs {
+			countRun(&rep.Runs, r.State)
+		}
+		row, ok := summarizeGroup(g, flat[i], rep.Swept, label)
+		if ok {
+			row.ID = fmt.Sprintf("C%d", len(rep.Configs)+1)
+			ids[g.hash] = row.ID
+			rep.Configs = append(rep.Configs, row)
+		}
+		for _, r := range g.runs {
+			if r.State == results.StateCompleted && r.Result != nil {
+				continue
+			}
+			if r.State == results.StateCompleted || r.State == results.StateFailed || r.State == results.StateInterrupted {
+				rep.Failed = append(rep.Failed, failedRow(r, label))
+			}
+		}
+	}
+	for i := range rep.Failed {
+		rep.Failed[i].ConfigID = ids[hashOf(runByIndex(s.Runs, rep.Failed[i].RunIndex))]
+	}
+	slices.SortFunc(rep.Failed, func(a, b FailedRow) int { return a.RunIndex - b.RunIndex })
+	for _, sk := range s.Skipped {
+		f, err := flattenConfig(&sk.Config)
+		if err != nil {
+			return nil, fmt.Errorf("report: skipped configuration: %w", err)
+		}
+		rep.Skipped = append(rep.Skipped, SkippedRow{Label: skippedLabel(f, flat, rep.Swept), Reason: sk.Reason})
+	}
+	rep.Runs.SkippedConfigs = len(rep.Skipped)
+
+	var used []string
+	for i := range rep.Configs {
+		c := &rep.Configs[i]
+		c.Uncertainty = uncertaintyOf(c)
+		rep.AnyEstimated = rep.AnyEstimated || c.Estimated
+		for _, src := range strings.Split(c.EnergySource, "+") {
+			if a := accuracyOf(src, c.Estimated).Source; !slices.Contains(used, a) {
+				used = append(used, a)
+			}
+		}
+	}
+	rep.Sources = usedAccuracies(used)
+
+	rep.Effects = mainEffects(rep.Configs, rep.Swept)
+	if len(rep.Effects) >= 2 {
+		rep.Interaction = interaction(rep.Configs, rep.Effects[0], rep.Effects[1])
+	}
+	rep.Frontier = paretoFrontier(rep.Configs)
+	rep.Power, rep.Problems = powerSeries(s, rep, rep.Problems)
+	return rep, nil
+}
+
+// skippedLabel names a skipped configuration by the swept keys and by
+// every key where it differs from all configurations that ran.
+func skippedLabel(f map[string]string, ran []map[string]string, swept []string) string {
+	keys := slices.Clone(swept)
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		if slices.Contains(keys, k) {
+			continue
+		}
+		if !slices.ContainsFunc(ran, func(r map[string]string) bool { return levelOf(r, k) == f[k] }) {
+			keys = append(keys, k)
+		}
+	}
+	return labelFor(f, keys)
+}
+
+func studyName(s *Study) string {
+	switch {
+	case s.Result != nil && s.Result.StudyName != "":
+		return s.Result.StudyName
+	case s.Manifest != nil && s.Manifest.StudyName != "":
+		return s.Manifest.StudyName
+	case s.Design != nil:
+		return s.Design.Name
+	}
+	return "study"
+}
+
+func countRun(c *RunCounts, st results.RunState) {
+	c.Total++
+	switch st {
+	case results.StateCompleted:
+		c.Completed++
+	case results.StateFailed:
+		c.Failed++
+	case results.StatePending:
+		c.Pending++
+	case results.StateRunning:
+		c.Running++
+	case results.StateInterrupted:
+		c.Interrupted++
+	}
+}
+
+func runByIndex(runs []Run, index int) Run {
+	for _, r := range runs {
+		if r.Index == index {
+			return r
+		}
+	}
+	return Run{}
+}
+
+func failedRow(r Run, label string) FailedRow {
+	reason := r.Error
+	state := string(r.State)
+	if r.State == results.StateCompleted {
+		state = "unreadable"
+		reason = "marked completed but its result could not be read (see problems)"
+	}
+	if reason == "" {
+		reason = "no reason recorded"
+	}
+	return FailedRow{RunIndex: r.Index, Cycle: r.Cycle, Label: label, State: state, ErrorType: r.ErrorType, Reason: reason}
+}
+
+// group is the runs of one configuration.
+type group struct {
+	hash   string
+	config *config.ExperimentConfig
+	runs   []Run
+}
+
+// groupRuns groups runs by configuration, in order of first appearance.
+func groupRuns(runs []Run) ([]group, error) {
+	var groups []group
+	at := make(map[string]int)
+	for _, r := range runs {
+		h := hashOf(r)
+		if h == "" {
+			return nil, fmt.Errorf("report: run %d has neither a measurement config hash nor a known configuration", r.Index)
+		}
+		i, ok := at[h]
+		if !ok {
+			i = len(groups)
+			at[h] = i
+			groups = append(groups, group{hash: h})
+		}
+		if groups[i].config == nil && r.Config != nil {
+			groups[i].config = r.Config
+		}
+		groups[i].runs = append(groups[i].runs, r)
+	}
+	for i := range groups {
+		if groups[i].config == nil {
+			groups[i].config = &config.ExperimentConfig{}
+		}
+	}
+	return groups, nil
+}
+
+// hashOf identifies a run's configuration: its measurement config hash,
+// or, when none was recorded, a hash of its configuration.
+func hashOf(r Run) string {
+	if r.MeasurementConfigHash != "" {
+		return r.MeasurementConfigHash
+	}
+	if r.Config == nil {
+		return ""
+	}
+	b, err := json.Marshal(r.Config)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return "cfg-" + hex.EncodeToString(sum[:8])
+}
+
+// summarizeGroup summarises a configuration's completed runs; ok is false
+// when it has none.
+func summarizeGroup(g group, flat map[string]string, swept []string, label string) (ConfigRow, bool) {
+	row := ConfigRow{Label: label, MeasurementConfigHash: g.hash, config: g.config, Cycles: []CyclePoint{}}
+	for _, k := range swept {
+		row.Params = append(row.Params, Param{Key: k, Value: flat[k]})
+	}
+	var ept, total, adj, tps, ttft50, ttft99, itl50, itl99, e2e50, power []float64
+	var sources []string
+	for _, r := range g.runs {
+		res := r.Result
+		if r.State != results.StateCompleted || res == nil {
+			if r.State == results.StateFailed || r.State == results.StateInterrupted {
+				row.Failed++
+			}
+			continue
+		}
+		row.Completed++
+		e := res.Energy
+		ept = append(ept, e.PerOutputTokenJ)
+		total = append(total, e.TotalJ)
+		adj = append(adj, e.AdjustedJ)
+		tps = append(tps, res.Throughput.OutputTokensPerS)
+		ttft50 = append(ttft50, res.Latency.TTFT.P50)
+		ttft99 = append(ttft99, res.Latency.TTFT.P99)
+		itl50 = append(itl50, res.Latency.ITL.P50)
+		itl99 = append(itl99, res.Latency.ITL.P99)
+		e2e50 = append(e2e50, res.Latency.E2E.P50)
+		power = append(power, e.AvgPowerW)
+		row.Cycles = append(row.Cycles, CyclePoint{RunIndex: r.Index, Cycle: r.Cycle, EnergyPerOutputTokenJ: e.PerOutputTokenJ})
+		if !slices.Contains(sources, e.Source) {
+			sources = append(sources, e.Source)
+		}
+		row.Estimated = row.Estimated || e.Estimated || e.Source == "estimated"
+	}
+	if row.Completed == 0 {
+		return row, false
+	}
+	row.EnergySource = strings.Join(sources, "+")
+	row.EnergyPerOutputTokenJ = summarize(ept)
+	row.EnergyTotalJ = summarize(total)
+	row.EnergyAdjustedJ = summarize(adj)
+	row.OutputTokensPerS = summarize(tps)
+	row.TTFTP50S = summarize(ttft50)
+	row.TTFTP99S = summarize(ttft99)
+	row.ITLP50S = summarize(itl50)
+	row.ITLP99S = summarize(itl99)
+	row.E2EP50S = summarize(e2e50)
+	row.AvgPowerW = summarize(power)
+	return row, true
+}
+
+// uncertaintyOf combines cycle spread and source accuracy in quadrature.
+func uncertaintyOf(c *ConfigRow) Uncertainty {
+	m := c.EnergyPerOutputTokenJ
+	src := worstAccuracy(c.EnergySource, c.Estimated)
+	u := Uncertainty{SourceRelPct: src}
+	if m.N >= 2 && m.Mean != 0 {
+		u.CycleRelPct = (m.CIHigh - m.Mean) / math.Abs(m.Mean) * 100
+	}
+	u.CombinedRelPct = math.Hypot(u.CycleRelPct, u.SourceRelPct)
+	u.CombinedJ = math.Abs(m.Mean) * u.CombinedRelPct / 100
+	switch {
+	case m.N < 2:
+		u.Dominant = "source (one cycle)"
+	case u.CycleRelPct > u.SourceRelPct:
+		u.Dominant = "cycles"
+	default:
+		u.Dominant = "source"
+	}
+	return u
+}
+
+// usedAccuracies returns the accuracy rows of the sources used: those of
+// llem's table in its order, then any others by name.
+func usedAccuracies(used []string) []SourceAccuracy {
+	out := []SourceAccuracy{}
+	for _, a := range sourceAccuracies() {
+		if slices.Contains(used, a.Source) {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(used)
+	for _, src := range used {
+		if !slices.ContainsFunc(out, func(a SourceAccuracy) bool { return a.Source == src }) {
+			out = append(out, accuracyOf(src, false))
+		}
+	}
+	return out
+}
+
+// worstAccuracy is the largest nominal error among a "+"-joined list of sources.
+func worstAccuracy(sources string, estimated bool) float64 {
+	worst := 0.0
+	for _, s := range strings.Split(sources, "+") {
+		worst = math.Max(worst, accuracyOf(s, estimated).RelPct)
+	}
+	return worst
+}
+
+// paretoFrontier marks and returns, by increasing latency, the
+// configurations no other beats on both energy per output token and E2E p50.
+func paretoFrontier(configs []ConfigRow) []string {
+	var front []int
+	for i, a := range configs {
+		dominated := false
+		for j, b := range configs {
+			if i == j {
+				continue
+			}
+			le := b.EnergyPerOutputTokenJ.Mean <= a.EnergyPerOutputTokenJ.Mean && b.E2EP50S.Mean <= a.E2EP50S.Mean
+			lt := b.EnergyPerOutputTokenJ.Mean < a.EnergyPerOutputTokenJ.Mean || b.E2EP50S.Mean < a.E2EP50S.Mean
+			if le && lt {
+				dominated = true
+				break
+			}
+		}
+		if !dominated {
+			front = append(front, i)
+		}
+	}
+	slices.SortStableFunc(front, func(a, b int) int {
+		return cmpFloat(configs[a].E2EP50S.Mean, configs[b].E2EP50S.Mean)
+	})
+	ids := []string{}
+	for _, i := range front {
+		configs[i].OnFrontier = true
+		ids = append(ids, configs[i].ID)
+	}
+	return ids
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,221 @@
+package report
+
+import (
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"github.com/llenergymeasure/llem/internal/stats"
+)
+
+// Effect is one swept parameter's main effect on energy per output token.
+type Effect struct {
+	Rank      int     `json:"rank"`
+	Parameter string  `json:"parameter"`
+	Levels    []Level `json:"levels"`
+	// Low and High are the levels with the lowest and highest marginal mean.
+	Low       string  `json:"low_level"`
+	High      string  `json:"high_level"`
+	LowMeanJ  float64 `json:"low_mean_j"`
+	HighMeanJ float64 `json:"high_mean_j"`
+	// EffectJ is High's marginal mean minus Low's, in J per output token;
+	// RelativePct is it relative to Low's.
+	EffectJ     float64 `json:"effect_j"`
+	RelativePct float64 `json:"relative_pct"`
+	CILow       float64 `json:"ci95_low"`
+	CIHigh      float64 `json:"ci95_high"`
+	// Resolved is true when the interval excludes 0.
+	Resolved bool `json:"resolved"`
+}
+
+// Level is one value of a swept parameter and its marginal mean.
+type Level struct {
+	Value   string  `json:"value"`
+	MeanJ   float64 `json:"mean_j"`
+	Configs int     `json:"configs"`
+	Runs    int     `json:"runs"`
+}
+
+// Interaction is the two-way table of the two top-ranked parameters.
+type Interaction struct {
+	A       string   `json:"a"`
+	B       string   `json:"b"`
+	ALevels []string `json:"a_levels"`
+	BLevels []string `json:"b_levels"`
+	// Means[i][j] is the cell mean at ALevels[i], BLevels[j].
+	Means [][]float64 `json:"means_j"`
+	// ContrastJ is (B high − B low) at A high minus the same at A low.
+	ContrastJ float64 `json:"contrast_j"`
+	CILow     float64 `json:"ci95_low"`
+	CIHigh    float64 `json:"ci95_high"`
+}
+
+// mainEffects ranks the swept parameters by main effect, largest first.
+func mainEffects(configs []ConfigRow, swept []string) []Effect {
+	effects := []Effect{}
+	for _, key := range swept {
+		levels := levelsOf(configs, key)
+		if len(levels) < 2 {
+			continue // varies only among configurations without results
+		}
+		e := Effect{Parameter: key}
+		means := cellMeans(configs, key, levels, configMeans(configs))
+		lo, hi := 0, 0
+		for i, l := range levels {
+			e.Levels = append(e.Levels, Level{Value: l, MeanJ: means[i]})
+			if means[i] < means[lo] {
+				lo = i
+			}
+			if means[i] > means[hi] {
+				hi = i
+			}
+		}
+		for _, c := range configs {
+			i := slices.Index(levels, paramValue(c, key))
+			e.Levels[i].Configs++
+			e.Levels[i].Runs += c.Completed
+		}
+		e.Low, e.High = levels[lo], levels[hi]
+		e.LowMeanJ, e.HighMeanJ = means[lo], means[hi]
+		e.EffectJ = means[hi] - means[lo]
+		if means[lo] != 0 {
+			e.RelativePct = e.EffectJ / math.Abs(means[lo]) * 100
+		}
+		e.CILow, e.CIHigh = bootstrapCI(configs, seedFor(key), func(cm []float64) float64 {
+			m := cellMeans(configs, key, []string{e.High, e.Low}, cm)
+			return m[0] - m[1]
+		})
+		e.Resolved = e.CILow > 0 || e.CIHigh < 0
+		effects = append(effects, e)
+	}
+	slices.SortStableFunc(effects, func(a, b Effect) int {
+		if c := cmpFloat(b.EffectJ, a.EffectJ); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Parameter, b.Parameter)
+	})
+	for i := range effects {
+		effects[i].Rank = i + 1
+	}
+	return effects
+}
+
+// interaction returns the two-way table of a and b, or nil when some pair
+// of their levels has no configuration.
+func interaction(configs []ConfigRow, a, b Effect) *Interaction {
+	in := &Interaction{A: a.Parameter, B: b.Parameter}
+	for _, l := range a.Levels {
+		in.ALevels = append(in.ALevels, l.Value)
+	}
+	for _, l := range b.Levels {
+		in.BLevels = append(in.BLevels, l.Value)
+	}
+	cells := func(cm []float64) [][]float64 {
+		out := make([][]float64, len(in.ALevels))
+		for i, al := range in.ALevels {
+			out[i] = make([]float64, len(in.BLevels))
+			for j, bl := range in.BLevels {
+				var xs []float64
+				for k, c := range configs {
+					if paramValue(c, in.A) == al && paramValue(c, in.B) == bl {
+						xs = append(xs, cm[k])
+					}
+				}
+				out[i][j] = stats.Mean(xs) // NaN for an empty cell
+			}
+		}
+		return out
+	}
+	in.Means = cells(configMeans(configs))
+	for _, row := range in.Means {
+		for _, m := range row {
+			if math.IsNaN(m) {
+				return nil
+			}
+		}
+	}
+	ah, al := slices.Index(in.ALevels, a.High), slices.Index(in.ALevels, a.Low)
+	bh, bl := slices.Index(in.BLevels, b.High), slices.Index(in.BLevels, b.Low)
+	contrast := func(m [][]float64) float64 { return (m[ah][bh] - m[ah][bl]) - (m[al][bh] - m[al][bl]) }
+	in.ContrastJ = contrast(in.Means)
+	in.CILow, in.CIHigh = bootstrapCI(configs, seedFor(a.Parameter+"×"+b.Parameter), func(cm []float64) float64 {
+		return contrast(cells(cm))
+	})
+	return in
+}
+
+func paramValue(c ConfigRow, key string) string {
+	for _, p := range c.Params {
+		if p.Key == key {
+			return p.Value
+		}
+	}
+	return unsetLevel
+}
+
+// levelsOf returns the sorted levels of key among configurations with results.
+func levelsOf(configs []ConfigRow, key string) []string {
+	var levels []string
+	for _, c := range configs {
+		if v := paramValue(c, key); !slices.Contains(levels, v) {
+			levels = append(levels, v)
+		}
+	}
+	sortLevels(levels)
+	return levels
+}
+
+func configMeans(configs []ConfigRow) []float64 {
+	out := make([]float64, len(configs))
+	for i, c := range configs {
+		out[i] = c.EnergyPerOutputTokenJ.Mean
+	}
+	return out
+}
+
+// cellMeans returns, for each level of key, the mean of the configuration
+// means cm at that level.
+func cellMeans(configs []ConfigRow, key string, levels []string, cm []float64) []float64 {
+	out := make([]float64, len(levels))
+	for i, l := range levels {
+		var xs []float64
+		for k, c := range configs {
+			if paramValue(c, key) == l {
+				xs = append(xs, cm[k])
+			}
+		}
+		out[i] = stats.Mean(xs)
+	}
+	return out
+}
+
+// bootstrapCI is the percentile-bootstrap 95% interval of statistic, which
+// maps configuration means to a number: each draw resamples every
+// configuration's cycles with replacement.
+func bootstrapCI(configs []ConfigRow, seed uint64, statistic func(configMeans []float64) float64) (low, high float64) {
+	rng := rand.New(rand.NewPCG(seed, 0x6c6c656d))
+	draws := make([]float64, bootstrapResamples)
+	cm := make([]float64, len(configs))
+	for d := range draws {
+		for k, c := range configs {
+			n := len(c.Cycles)
+			var sum float64
+			for range n {
+				sum += c.Cycles[rng.IntN(n)].EnergyPerOutputTokenJ
+			}
+			cm[k] = sum / float64(n)
+		}
+		draws[d] = statistic(cm)
+	}
+	return stats.Percentile(draws, 2.5), stats.Percentile(draws, 97.5)
+}
+
+// seedFor derives a fixed bootstrap seed from a name, so a report is
+// reproducible and each parameter draws its own stream.
+func seedFor(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}

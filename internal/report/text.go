@@ -1,0 +1,255 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// WriteJSON writes the report as indented JSON (time series left out).
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return fmt.Errorf("report: write JSON: %w", err)
+	}
+	return nil
+}
+
+// WriteMarkdown writes the report as GitHub-flavoured Markdown: status,
+// the effect ranking, the per-configuration table, uncertainty, the Pareto
+// front, failed and skipped runs, and the methods.
+func WriteMarkdown(w io.Writer, rep *Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Study report: %s\n\n", rep.StudyName)
+	fmt.Fprintf(&b, "**Status: %s.**", rep.Status)
+	if rep.StatusNote != "" {
+		fmt.Fprintf(&b, " %s.", rep.StatusNote)
+	}
+	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "Runs: %s.\n\n", runCountsText(rep.Runs))
+	if rep.AnyEstimated {
+		b.WriteString("> **≈ estimated energy:** some figures rest on an estimated energy source, not a measurement; they are marked ≈ in every table.\n\n")
+	}
+
+	b.WriteString("## What matters most\n\n")
+	writeEffectsMD(&b, rep)
+	writeInteractionMD(&b, rep.Interaction)
+	fmt.Fprintf(&b, "_Method:_ %s\n\n", rep.Methods.Effects)
+	if rep.Interaction != nil {
+		fmt.Fprintf(&b, "_Interaction:_ %s\n\n", rep.Methods.Interaction)
+	}
+
+	b.WriteString("## Configurations\n\n")
+	writeConfigsMD(&b, rep)
+	fmt.Fprintf(&b, "_Method:_ %s\n\n", rep.Methods.Table)
+
+	b.WriteString("## Uncertainty\n\n")
+	writeUncertaintyMD(&b, rep)
+	fmt.Fprintf(&b, "_Method:_ %s\n\n", rep.Methods.Uncertainty)
+
+	b.WriteString("## Energy–latency Pareto front\n\n")
+	if len(rep.Frontier) == 0 {
+		b.WriteString("No configuration has results yet.\n\n")
+	}
+	for _, id := range rep.Frontier {
+		c := rep.config(id)
+		fmt.Fprintf(&b, "- **%s** %s: %s J/token%s at E2E p50 %s s\n", id, c.Label,
+			fmtNum(c.EnergyPerOutputTokenJ.Mean), estMark(c.Estimated), fmtNum(c.E2EP50S.Mean))
+	}
+	fmt.Fprintf(&b, "\n_Method:_ %s\n\n", rep.Methods.Pareto)
+
+	writeFailedMD(&b, rep)
+	if len(rep.Problems) > 0 {
+		b.WriteString("## Problems reading the study\n\n")
+		for _, p := range rep.Problems {
+			fmt.Fprintf(&b, "- %s\n", p)
+		}
+		b.WriteString("\n")
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("report: write markdown: %w", err)
+	}
+	return nil
+}
+
+func writeEffectsMD(b *strings.Builder, rep *Report) {
+	if len(rep.Effects) == 0 {
+		if len(rep.Swept) == 0 {
+			b.WriteString("No parameter varies between configurations: there is nothing to rank.\n\n")
+		} else {
+			b.WriteString("Too few configurations have results to compare the levels of any swept parameter.\n\n")
+		}
+		return
+	}
+	est := estMark(rep.AnyEstimated)
+	b.WriteString("Main effect of each swept parameter on energy per output token" + est + ", largest first.\n\n")
+	b.WriteString("| rank | parameter | level means (J/token) | effect (J/token) | relative | 95% CI (J/token) | resolved |\n")
+	b.WriteString("|---:|---|---|---:|---:|---|---|\n")
+	for _, e := range rep.Effects {
+		var lv []string
+		for _, l := range e.Levels {
+			lv = append(lv, fmt.Sprintf("%s: %s", l.Value, fmtNum(l.MeanJ)))
+		}
+		fmt.Fprintf(b, "| %d | `%s` | %s | %s%s | %s | [%s, %s] | %s |\n", e.Rank, e.Parameter, strings.Join(lv, " · "),
+			fmtNum(e.EffectJ), est, fmtPct(e.RelativePct), fmtNum(e.CILow), fmtNum(e.CIHigh), yesNo(e.Resolved))
+	}
+	b.WriteString("\n")
+}
+
+func writeInteractionMD(b *strings.Builder, in *Interaction) {
+	if in == nil {
+		return
+	}
+	fmt.Fprintf(b, "Interaction of `%s` (rows) and `%s` (columns), cell means in J/token:\n\n", in.A, in.B)
+	b.WriteString("| " + in.A + " \\ " + in.B + " |")
+	for _, l := range in.BLevels {
+		b.WriteString(" " + l + " |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(in.BLevels)) + "\n")
+	for i, l := range in.ALevels {
+		b.WriteString("| " + l + " |")
+		for _, m := range in.Means[i] {
+			b.WriteString(" " + fmtNum(m) + " |")
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(b, "\nInteraction contrast: %s J/token, 95%% CI [%s, %s].\n\n", fmtNum(in.ContrastJ), fmtNum(in.CILow), fmtNum(in.CIHigh))
+}
+
+func writeConfigsMD(b *strings.Builder, rep *Report) {
+	if len(rep.Configs) == 0 {
+		b.WriteString("No configuration has a completed run yet.\n\n")
+		return
+	}
+	b.WriteString("Mean [95% CI] across cycles.\n\n")
+	b.WriteString("| id | configuration | n | energy source | energy/output token (J) | total energy (J) | adjusted energy (J) | output tokens/s | TTFT p50 (s) | TTFT p99 (s) | ITL p50 (s) | ITL p99 (s) | E2E p50 (s) | avg power (W) |\n")
+	b.WriteString("|---|---|---:|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, c := range rep.Configs {
+		n := strconv.Itoa(c.Completed)
+		if c.Failed > 0 {
+			n += fmt.Sprintf(" (%d failed)", c.Failed)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			c.ID, c.Label, n, c.SourceLabel(),
+			fmtMetric(c.EnergyPerOutputTokenJ)+estMark(c.Estimated),
+			fmtMetric(c.EnergyTotalJ)+estMark(c.Estimated),
+			fmtMetric(c.EnergyAdjustedJ)+estMark(c.Estimated),
+			fmtMetric(c.OutputTokensPerS), fmtMetric(c.TTFTP50S), fmtMetric(c.TTFTP99S),
+			fmtMetric(c.ITLP50S), fmtMetric(c.ITLP99S), fmtMetric(c.E2EP50S),
+			fmtMetric(c.AvgPowerW)+estMark(c.Estimated))
+	}
+	b.WriteString("\n")
+}
+
+func writeUncertaintyMD(b *strings.Builder, rep *Report) {
+	if len(rep.Configs) > 0 {
+		b.WriteString("| id | energy source | energy/output token (J) | cycle spread | source accuracy | combined | dominant |\n")
+		b.WriteString("|---|---|---:|---:|---:|---|---|\n")
+		for _, c := range rep.Configs {
+			u := c.Uncertainty
+			fmt.Fprintf(b, "| %s | %s | %s | ±%s | ±%s | ±%s (±%s J) | %s |\n", c.ID, c.SourceLabel(),
+				fmtNum(c.EnergyPerOutputTokenJ.Mean), fmtPct(u.CycleRelPct), fmtPct(u.SourceRelPct),
+				fmtPct(u.CombinedRelPct), fmtNum(u.CombinedJ), u.Dominant)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("Nominal accuracy of the energy sources used:\n\n| source | ± | basis |\n|---|---:|---|\n")
+	for _, a := range rep.Sources {
+		fmt.Fprintf(b, "| %s | %s | %s |\n", sourceLabel(a.Source, a.Source == "estimated"), fmtPct(a.RelPct), a.Basis)
+	}
+	b.WriteString("\n")
+}
+
+func writeFailedMD(b *strings.Builder, rep *Report) {
+	if len(rep.Failed) > 0 {
+		b.WriteString("## Failed runs\n\n| run | cycle | configuration | state | error | reason |\n|---:|---:|---|---|---|---|\n")
+		for _, f := range rep.Failed {
+			fmt.Fprintf(b, "| %d | %d | %s | %s | %s | %s |\n", f.RunIndex, f.Cycle, f.Label, f.State, f.ErrorType, mdCell(f.Reason))
+		}
+		b.WriteString("\n")
+	}
+	if len(rep.Skipped) > 0 {
+		b.WriteString("## Skipped configurations\n\n| configuration | reason |\n|---|---|\n")
+		for _, s := range rep.Skipped {
+			fmt.Fprintf(b, "| %s | %s |\n", s.Label, mdCell(s.Reason))
+		}
+		b.WriteString("\n")
+	}
+}
+
+func (r *Report) config(id string) ConfigRow {
+	for _, c := range r.Configs {
+		if c.ID == id {
+			return c
+		}
+	}
+	return ConfigRow{}
+}
+
+func runCountsText(c RunCounts) string {
+	s := fmt.Sprintf("%d total, %d completed, %d failed", c.Total, c.Completed, c.Failed)
+	if c.Interrupted > 0 {
+		s += fmt.Sprintf(", %d interrupted", c.Interrupted)
+	}
+	if c.Running > 0 {
+		s += fmt.Sprintf(", %d running", c.Running)
+	}
+	if c.Pending > 0 {
+		s += fmt.Sprintf(", %d pending", c.Pending)
+	}
+	return s + fmt.Sprintf("; %d configurations skipped", c.SkippedConfigs)
+}
+
+// estMark marks a figure resting on an estimated energy source.
+func estMark(estimated bool) string {
+	if estimated {
+		return " ≈"
+	}
+	return ""
+}
+
+// fmtNum formats a figure to about three significant digits.
+func fmtNum(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "—"
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+func fmtPct(v float64) string { return fmtNum(v) + "%" }
+
+// fmtMetric is "mean [low, high]", or the mean alone for one cycle.
+func fmtMetric(m Metric) string {
+	if m.N == 0 {
+		return "—"
+	}
+	if m.N == 1 {
+		return fmtNum(m.Mean)
+	}
+	return fmt.Sprintf("%s [%s, %s]", fmtNum(m.Mean), fmtNum(m.CILow), fmtNum(m.CIHigh))
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// mdCell keeps a free-text value on one table row.
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	return strings.ReplaceAll(s, "|", `\|`)
+}

@@ -1,0 +1,114 @@
+package study
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/llenergymeasure/llem/results"
+)
+
+// manifestStore keeps a study's manifest on disk: a snapshot
+// (manifest.json) plus an append-only journal (manifest.journal.jsonl) of
+// run entries changed since. Recording a change appends and fsyncs one
+// line, a cost independent of the study's size; the snapshot is rewritten
+// atomically (compaction) once the journal holds 1/compactDivisor of the
+// study's size in changes, and on close, so its amortised cost per change
+// is also constant. Readers use results.ReadManifest, which replays the
+// journal over the snapshot.
+type manifestStore struct {
+	dir      string
+	m        *results.StudyManifest
+	journal  *os.File
+	seq      int64
+	pending  int // journal entries since the last compaction
+	now      func() time.Time
+	compactN int
+	// write is the journal's write seam (tests stop it part-way).
+	write func(f *os.File, b []byte) error
+}
+
+// compactDivisor sets how often the snapshot is rewritten: every
+// max(1, runs/compactDivisor) changes.
+const compactDivisor = 32
+
+func writeAndSync(f *os.File, b []byte) error {
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// createManifestStore writes m as the snapshot, starts an empty journal and
+// returns the store. An existing journal (a resumed study) is folded into m
+// by the caller beforehand and replaced here.
+func createManifestStore(dir string, m *results.StudyManifest, now func() time.Time) (*manifestStore, error) {
+	s := &manifestStore{dir: dir, m: m, seq: m.JournalSeq, now: now, write: writeAndSync}
+	s.compactN = max(1, len(m.Runs)/compactDivisor)
+	if err := s.compact(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// update records a run's new entry.
+func (s *manifestStore) update(r results.ManifestRun) error {
+	if r.Index < 0 || r.Index >= len(s.m.Runs) {
+		return fmt.Errorf("manifest: run index %d out of range", r.Index)
+	}
+	s.m.Runs[r.Index] = r
+	s.seq++
+	e := results.JournalEntry{Seq: s.seq, Time: s.now().UTC(), Run: r}
+	s.m.UpdatedAt = e.Time
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("manifest: encode journal entry: %w", err)
+	}
+	if err := s.write(s.journal, append(line, '\n')); err != nil {
+		return fmt.Errorf("manifest: append to %s: %w", results.ManifestJournalFile, err)
+	}
+	s.pending++
+	if s.pending >= s.compactN {
+		return s.compact()
+	}
+	return nil
+}
+
+// compact rewrites the snapshot with every change so far, then starts a new
+// empty journal. A crash between the two leaves journal entries already in
+// the snapshot; their sequence numbers make replaying them a no-op.
+func (s *manifestStore) compact() error {
+	s.m.JournalSeq = s.seq
+	if err := results.WriteJSONAtomic(filepath.Join(s.dir, results.ManifestFile), s.m); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	jpath := filepath.Join(s.dir, results.ManifestJournalFile)
+	if s.journal != nil {
+		_ = s.journal.Close()
+		s.journal = nil
+	}
+	if err := results.WriteFileAtomic(jpath, nil, 0o644); err != nil {
+		return fmt.Errorf("manifest: reset journal: %w", err)
+	}
+	f, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("manifest: open journal: %w", err)
+	}
+	s.journal = f
+	s.pending = 0
+	return nil
+}
+
+// close compacts and releases the journal.
+func (s *manifestStore) close() error {
+	err := s.compact()
+	if s.journal != nil {
+		if cerr := s.journal.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("manifest: close journal: %w", cerr)
+		}
+		s.journal = nil
+	}
+	return err
+}

@@ -1,0 +1,176 @@
+package study
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// File descriptors of the child protocol. The request arrives on stdin;
+// stdout and stderr are the run's log.
+const (
+	// ResultFD carries one JSON childReply from child to parent.
+	ResultFD = 3
+	// ProgressFD carries Progress events as JSON lines from child to parent.
+	ProgressFD = 4
+)
+
+// maxReplyBytes bounds what the parent reads from the result pipe.
+const maxReplyBytes = 512 << 20
+
+// ChildRequest is what the parent hands a child: one run to measure.
+type ChildRequest struct {
+	Config                config.ExperimentConfig `json:"config"`
+	MeasurementConfigHash string                  `json:"measurement_config_hash"`
+	// RunIndex is the run's 0-based position in the study plan.
+	RunIndex int `json:"run_index"`
+	// Cycle counts from 1.
+	Cycle int `json:"cycle"`
+	// RunDir is the run's own directory: the child writes
+	// timeseries.parquet (results.TimeseriesFile) there and sets the
+	// result's TimeseriesPath relative to it. The parent writes result.json.
+	RunDir string `json:"run_dir"`
+
+	progress *progressWriter
+}
+
+// Progress is a phase or progress report from a running child (CLI-5).
+type Progress struct {
+	// Phase is load, baseline, warmup, measuring, or another step name.
+	Phase        string  `json:"phase"`
+	PromptsDone  int     `json:"prompts_done,omitempty"`
+	PromptsTotal int     `json:"prompts_total,omitempty"`
+	TokensPerS   float64 `json:"tokens_per_s,omitempty"`
+	PowerW       float64 `json:"power_w,omitempty"`
+	Message      string  `json:"message,omitempty"`
+}
+
+// Report sends a progress event to the parent. It is safe for concurrent
+// use, and does nothing outside a child or when the parent stopped reading.
+func (r ChildRequest) Report(p Progress) {
+	r.progress.write(p)
+}
+
+type progressWriter struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (w *progressWriter) write(p Progress) {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.enc != nil && w.enc.Encode(p) != nil {
+		w.enc = nil // the parent is gone; stop trying
+	}
+}
+
+// childReply is what the child writes to ResultFD: a result, or why not.
+type childReply struct {
+	Result    *results.ExperimentResult `json:"result,omitempty"`
+	Error     string                    `json:"error,omitempty"`
+	ErrorType string                    `json:"error_type,omitempty"`
+}
+
+// TypedError is an error that names its own error type for the manifest
+// and StudyResult.failed (e.g. "engine_unavailable", "oom").
+type TypedError interface {
+	error
+	ErrorType() string
+}
+
+// Exit codes of ChildMain.
+const (
+	ChildExitOK       = 0
+	ChildExitRunError = 1
+	ChildExitProtocol = 3
+)
+
+// ChildMain is the child side of the protocol, the body of the hidden
+// subcommand the parent re-executes (`llem __run-child`): it reads the
+// ChildRequest from stdin, calls run, writes the result (or the error) to
+// ResultFD and returns the process exit code. SIGTERM and SIGINT cancel the
+// context handed to run. Everything on stdout and stderr lands in the run's
+// log, so the child's failure is also written to stderr here.
+func ChildMain(ctx context.Context, run func(ctx context.Context, req ChildRequest) (*results.ExperimentResult, error)) int {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	resF := os.NewFile(ResultFD, "llem-result")
+	if resF == nil {
+		fmt.Fprintln(os.Stderr, "llem child: file descriptor 3 (result pipe) is missing: this command is started by the study runner, not by hand")
+		return ChildExitProtocol
+	}
+	if _, err := resF.Stat(); err != nil {
+		fmt.Fprintf(os.Stderr, "llem child: file descriptor 3 (result pipe) is not open (%v): this command is started by the study runner, not by hand\n", err)
+		return ChildExitProtocol
+	}
+	defer resF.Close()
+
+	var req ChildRequest
+	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
+		return replyError(resF, fmt.Errorf("read run request from stdin: %w", err), "protocol_error", ChildExitProtocol)
+	}
+	if pf := os.NewFile(ProgressFD, "llem-progress"); pf != nil {
+		if _, err := pf.Stat(); err == nil {
+			req.progress = &progressWriter{enc: json.NewEncoder(pf)}
+			defer pf.Close()
+		}
+	}
+
+	res, err := callRun(ctx, run, req)
+	if err != nil {
+		typ := "experiment_error"
+		var te TypedError
+		if errors.As(err, &te) {
+			typ = te.ErrorType()
+		}
+		if errors.Is(err, context.Canceled) {
+			typ = "interrupted"
+		}
+		return replyError(resF, err, typ, ChildExitRunError)
+	}
+	if res == nil {
+		return replyError(resF, errors.New("the run returned no result and no error"), "invalid_result", ChildExitRunError)
+	}
+	if err := json.NewEncoder(resF).Encode(childReply{Result: res}); err != nil {
+		fmt.Fprintf(os.Stderr, "llem child: send result to the parent: %v\n", err)
+		return ChildExitProtocol
+	}
+	return ChildExitOK
+}
+
+// callRun calls run, turning a panic into an error with its stack in the log.
+func callRun(ctx context.Context, run func(context.Context, ChildRequest) (*results.ExperimentResult, error), req ChildRequest) (res *results.ExperimentResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(os.Stderr, "llem child: panic: %v\n%s", p, debug.Stack())
+			res, err = nil, panicError{fmt.Sprint(p)}
+		}
+	}()
+	return run(ctx, req)
+}
+
+type panicError struct{ v string }
+
+func (e panicError) Error() string     { return "panic: " + e.v }
+func (e panicError) ErrorType() string { return "panic" }
+
+func replyError(resF *os.File, err error, typ string, code int) int {
+	fmt.Fprintf(os.Stderr, "llem child: %s: %v\n", typ, err)
+	if werr := json.NewEncoder(resF).Encode(childReply{Error: err.Error(), ErrorType: typ}); werr != nil {
+		fmt.Fprintf(os.Stderr, "llem child: send error to the parent: %v\n", werr)
+	}
+	return code
+}

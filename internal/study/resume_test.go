@@ -1,0 +1,184 @@
+package study
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// TestResumeAfterSIGKILL kills the runner process with SIGKILL mid-study,
+// resumes, and checks that the study finishes with every result completed
+// before the kill untouched and no completed run done twice.
+func TestResumeAfterSIGKILL(t *testing.T) {
+	markers := t.TempDir()
+	sc := sweep("killed", config.OrderInterleaved, 2, []int{1, 2, 3}, []string{"fp32"},
+		map[string]any{"test_sleep_s": 0.3, "test_marker_dir": markers})
+	opts := childOptions(t)
+	spec := runnerSpec{Study: *sc, ResultsDir: opts.ResultsDir, Exe: opts.Executable}
+	specPath := filepath.Join(t.TempDir(), "spec.json")
+	b, _ := json.Marshal(spec)
+	if err := os.WriteFile(specPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(opts.Executable)
+	cmd.Env = append(os.Environ(), envRunner+"="+specPath)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until two runs are completed, then kill -9 the runner.
+	var dir string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the runner did not complete two runs in 60 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+		ents, _ := os.ReadDir(opts.ResultsDir)
+		if len(ents) != 1 {
+			continue
+		}
+		dir = filepath.Join(opts.ResultsDir, ents[0].Name())
+		m, err := results.ReadManifest(filepath.Join(dir, results.ManifestFile))
+		if err == nil && m.Counts()[results.StateCompleted] >= 2 {
+			break
+		}
+	}
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The orphaned child of the killed runner finishes on its own; wait for
+	// it so it does not overlap the resumed study.
+	waitBalanced(t, markers)
+
+	before, err := results.ReadManifest(filepath.Join(dir, results.ManifestFile))
+	if err != nil {
+		t.Fatalf("manifest after SIGKILL: %v", err)
+	}
+	sums := map[string]string{}
+	for _, mr := range before.Runs {
+		if mr.State == results.StateCompleted {
+			sums[mr.ResultPath] = checksum(t, filepath.Join(dir, mr.ResultPath))
+		}
+	}
+	if len(sums) < 2 || len(sums) == 6 {
+		t.Fatalf("%d runs completed before the kill; the test needs an interrupted study", len(sums))
+	}
+	startsBefore := countMarks(t, markers)
+
+	ropts := childOptions(t)
+	ropts.ResumeDir = dir
+	res, err := Run(context.Background(), sc, ropts)
+	if err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if res.Summary.Completed != 6 || res.Summary.Failed != 0 {
+		t.Fatalf("after resume: %+v", res.Summary)
+	}
+	for p, sum := range sums {
+		if got := checksum(t, filepath.Join(dir, p)); got != sum {
+			t.Errorf("%s changed on resume", p)
+		}
+	}
+	after := countMarks(t, markers)
+	for _, mr := range before.Runs {
+		k := mr.MeasurementConfigHash + " " + strconv.Itoa(mr.Cycle)
+		switch {
+		case mr.State == results.StateCompleted && after[k] != 1:
+			t.Errorf("completed run %s executed %d times", k, after[k])
+		case mr.State != results.StateCompleted && after[k]-startsBefore[k] != 1:
+			t.Errorf("run %s (%s before resume) executed %d times on resume, want 1", k, mr.State, after[k]-startsBefore[k])
+		}
+	}
+}
+
+func checksum(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// countMarks counts child starts per "hash cycle".
+func countMarks(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "executions.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := map[string]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, ok := strings.CutPrefix(sc.Text(), "start "); ok {
+			n[k]++
+		}
+	}
+	return n
+}
+
+// waitBalanced waits until every child start has its end.
+func waitBalanced(t *testing.T, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(filepath.Join(dir, "executions.log"))
+		if strings.Count(string(b), "start ") == strings.Count(string(b), "end ") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("an orphaned child did not finish in 30 s")
+}
+
+// TestResumeRefusesOtherDesign: a study whose experiments changed is not
+// resumed into an existing directory.
+func TestResumeRefusesOtherDesign(t *testing.T) {
+	clock := newFakeClock()
+	sc := sweep("design", config.OrderInterleaved, 1, []int{1}, []string{"fp32"}, nil)
+	opts := Options{ResultsDir: t.TempDir(), Clock: clock, launcher: funcLauncher{run: okRun}}
+	if _, err := Run(context.Background(), sc, opts); err != nil {
+		t.Fatal(err)
+	}
+	other := sweep("design", config.OrderInterleaved, 1, []int{2}, []string{"fp32"}, nil)
+	opts.ResumeDir = studyDir(t, opts.ResultsDir)
+	_, err := Run(context.Background(), other, opts)
+	if !errors.Is(err, ErrDesignMismatch) || !strings.Contains(err.Error(), "study_design_hash") {
+		t.Fatalf("err = %v, want ErrDesignMismatch naming the hashes", err)
+	}
+	// Topping up cycles keeps the design: resume runs only the new cycle.
+	more := sweep("design", config.OrderInterleaved, 2, []int{1}, []string{"fp32"}, nil)
+	var ran []int
+	opts.launcher = funcLauncher{run: func(ctx context.Context, req ChildRequest) (*results.ExperimentResult, error) {
+		ran = append(ran, req.Cycle)
+		return okRun(ctx, req)
+	}}
+	res, err := Run(context.Background(), more, opts)
+	if err != nil || res.Summary.Completed != 2 || len(ran) != 1 || ran[0] != 2 {
+		t.Fatalf("top-up: err %v, summary %+v, ran cycles %v", err, res.Summary, ran)
+	}
+}
+
+// okRun is an in-process run that always succeeds.
+func okRun(_ context.Context, req ChildRequest) (*results.ExperimentResult, error) {
+	return &results.ExperimentResult{SchemaVersion: results.SchemaVersion, MeasurementConfigHash: req.MeasurementConfigHash, Config: req.Config,
+		Energy: results.EnergyMetrics{Source: "test", PerOutputTokenJ: 1, TotalJ: 2}}, nil
+}

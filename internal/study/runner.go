@@ -1,0 +1,447 @@
+package study
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// Errors Run returns beside a (partial) StudyResult.
+var (
+	// ErrInterrupted: the context was cancelled (Ctrl-C); the current run
+	// was stopped and marked interrupted. The CLI exits 130.
+	ErrInterrupted = errors.New("study interrupted")
+	// ErrStopped: the study stopped before its end on purpose: fail-fast,
+	// the circuit breaker, or the wall-clock limit.
+	ErrStopped = errors.New("study stopped early")
+	// ErrDesignMismatch: --resume on a directory whose manifest has another
+	// study_design_hash than the study given.
+	ErrDesignMismatch = errors.New("study design differs from the manifest's")
+)
+
+// Defaults of the runner.
+const (
+	DefaultExperimentTimeout = 600 * time.Second
+	DefaultKillGrace         = 10 * time.Second
+	DefaultResultsDir        = "results"
+	logTailLines             = 20
+)
+
+// Options configures Run. The zero value plus Executable runs a study into
+// ./results with the study's own execution settings.
+type Options struct {
+	// ResultsDir is where the study directory is created (DefaultResultsDir
+	// when empty).
+	ResultsDir string
+	// ResumeDir continues the study in that directory (STU-5).
+	ResumeDir string
+	// DisableWrites keeps everything out of ResultsDir (API-2): children
+	// work in a temporary directory that is removed at the end.
+	DisableWrites bool
+	// NoGaps skips every gap.
+	NoGaps bool
+	// FailFast stops the study at the first failed run.
+	FailFast bool
+	// TimeoutOverride, when positive, replaces the execution block's
+	// experiment_timeout_seconds.
+	TimeoutOverride time.Duration
+	// KillGrace is how long a stopped child gets between SIGTERM and
+	// SIGKILL (DefaultKillGrace when zero).
+	KillGrace time.Duration
+	// Executable and Args are the command re-executed per run; it must
+	// call ChildMain (the CLI passes os.Executable() and its hidden child
+	// subcommand).
+	Executable string
+	Args       []string
+	// Env is the children's environment; nil means the runner's own.
+	Env []string
+	// Observer receives progress events; nil discards them.
+	Observer Observer
+	// UserGapDefaults are the gaps used where the study leaves them unset.
+	UserGapDefaults GapDefaults
+	// TempReader gates temperature gaps and records each run's start and
+	// end temperature; nil where the machine has no readable sensor.
+	TempReader TempReader
+	// Clock is the time source (the wall clock when nil).
+	Clock Clock
+
+	// launcher replaces the process launcher (in-package tests and benchmarks).
+	launcher launcher
+}
+
+// Run executes a resolved study (STU-1..7): each run in its own child
+// process, in the planned order with gaps, recording every state change in
+// the manifest, and at the end writes study_result.json and results.parquet.
+//
+// A failed run does not make Run return an error: the StudyResult counts
+// it (the CLI exits 1 when Summary.Failed > 0). Run returns a StudyResult
+// together with ErrInterrupted or ErrStopped when the study ended early,
+// and a nil StudyResult with an error when it could not run at all.
+func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.StudyResult, error) {
+	if sc == nil || len(sc.Experiments) == 0 {
+		return nil, errors.New("run study: the study has no experiments to run")
+	}
+	r := &runner{sc: sc, opts: opts, clock: opts.Clock, obs: opts.Observer, launch: opts.launcher}
+	if r.clock == nil {
+		r.clock = realClock{}
+	}
+	if r.launch == nil {
+		if opts.Executable == "" {
+			return nil, errors.New("run study: Options.Executable is empty: the runner needs the binary to re-execute per run (the CLI passes os.Executable())")
+		}
+		env := opts.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		grace := opts.KillGrace
+		if grace <= 0 {
+			grace = DefaultKillGrace
+		}
+		r.launch = processLauncher{exe: opts.Executable, args: opts.Args, env: env, killGrace: grace}
+	}
+	r.timeout = DefaultExperimentTimeout
+	if s := sc.Execution.ExperimentTimeoutSeconds; s > 0 {
+		r.timeout = time.Duration(s * float64(time.Second))
+	}
+	if opts.TimeoutOverride > 0 {
+		r.timeout = opts.TimeoutOverride
+	}
+	r.configGap, r.cycleGap = gapSeconds(sc.Execution, opts.UserGapDefaults)
+	return r.run(ctx)
+}
+
+// runner is one invocation of Run.
+type runner struct {
+	sc     *config.StudyConfig
+	opts   Options
+	clock  Clock
+	obs    Observer
+	launch launcher
+
+	timeout             time.Duration
+	configGap, cycleGap float64
+	plan                []config.Run
+	designHash          string
+	dir                 string
+	store               *manifestStore
+	startedAt           time.Time
+	warned              map[string]bool
+	warnings            []results.Warning
+	total, toRun        int
+}
+
+func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
+	r.startedAt = r.clock.Now()
+	r.plan = plan(r.sc)
+	r.designHash = studyDesignHash(r.sc)
+	r.total = len(r.plan)
+
+	m, err := r.prepare()
+	if err != nil {
+		return nil, err
+	}
+	if r.opts.DisableWrites {
+		defer os.RemoveAll(r.dir)
+	}
+	r.store, err = createManifestStore(r.dir, m, func() time.Time { return r.clock.Now() })
+	if err != nil {
+		return nil, fmt.Errorf("run study: %w", err)
+	}
+	var todo []config.Run
+	for _, run := range r.plan {
+		if m.Runs[run.Index].State != results.StateCompleted {
+			todo = append(todo, run)
+		}
+	}
+	r.toRun = len(todo)
+	r.emit(Event{Kind: EventStudyStart, StudyDir: r.dir, ToRun: r.toRun})
+
+	stopReason, loopErr := r.loop(ctx, todo)
+	if cerr := r.store.close(); cerr != nil && loopErr == nil {
+		loopErr = fmt.Errorf("run study: %w", cerr)
+	}
+	res, ferr := r.finish(stopReason)
+	if ferr != nil && loopErr == nil {
+		loopErr = ferr
+	}
+	r.emit(Event{Kind: EventStudyEnd, StudyDir: r.dir, Completed: res.Summary.Completed, Failed: res.Summary.Failed, Message: stopReason})
+	return res, loopErr
+}
+
+// loop executes the runs, returning why it stopped early ("" when it did
+// not) and the error Run returns.
+func (r *runner) loop(ctx context.Context, todo []config.Run) (string, error) {
+	ex := r.sc.Execution
+	var (
+		prev        *config.Run
+		prevTemp    *float64
+		consecutive int
+		halfOpen    bool
+		spent       time.Duration
+	)
+	for pos, run := range todo {
+		if h := ex.WallClockTimeoutHours; h > 0 && r.clock.Now().Sub(r.startedAt) >= time.Duration(h*float64(time.Hour)) {
+			reason := fmt.Sprintf("wall-clock limit of %g h reached with %d runs not done", h, len(todo)-pos)
+			return reason, fmt.Errorf("%w: %s", ErrStopped, reason)
+		}
+		if prev != nil {
+			if err := r.gap(ctx, *prev, run, prevTemp); err != nil {
+				return "interrupted", r.interrupted()
+			}
+		}
+		if n := ex.MaxConsecutiveFailures; n > 1 && consecutive >= n && !halfOpen {
+			cool := time.Duration(ex.CircuitCooldownSeconds * float64(time.Second))
+			r.emit(Event{Kind: EventCircuit, Message: fmt.Sprintf("%d runs failed in a row: cooling down %s, then one more try", consecutive, cool)})
+			if err := r.countdown(ctx, "cooldown", GapModeFixed, cool); err != nil {
+				return "interrupted", r.interrupted()
+			}
+			halfOpen = true
+		}
+		var eta time.Duration
+		if pos > 0 {
+			eta = spent / time.Duration(pos) * time.Duration(len(todo)-pos)
+		}
+		began := r.clock.Now()
+		mr, err := r.execute(ctx, pos, run, eta)
+		spent += r.clock.Now().Sub(began)
+		if err != nil {
+			return "manifest write failed", err
+		}
+		switch mr.State {
+		case results.StateInterrupted:
+			return "interrupted", r.interrupted()
+		case results.StateFailed:
+			consecutive++
+			n := ex.MaxConsecutiveFailures
+			switch {
+			case r.opts.FailFast || n == 1:
+				reason := fmt.Sprintf("fail-fast: run %d (cycle %d) failed: %s", run.Index, run.Cycle, mr.Error)
+				return reason, fmt.Errorf("%w: %s", ErrStopped, reason)
+			case halfOpen:
+				reason := fmt.Sprintf("circuit breaker: %d runs failed in a row and the retry after the cool-down failed too", consecutive)
+				return reason, fmt.Errorf("%w: %s", ErrStopped, reason)
+			}
+		default:
+			consecutive, halfOpen = 0, false
+		}
+		prev, prevTemp = &todo[pos], mr.StartTempC
+	}
+	return "", nil
+}
+
+func (r *runner) interrupted() error {
+	return fmt.Errorf("%w: continue it with --resume %s", ErrInterrupted, r.dir)
+}
+
+// execute runs one run in a child and records it in the manifest.
+func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.Duration) (results.ManifestRun, error) {
+	cfg := r.sc.Experiments[run.Experiment]
+	runDirName := results.RunDirName(run.Index, run.Cycle, run.MeasurementConfigHash)
+	runDir := filepath.Join(r.dir, runDirName)
+	logPath := filepath.Join(runDir, results.RunLogFile)
+
+	start := r.clock.Now().UTC()
+	mr := results.ManifestRun{
+		Index: run.Index, Cycle: run.Cycle, Experiment: run.Experiment,
+		MeasurementConfigHash: run.MeasurementConfigHash,
+		State:                 results.StateRunning, StartedAt: &start,
+		StartTempC: r.readTemp(ctx),
+	}
+	if err := r.store.update(mr); err != nil {
+		return mr, fmt.Errorf("run study: %w", err)
+	}
+	base := Event{RunIndex: run.Index, Cycle: run.Cycle, Position: pos + 1, Config: &cfg}
+	ev := base
+	ev.Kind, ev.ETA = EventRunStart, eta
+	r.emit(ev)
+
+	var o outcome
+	// A run that did not complete before starts from a clean directory.
+	if err := os.RemoveAll(runDir); err != nil {
+		o = outcome{state: results.StateFailed, errType: ErrTypeSpawn, err: fmt.Sprintf("clear run directory: %v", err)}
+	} else if err := os.MkdirAll(runDir, 0o755); err != nil {
+		o = outcome{state: results.StateFailed, errType: ErrTypeSpawn, err: fmt.Sprintf("create run directory: %v", err)}
+	} else {
+		o = r.launch.launch(ctx, job{
+			req: ChildRequest{
+				Config: cfg, MeasurementConfigHash: run.MeasurementConfigHash,
+				RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir,
+			},
+			logPath: logPath,
+			timeout: r.timeout,
+			onProgress: func(p Progress) {
+				ev := base
+				ev.Kind, ev.Progress = EventRunPhase, &p
+				r.emit(ev)
+			},
+		})
+	}
+	if o.state == results.StateCompleted {
+		o = r.keepResult(o, run, runDir)
+	}
+	if o.state == results.StateCompleted {
+		mr.ResultPath = filepath.ToSlash(filepath.Join(runDirName, results.ResultFile))
+	}
+	end := r.clock.Now().UTC()
+	mr.EndedAt, mr.State, mr.ErrorType, mr.Error = &end, o.state, o.errType, o.err
+	mr.EndTempC = r.readTemp(ctx)
+	if o.state != results.StateCompleted {
+		mr.LogTail = logTail(logPath, logTailLines)
+	}
+	if err := r.store.update(mr); err != nil {
+		return mr, fmt.Errorf("run study: %w", err)
+	}
+	ev = base
+	ev.Kind, ev.State, ev.ErrorType, ev.Error, ev.LogTail = EventRunEnd, mr.State, mr.ErrorType, mr.Error, mr.LogTail
+	r.emit(ev)
+	return mr, nil
+}
+
+// keepResult checks the child's result against the run and writes it as
+// the run's result.json (the parent writes it, so a dying child never
+// leaves a half-written result).
+func (r *runner) keepResult(o outcome, run config.Run, runDir string) outcome {
+	res := o.result
+	if res.MeasurementConfigHash == "" {
+		res.MeasurementConfigHash = run.MeasurementConfigHash
+	}
+	if res.MeasurementConfigHash != run.MeasurementConfigHash {
+		return outcome{state: results.StateFailed, errType: ErrTypeInvalidResult,
+			err: fmt.Sprintf("the child measured configuration %s, not the run's %s", res.MeasurementConfigHash, run.MeasurementConfigHash)}
+	}
+	res.Cycle = run.Cycle
+	if res.SchemaVersion == "" {
+		res.SchemaVersion = results.SchemaVersion
+	}
+	if err := results.WriteJSONAtomic(filepath.Join(runDir, results.ResultFile), res); err != nil {
+		return outcome{state: results.StateFailed, errType: "write_failed", err: err.Error()}
+	}
+	return o
+}
+
+// prepare creates (or, on resume, reopens) the study directory and
+// returns the manifest to start from.
+func (r *runner) prepare() (*results.StudyManifest, error) {
+	now := r.clock.Now().UTC()
+	m := &results.StudyManifest{
+		SchemaVersion: results.SchemaVersion, StudyName: r.sc.Name, StudyDesignHash: r.designHash,
+		StudyFile: r.sc.Path, CreatedAt: now, UpdatedAt: now,
+		Runs: make([]results.ManifestRun, len(r.plan)),
+	}
+	for i, run := range r.plan {
+		m.Runs[i] = results.ManifestRun{Index: run.Index, Cycle: run.Cycle, Experiment: run.Experiment,
+			MeasurementConfigHash: run.MeasurementConfigHash, State: results.StatePending}
+	}
+	switch {
+	case r.opts.ResumeDir != "":
+		r.dir = r.opts.ResumeDir
+		old, err := results.ReadManifest(filepath.Join(r.dir, results.ManifestFile))
+		if err != nil {
+			return nil, fmt.Errorf("resume %s: %w", r.dir, err)
+		}
+		if old.StudyDesignHash != r.designHash {
+			return nil, fmt.Errorf("resume %s: %w: the manifest has study_design_hash %s, this study has %s; the experiments changed, so start the study afresh instead of resuming",
+				r.dir, ErrDesignMismatch, old.StudyDesignHash, r.designHash)
+		}
+		m.CreatedAt, m.JournalSeq = old.CreatedAt, old.JournalSeq
+		kept := make(map[string]results.ManifestRun)
+		for _, o := range old.Runs {
+			if o.State == results.StateCompleted && o.ResultPath != "" {
+				if _, err := os.Stat(filepath.Join(r.dir, filepath.FromSlash(o.ResultPath))); err == nil {
+					kept[runKey(o.MeasurementConfigHash, o.Cycle)] = o
+				}
+			}
+		}
+		for i := range m.Runs {
+			if o, ok := kept[runKey(m.Runs[i].MeasurementConfigHash, m.Runs[i].Cycle)]; ok {
+				o.Index, o.Experiment = m.Runs[i].Index, m.Runs[i].Experiment
+				m.Runs[i] = o
+			}
+		}
+		return m, nil
+	case r.opts.DisableWrites:
+		dir, err := os.MkdirTemp("", "llem-study-*")
+		if err != nil {
+			return nil, fmt.Errorf("run study: temporary directory: %w", err)
+		}
+		r.dir = dir
+	default:
+		root := r.opts.ResultsDir
+		if root == "" {
+			root = DefaultResultsDir
+		}
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return nil, fmt.Errorf("run study: create results directory: %w", err)
+		}
+		name := results.StudyDirName(r.sc.Name, now)
+		dir := filepath.Join(root, name)
+		for i := 2; ; i++ {
+			err := os.Mkdir(dir, 0o755)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, os.ErrExist) {
+				return nil, fmt.Errorf("run study: create study directory: %w", err)
+			}
+			dir = filepath.Join(root, name+"-"+strconv.Itoa(i))
+		}
+		r.dir = dir
+	}
+	if err := r.writeStudyFiles(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// writeStudyFiles records the resolved study and a copy of its file.
+func (r *runner) writeStudyFiles() error {
+	if err := results.WriteJSONAtomic(filepath.Join(r.dir, results.StudyConfigFile), r.sc); err != nil {
+		return fmt.Errorf("run study: %w", err)
+	}
+	if r.sc.Path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(r.sc.Path)
+	if err != nil {
+		return fmt.Errorf("run study: copy the study file: %w", err)
+	}
+	if err := results.WriteFileAtomic(filepath.Join(r.dir, results.StudyYAMLFile), data, 0o644); err != nil {
+		return fmt.Errorf("run study: %w", err)
+	}
+	return nil
+}
+
+func runKey(hash string, cycle int) string { return hash + "#" + strconv.Itoa(cycle) }
+
+func (r *runner) emit(e Event) {
+	if r.obs == nil {
+		return
+	}
+	e.Time = r.clock.Now()
+	e.Total = r.total
+	e.Elapsed = e.Time.Sub(r.startedAt)
+	if e.ToRun == 0 {
+		e.ToRun = r.toRun
+	}
+	r.obs.Observe(e)
+}
+
+// warnOnce reports a warning through the observer and the StudyResult, once.
+func (r *runner) warnOnce(msg string) {
+	if r.warned == nil {
+		r.warned = make(map[string]bool)
+	}
+	if len(r.warned) > 0 {
+		return // one fallback notice per study is enough
+	}
+	r.warned[msg] = true
+	r.warnings = append(r.warnings, results.Warning{Code: "gap_fallback", Message: msg})
+	r.emit(Event{Kind: EventWarning, Message: msg})
+}

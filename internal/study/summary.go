@@ -1,0 +1,152 @@
+package study
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/stats"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// finish builds the StudyResult from the manifest and the completed runs'
+// result files and, unless writes are off, writes results.parquet and
+// study_result.json.
+func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
+	m := r.store.m
+	ex := r.sc.Execution
+	cycles := max(ex.NCycles, 1)
+	res := &results.StudyResult{
+		SchemaVersion:   results.SchemaVersion,
+		StudyID:         filepath.Base(r.dir),
+		StudyName:       r.sc.Name,
+		StudyFile:       r.sc.Path,
+		StudyDesignHash: r.designHash,
+		StartedAt:       m.CreatedAt,
+		CompletedAt:     r.clock.Now().UTC(),
+		Runner:          "local",
+		MeasurementProtocol: results.MeasurementProtocol{
+			NCycles: cycles, CycleOrder: string(ex.CycleOrder),
+			ConfigGapSeconds: r.configGap, CycleGapSeconds: r.cycleGap,
+			GapMode: gapMode(ex), GapsSkipped: r.opts.NoGaps,
+			ExperimentTimeoutSeconds: r.timeout.Seconds(),
+		},
+		Skipped:     r.sc.Skipped,
+		Failed:      []results.FailedRun{},
+		ResultFiles: []string{},
+		StopReason:  stopReason,
+		Warnings:    r.warnings,
+	}
+	if res.Skipped == nil {
+		res.Skipped = []config.SkippedConfig{}
+	}
+	if ex.ShuffleSeed != nil {
+		res.MeasurementProtocol.ShuffleSeed = *ex.ShuffleSeed
+	}
+	if res.MeasurementProtocol.CycleOrder == "" {
+		res.MeasurementProtocol.CycleOrder = string(config.OrderInterleaved)
+	}
+
+	skippedRuns := len(r.sc.Skipped) * cycles
+	sum := results.StudySummary{Generated: len(m.Runs) + skippedRuns, Skipped: skippedRuns}
+	var rows []results.RunRow
+	var readErrs []error
+	perExp := make(map[int][]results.RunRow)
+	failedPerExp := make(map[int]int)
+	for _, mr := range m.Runs {
+		switch mr.State {
+		case results.StateCompleted:
+			er, err := results.ReadExperimentResult(filepath.Join(r.dir, filepath.FromSlash(mr.ResultPath)))
+			if err != nil {
+				readErrs = append(readErrs, err)
+				continue
+			}
+			row, err := results.NewRunRow(mr.Index, er, mr.ResultPath)
+			if err != nil {
+				readErrs = append(readErrs, err)
+				continue
+			}
+			rows = append(rows, row)
+			perExp[mr.Experiment] = append(perExp[mr.Experiment], row)
+			res.ResultFiles = append(res.ResultFiles, mr.ResultPath)
+			sum.Completed++
+		case results.StateFailed:
+			sum.Failed++
+			failedPerExp[mr.Experiment]++
+			res.Failed = append(res.Failed, results.FailedRun{
+				RunIndex: mr.Index, Cycle: mr.Cycle, MeasurementConfigHash: mr.MeasurementConfigHash,
+				Config: r.sc.Experiments[mr.Experiment], ErrorType: mr.ErrorType, Message: mr.Error,
+			})
+		default:
+			sum.Pending++
+		}
+	}
+	sum.Ran = sum.Completed + sum.Failed
+	res.Summary = sum
+	res.Interrupted = sum.Pending > 0
+	hashes := make(map[int]string, len(r.sc.Experiments))
+	for _, run := range r.plan {
+		hashes[run.Experiment] = run.MeasurementConfigHash
+	}
+	for i, cfg := range r.sc.Experiments {
+		res.Configurations = append(res.Configurations, configSummary(cfg, hashes[i], perExp[i], failedPerExp[i]))
+	}
+	if r.opts.DisableWrites {
+		res.ResultFiles = []string{}
+		return res, joinReadErrs(readErrs)
+	}
+	if err := results.WriteRunsParquet(filepath.Join(r.dir, results.ResultsParquetFile), rows); err != nil {
+		return res, fmt.Errorf("run study: %w", err)
+	}
+	if err := results.WriteJSONAtomic(filepath.Join(r.dir, results.StudyResultFile), res); err != nil {
+		return res, fmt.Errorf("run study: %w", err)
+	}
+	return res, joinReadErrs(readErrs)
+}
+
+func joinReadErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("run study: %d completed results could not be read back (first: %w)", len(errs), errs[0])
+}
+
+func gapMode(ex config.Execution) string {
+	if ex.GapMode == "" {
+		return GapModeFixed
+	}
+	return ex.GapMode
+}
+
+// configSummary aggregates one configuration's completed runs across cycles.
+func configSummary(cfg config.ExperimentConfig, hash string, rows []results.RunRow, failed int) results.ConfigSummary {
+	cs := results.ConfigSummary{MeasurementConfigHash: hash, Config: cfg, Completed: len(rows), Failed: failed}
+	col := func(f func(results.RunRow) float64) results.Stat {
+		xs := make([]float64, len(rows))
+		for i, r := range rows {
+			xs[i] = f(r)
+		}
+		s := stats.Summarize(xs)
+		if s.N == 0 {
+			return results.Stat{} // JSON cannot hold NaN
+		}
+		return results.Stat{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh}
+	}
+	for _, row := range rows {
+		switch {
+		case cs.EnergySource == "":
+			cs.EnergySource = row.EnergySource
+		case cs.EnergySource != row.EnergySource:
+			cs.EnergySource = "mixed"
+		}
+	}
+	cs.EnergyPerOutputTokenJ = col(func(r results.RunRow) float64 { return r.EnergyPerOutputTokenJ })
+	cs.EnergyTotalJ = col(func(r results.RunRow) float64 { return r.EnergyTotalJ })
+	cs.EnergyAdjustedJ = col(func(r results.RunRow) float64 { return r.EnergyAdjustedJ })
+	cs.OutputTokensPerS = col(func(r results.RunRow) float64 { return r.OutputTokensPerS })
+	cs.TTFTP50S = col(func(r results.RunRow) float64 { return r.TTFTP50S })
+	cs.ITLP50S = col(func(r results.RunRow) float64 { return r.ITLP50S })
+	cs.E2EP50S = col(func(r results.RunRow) float64 { return r.E2EP50S })
+	cs.AvgPowerW = col(func(r results.RunRow) float64 { return r.AvgPowerW })
+	return cs
+}
