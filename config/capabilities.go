@@ -39,7 +39,7 @@ type Capabilities struct {
 	LoRA               LoRASupport
 	// BatchField is the dotted field the universal `batch_size` key sets.
 	BatchField string
-	// SectionFields are the keys of the backend's own section.
+	// Section is the key of the backend's own section.
 	Section string
 }
 
@@ -229,7 +229,3 @@ func normaliseDatasetName(ds DatasetConfig) DatasetConfig {
 	}
 	return ds
 }
-
-// knownSections are the mapping-valued experiment fields a dotted sweep
-// key may start with to form a universal axis (`decoder.temperature`).
-var knownSections = []string{"dataset", "decoder", "warmup", "baseline", "lora", "passthrough_kwargs"}

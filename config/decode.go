@@ -40,7 +40,8 @@ func (d *decoder) info(t reflect.Type) *structInfo {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
+		// yaml:"-" marks fields the loader computes (dataset.file_sha256).
+		if name == "" || name == "-" || !f.IsExported() || f.Tag.Get("yaml") == "-" {
 			continue
 		}
 		si.fields[name] = &fieldInfo{name: name, index: i, enum: enumOf(f)}
@@ -91,8 +92,12 @@ func (d *decoder) decode(v reflect.Value, n *node, path string, enum []string) {
 		d.decode(v.Elem(), n, path, enum)
 	case reflect.Struct:
 		if v.Type() == datasetType && n.kind == kindString {
-			v.Set(reflect.ValueOf(DatasetFromString(n.s)))
-			if ds := v.Addr().Interface().(*DatasetConfig); ds.Path == "" && ds.Name != DatasetSynthetic && ds.Name != DatasetBuiltin && ds.Name != DatasetAIEnergyScore {
+			// The short form names the data; seed and order keep their defaults.
+			cur := v.Interface().(DatasetConfig)
+			ds := DatasetFromString(n.s)
+			ds.Seed, ds.Order = cur.Seed, cur.Order
+			v.Set(reflect.ValueOf(ds))
+			if ds.Path == "" && ds.Name != DatasetSynthetic && ds.Name != DatasetBuiltin && ds.Name != DatasetAIEnergyScore {
 				d.fail(n.pos, path, "unknown dataset %q (allowed: synthetic, builtin, aienergyscore, or a path to a .jsonl or .json file)%s",
 					n.s, suggest(n.s, []string{DatasetSynthetic, DatasetBuiltin, DatasetAIEnergyScore}))
 			}

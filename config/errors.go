@@ -111,8 +111,15 @@ func (l *errorList) err() error {
 // when it is close enough to be a plausible typo, else "".
 func suggest(got string, candidates []string) string {
 	best, bestD := "", -1
+	g := strings.ToLower(got)
 	for _, c := range candidates {
-		d := editDistance(strings.ToLower(got), strings.ToLower(c))
+		lc := strings.ToLower(c)
+		d := editDistance(g, lc)
+		// A shortened name (carbon_intensity for carbon_intensity_gco2_kwh)
+		// is compared with the candidate's start.
+		if len(g) >= 6 && len(lc) > len(g) {
+			d = min(d, editDistance(g, lc[:len(g)])+1)
+		}
 		if bestD < 0 || d < bestD {
 			best, bestD = c, d
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -23,13 +24,31 @@ import (
 // ExperimentConfig is measurement-relevant and included; carbon context
 // and output paths are not in ExperimentConfig at all.
 func MeasurementConfigHash(cfg ExperimentConfig) string {
-	return shortHash(canonicalJSON(canonicalExperiment(cfg)))
+	return newHasher().hash(cfg)
+}
+
+// hasher hashes many configurations, reusing its buffer and the sorted
+// field lists of each struct type.
+type hasher struct {
+	buf    bytes.Buffer
+	fields map[reflect.Type][]jsonField
+}
+
+func newHasher() *hasher { return &hasher{fields: map[reflect.Type][]jsonField{}} }
+
+func (h *hasher) hash(cfg ExperimentConfig) string {
+	c := canonicalExperiment(cfg)
+	h.buf.Reset()
+	h.write(reflect.ValueOf(c))
+	return shortHash(h.buf.Bytes())
 }
 
 // CanonicalExperimentJSON is the exact byte string MeasurementConfigHash
 // hashes, for recording next to a result or checking a hash by hand.
 func CanonicalExperimentJSON(cfg ExperimentConfig) []byte {
-	return canonicalJSON(canonicalExperiment(cfg))
+	h := newHasher()
+	h.write(reflect.ValueOf(canonicalExperiment(cfg)))
+	return h.buf.Bytes()
 }
 
 func canonicalExperiment(cfg ExperimentConfig) ExperimentConfig {
@@ -48,11 +67,16 @@ func canonicalExperiment(cfg ExperimentConfig) ExperimentConfig {
 // written in, and so are skipped configurations: the design is the set of
 // configurations measured.
 func StudyDesignHash(sc *StudyConfig) string {
-	hashes := make([]string, len(sc.Experiments))
-	for i, e := range sc.Experiments {
-		hashes[i] = MeasurementConfigHash(e)
+	return designHash(experimentHashes(sc.Experiments))
+}
+
+func experimentHashes(exps []ExperimentConfig) []string {
+	h := newHasher()
+	out := make([]string, len(exps))
+	for i, e := range exps {
+		out[i] = h.hash(e)
 	}
-	return designHash(hashes)
+	return out
 }
 
 func designHash(hashes []string) string {
@@ -66,21 +90,38 @@ func shortHash(b []byte) string {
 	return hex.EncodeToString(sum[:])[:16]
 }
 
-// canonicalJSON encodes v with object keys sorted. Struct fields follow
-// encoding/json's rules for names and omitempty.
-func canonicalJSON(v any) []byte {
-	var buf bytes.Buffer
-	writeCanonical(&buf, reflect.ValueOf(v))
-	return buf.Bytes()
-}
-
 type jsonField struct {
 	name      string
 	index     int
 	omitEmpty bool
 }
 
-func writeCanonical(buf *bytes.Buffer, v reflect.Value) {
+// structFields lists t's JSON fields sorted by name, following
+// encoding/json's rules for names and omitempty.
+func (h *hasher) structFields(t reflect.Type) []jsonField {
+	if fs, ok := h.fields[t]; ok {
+		return fs
+	}
+	var fields []jsonField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields = append(fields, jsonField{name, i, strings.Contains(opts, "omitempty")})
+	}
+	slices.SortFunc(fields, func(a, b jsonField) int { return strings.Compare(a.name, b.name) })
+	h.fields[t] = fields
+	return fields
+}
+
+// write encodes v as JSON with object keys sorted.
+func (h *hasher) write(v reflect.Value) {
+	buf := &h.buf
 	switch v.Kind() {
 	case reflect.Invalid:
 		buf.WriteString("null")
@@ -89,26 +130,11 @@ func writeCanonical(buf *bytes.Buffer, v reflect.Value) {
 			buf.WriteString("null")
 			return
 		}
-		writeCanonical(buf, v.Elem())
+		h.write(v.Elem())
 	case reflect.Struct:
-		t := v.Type()
-		var fields []jsonField
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			name, opts, _ := strings.Cut(tag, ",")
-			if !f.IsExported() || name == "-" {
-				continue
-			}
-			if name == "" {
-				name = f.Name
-			}
-			fields = append(fields, jsonField{name, i, strings.Contains(opts, "omitempty")})
-		}
-		slices.SortFunc(fields, func(a, b jsonField) int { return strings.Compare(a.name, b.name) })
 		buf.WriteByte('{')
 		first := true
-		for _, f := range fields {
+		for _, f := range h.structFields(v.Type()) {
 			fv := v.Field(f.index)
 			if f.omitEmpty && isEmptyValue(fv) {
 				continue
@@ -119,7 +145,7 @@ func writeCanonical(buf *bytes.Buffer, v reflect.Value) {
 			first = false
 			writeString(buf, f.name)
 			buf.WriteByte(':')
-			writeCanonical(buf, fv)
+			h.write(fv)
 		}
 		buf.WriteByte('}')
 	case reflect.Map:
@@ -139,7 +165,7 @@ func writeCanonical(buf *bytes.Buffer, v reflect.Value) {
 			}
 			writeString(buf, k)
 			buf.WriteByte(':')
-			writeCanonical(buf, v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())))
+			h.write(v.MapIndex(reflect.ValueOf(k).Convert(v.Type().Key())))
 		}
 		buf.WriteByte('}')
 	case reflect.Slice, reflect.Array:
@@ -152,7 +178,7 @@ func writeCanonical(buf *bytes.Buffer, v reflect.Value) {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			writeCanonical(buf, v.Index(i))
+			h.write(v.Index(i))
 		}
 		buf.WriteByte(']')
 	case reflect.String:
@@ -164,19 +190,29 @@ func writeCanonical(buf *bytes.Buffer, v reflect.Value) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		buf.WriteString(strconv.FormatUint(v.Uint(), 10))
 	case reflect.Float32, reflect.Float64:
-		// encoding/json's number format; configs hold finite numbers only.
-		b, err := json.Marshal(v.Float())
-		if err != nil {
-			buf.WriteString("null")
-			return
-		}
-		buf.Write(b)
+		var tmp [32]byte
+		buf.Write(appendFloat(tmp[:0], v.Float()))
 	default:
 		buf.WriteString("null")
 	}
 }
 
+// writeString writes s as a JSON string (as encoding/json does, without
+// HTML escaping).
 func writeString(buf *bytes.Buffer, s string) {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		buf.WriteByte('"')
+		buf.WriteString(s)
+		buf.WriteByte('"')
+		return
+	}
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // a string always encodes
@@ -199,4 +235,23 @@ func isEmptyValue(v reflect.Value) bool {
 		return v.IsNil()
 	}
 	return false
+}
+
+// appendFloat formats f as encoding/json does (configs hold finite
+// numbers only: the decoder rejects NaN and infinities).
+func appendFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9, as in encoding/json.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }

@@ -25,10 +25,7 @@ import (
 func Plan(sc *StudyConfig) []Run {
 	n := len(sc.Experiments)
 	cycles := max(sc.Execution.NCycles, 1)
-	hashes := make([]string, n)
-	for i, e := range sc.Experiments {
-		hashes[i] = MeasurementConfigHash(e)
-	}
+	hashes := experimentHashes(sc.Experiments)
 	runs := make([]Run, 0, n*cycles)
 	add := func(exp, cycle int) {
 		runs = append(runs, Run{Index: len(runs), Cycle: cycle, Experiment: exp, MeasurementConfigHash: hashes[exp]})
@@ -74,11 +71,7 @@ func Plan(sc *StudyConfig) []Run {
 // ShuffleSeed is the seed a shuffled study uses: Execution.ShuffleSeed, or
 // one derived from the study design hash.
 func ShuffleSeed(sc *StudyConfig) uint64 {
-	hashes := make([]string, len(sc.Experiments))
-	for i, e := range sc.Experiments {
-		hashes[i] = MeasurementConfigHash(e)
-	}
-	return shuffleSeed(sc.Execution.ShuffleSeed, hashes)
+	return shuffleSeed(sc.Execution.ShuffleSeed, experimentHashes(sc.Experiments))
 }
 
 func shuffleSeed(explicit *int64, hashes []string) uint64 {

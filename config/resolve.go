@@ -410,7 +410,11 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 	// The dataset is decoded over its identity-free defaults; the rest of
 	// its defaults depend on its kind (ApplyDefaults).
 	base.Dataset = DatasetConfig{Seed: base.Dataset.Seed, Order: base.Dataset.Order}
-	seen := map[string]int{}
+	seen := make(map[string]int, len(cands))
+	hasher := newHasher()
+	sc.Experiments = make([]ExperimentConfig, 0, len(cands))
+	sc.Origins = make([]Origin, 0, len(cands))
+	sc.written = make([]written, 0, len(cands))
 	var skippedReasons []string
 	for _, c := range cands {
 		before := len(r.errs.errs)
@@ -454,7 +458,7 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 			}
 			continue
 		}
-		h := MeasurementConfigHash(cfg)
+		h := hasher.hash(cfg)
 		if j, dup := seen[h]; dup {
 			sc.Skipped = append(sc.Skipped, SkippedConfig{Config: cfg, Reason: fmt.Sprintf("duplicate of experiment %d (same measurement_config_hash %s)", j, h)})
 			continue

@@ -16,22 +16,31 @@ const (
 
 // Execution is how a study runs; it never enters StudyDesignHash.
 type Execution struct {
-	NCycles    int        `json:"n_cycles" yaml:"n_cycles"`
+	// NCycles is how many times every experiment runs (library default 1).
+	NCycles int `json:"n_cycles" yaml:"n_cycles"`
+	// CycleOrder is sequential, interleaved, shuffled, reverse or latin_square (see Plan).
 	CycleOrder CycleOrder `json:"cycle_order" yaml:"cycle_order" jsonschema:"enum=sequential,enum=interleaved,enum=shuffled,enum=reverse,enum=latin_square"`
-	// Gaps unset mean the user config's machine-local defaults.
+	// ConfigGapSeconds is the pause between experiments; unset means the
+	// user config's machine-local default.
 	ConfigGapSeconds *float64 `json:"config_gap_seconds,omitempty" yaml:"config_gap_seconds,omitempty"`
-	CycleGapSeconds  *float64 `json:"cycle_gap_seconds,omitempty" yaml:"cycle_gap_seconds,omitempty"`
+	// CycleGapSeconds is the pause between cycles; unset means the user
+	// config's machine-local default.
+	CycleGapSeconds *float64 `json:"cycle_gap_seconds,omitempty" yaml:"cycle_gap_seconds,omitempty"`
 	// GapMode is fixed (default) or temperature: wait until the device is
 	// within TemperatureBandC of its pre-run temperature, at most MaxGapSeconds.
-	GapMode          string  `json:"gap_mode,omitempty" yaml:"gap_mode,omitempty" jsonschema:"enum=fixed,enum=temperature"`
+	GapMode string `json:"gap_mode,omitempty" yaml:"gap_mode,omitempty" jsonschema:"enum=fixed,enum=temperature"`
+	// TemperatureBandC is the band, in °C, of gap_mode temperature.
 	TemperatureBandC float64 `json:"temperature_band_c,omitempty" yaml:"temperature_band_c,omitempty"`
-	MaxGapSeconds    float64 `json:"max_gap_seconds,omitempty" yaml:"max_gap_seconds,omitempty"`
+	// MaxGapSeconds bounds a temperature-mode gap.
+	MaxGapSeconds float64 `json:"max_gap_seconds,omitempty" yaml:"max_gap_seconds,omitempty"`
 	// ShuffleSeed unset means one derived from the study design hash.
-	ShuffleSeed              *int64  `json:"shuffle_seed,omitempty" yaml:"shuffle_seed,omitempty"`
+	ShuffleSeed *int64 `json:"shuffle_seed,omitempty" yaml:"shuffle_seed,omitempty"`
+	// ExperimentTimeoutSeconds kills an experiment run that takes longer.
 	ExperimentTimeoutSeconds float64 `json:"experiment_timeout_seconds" yaml:"experiment_timeout_seconds"`
 	// MaxConsecutiveFailures: 0 off, 1 fail-fast, N opens the circuit after N
 	// failures in a row, waits CircuitCooldownSeconds, then tries once more.
-	MaxConsecutiveFailures int     `json:"max_consecutive_failures" yaml:"max_consecutive_failures"`
+	MaxConsecutiveFailures int `json:"max_consecutive_failures" yaml:"max_consecutive_failures"`
+	// CircuitCooldownSeconds is the wait before a half-open retry.
 	CircuitCooldownSeconds float64 `json:"circuit_cooldown_seconds,omitempty" yaml:"circuit_cooldown_seconds,omitempty"`
 	// WallClockTimeoutHours stops the whole study; 0 means no limit.
 	WallClockTimeoutHours float64 `json:"wall_clock_timeout_hours,omitempty" yaml:"wall_clock_timeout_hours,omitempty"`

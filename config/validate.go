@@ -329,9 +329,12 @@ func validateExecution(ex *Execution) []problem {
 	}
 	orders := []string{string(OrderSequential), string(OrderInterleaved), string(OrderShuffled), string(OrderReverse), string(OrderLatinSquare)}
 	c.oneOf("execution.cycle_order", string(ex.CycleOrder), orders)
-	for name, v := range map[string]*float64{"execution.config_gap_seconds": ex.ConfigGapSeconds, "execution.cycle_gap_seconds": ex.CycleGapSeconds} {
-		if v != nil && *v < 0 {
-			c.add(name, "must not be negative, got %g", *v)
+	for _, g := range []struct {
+		name string
+		v    *float64
+	}{{"execution.config_gap_seconds", ex.ConfigGapSeconds}, {"execution.cycle_gap_seconds", ex.CycleGapSeconds}} {
+		if g.v != nil && *g.v < 0 {
+			c.add(g.name, "must not be negative, got %g", *g.v)
 		}
 	}
 	c.oneOf("execution.gap_mode", ex.GapMode, []string{"fixed", "temperature"})

@@ -33,11 +33,13 @@ func newChildCmd(stdio *IO) *cobra.Command {
 				return err
 			}
 			code := study.ChildMain(cmd.Context(), func(ctx context.Context, req study.ChildRequest) (*results.ExperimentResult, error) {
-				opts := harnessOptions(user, stdio, req.BaseDir)
+				opts := harnessOptions(user, stdio, stdio.Getenv(baseDirEnv))
 				opts.OutDir = req.RunDir
 				opts.Cycle = req.Cycle
 				opts.Log = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				opts.Observer = func(e harness.Event) { study.ReportProgress(e) }
+				opts.Observer = func(e harness.Event) {
+					req.Report(study.Progress{Phase: string(e.Phase), PromptsDone: e.PromptsDone, PromptsTotal: e.PromptsTotal, TokensPerS: e.TokensPerS, PowerW: e.PowerW, Message: e.Message})
+				}
 				return harness.Run(ctx, req.Config, opts)
 			})
 			if code != 0 {

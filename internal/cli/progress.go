@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/llenergymeasure/llem/internal/harness"
+	"github.com/llenergymeasure/llem/internal/study"
 )
 
 // progress renders run events: one live line on a terminal, plain
@@ -118,4 +119,34 @@ func describeEvent(e harness.Event) string {
 	}
 	fmt.Fprintf(&b, "  elapsed %s", e.Elapsed.Round(time.Second))
 	return b.String()
+}
+
+// harnessEventFrom turns a child's progress report back into a harness event.
+func harnessEventFrom(p study.Progress, elapsed time.Duration) harness.Event {
+	return harness.Event{Phase: harness.Phase(p.Phase), PromptsDone: p.PromptsDone, PromptsTotal: p.PromptsTotal, TokensPerS: p.TokensPerS, PowerW: p.PowerW, Message: p.Message, Elapsed: elapsed}
+}
+
+// gap renders a thermal-gap countdown: a live line on a terminal, one line
+// per gap otherwise.
+func (p *progress) gap(e study.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.quiet {
+		return
+	}
+	what := e.GapKind + " gap"
+	if e.GapMode == "temperature" && e.TempC != nil && e.TargetC != nil {
+		what += fmt.Sprintf(" (%.1f °C → %.1f °C)", *e.TempC, *e.TargetC)
+	}
+	if p.tty {
+		p.clearLocked()
+		if e.Remaining > 0 {
+			fmt.Fprintf(p.w, "%s: %s remaining", what, e.Remaining.Round(time.Second))
+			p.live = true
+		}
+		return
+	}
+	if e.Remaining == e.GapTotal && e.GapTotal > 0 {
+		fmt.Fprintf(p.w, "%s: waiting %s\n", what, e.GapTotal.Round(time.Second))
+	}
 }

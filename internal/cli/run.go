@@ -19,11 +19,11 @@ import (
 // runFlags are the flags of `llem run` that override the file (SPEC CLI-2).
 type runFlags struct {
 	model, backend, dataset, precision string
-	prompts, batchSize, cycles        int
-	order, output, resume             string
-	noGaps, dryRun, failFast, asJSON  bool
-	quiet, verbose                    bool
-	timeout                           time.Duration
+	prompts, batchSize, cycles         int
+	order, output, resume              string
+	noGaps, dryRun, failFast, asJSON   bool
+	quiet, verbose                     bool
+	timeout                            time.Duration
 }
 
 func newRunCmd(stdio *IO) *cobra.Command {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/results"
 )
@@ -18,28 +19,21 @@ import (
 const (
 	AIEnergyScoreRepo = "AIEnergyScore/text_generation"
 	AIEnergyScoreFile = "data/train-00000-of-00001.parquet"
-	// AIEnergyScoreRevision is the commit llem pins when the config names
-	// none, so results stay comparable across machines and time.
-	AIEnergyScoreRevision = "51d5ed5d396f903899edd7913cd181a08d6ec0ba"
-	// AIEnergyScoreRows is the size of the set at AIEnergyScoreRevision.
-	AIEnergyScoreRows = 1000
 	aiEnergyScoreText = "text"
 )
 
 // aiEnergyScore fetches (or finds in the cache) the AI Energy Score set at
-// revision and reads its prompts in file order.
+// revision (config.DefaultAIEnergyScoreRevision unless the config pins
+// another) and reads its prompts in file order.
 func aiEnergyScore(ctx context.Context, revision string, opts Options) ([]item, results.DatasetInfo, error) {
-	if revision == "" {
-		revision = AIEnergyScoreRevision
-	}
 	f := hubFile{Repo: AIEnergyScoreRepo, Revision: revision, Filename: AIEnergyScoreFile}
 	got, err := newHub(opts).fetch(ctx, f)
 	if err != nil {
-		return nil, results.DatasetInfo{}, fmt.Errorf("dataset %s: %w", NameAIEnergyScore, err)
+		return nil, results.DatasetInfo{}, fmt.Errorf("dataset %s: %w", config.DatasetAIEnergyScore, err)
 	}
 	texts, err := readTextColumn(got.Path)
 	if err != nil {
-		return nil, results.DatasetInfo{}, fmt.Errorf("dataset %s: %w", NameAIEnergyScore, err)
+		return nil, results.DatasetInfo{}, fmt.Errorf("dataset %s: %w", config.DatasetAIEnergyScore, err)
 	}
 	pool := make([]item, 0, len(texts))
 	for i, t := range texts {
@@ -49,7 +43,7 @@ func aiEnergyScore(ctx context.Context, revision string, opts Options) ([]item, 
 		pool = append(pool, item{prompt: engine.Prompt{ID: fmt.Sprintf("aienergyscore-%04d", i), Text: t}})
 	}
 	return pool, results.DatasetInfo{
-		Name:     NameAIEnergyScore,
+		Name:     config.DatasetAIEnergyScore,
 		Revision: got.Commit,
 		SHA256:   got.SHA256,
 		Params:   map[string]any{"repo": AIEnergyScoreRepo, "file": AIEnergyScoreFile},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 
+	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -24,12 +25,5 @@ func builtin() ([]item, results.DatasetInfo, error) {
 		return nil, results.DatasetInfo{}, fmt.Errorf("dataset builtin: embedded set is malformed: %w", err)
 	}
 	sum := sha256.Sum256(builtinJSONL)
-	return pool, results.DatasetInfo{Name: NameBuiltin, SHA256: hex.EncodeToString(sum[:])}, nil
-}
-
-// builtinItems is the embedded pool, for sizes; it is empty if the embedded
-// file were malformed (which the tests rule out).
-func builtinItems() []item {
-	pool, _, _ := builtin()
-	return pool
+	return pool, results.DatasetInfo{Name: config.DatasetBuiltin, SHA256: hex.EncodeToString(sum[:])}, nil
 }

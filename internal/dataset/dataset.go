@@ -6,20 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/results"
-)
-
-// Dataset names accepted in config.DatasetConfig.Name.
-const (
-	NameSynthetic     = "synthetic"
-	NameBuiltin       = "builtin"
-	NameAIEnergyScore = "aienergyscore"
-	NameJSONL         = "jsonl"
-	NameShareGPT      = "sharegpt"
 )
 
 // Prompt orders accepted in config.DatasetConfig.Order.
@@ -59,6 +49,10 @@ type Options struct {
 	// HTTPClient, when nil, is a client with no overall timeout (the context
 	// bounds each download).
 	HTTPClient *http.Client
+	// MaxInputTokens, when > 0, is the experiment's max_input_tokens: longer
+	// prompts are cut to it where the tokenizer is known, and a synthetic
+	// input length above it is an error.
+	MaxInputTokens int
 }
 
 // Load builds the prompts of cfg, ordered by cfg.Order and cut to n. tok is
@@ -68,37 +62,42 @@ func Load(ctx context.Context, cfg config.DatasetConfig, n int, tok engine.Token
 	if n <= 0 {
 		return nil, fmt.Errorf("dataset: n must be at least 1, got %d", n)
 	}
+	// Defaults live in the config package; a config that came through
+	// config.Load already has them, one built in code gets them here.
+	full := config.ExperimentConfig{Dataset: cfg, N: n}
+	config.ApplyDefaults(&full)
+	cfg = full.Dataset
 	order := cfg.Order
-	if order == "" {
-		order = OrderInterleaved
-	}
 	switch order {
 	case OrderInterleaved, OrderGrouped, OrderShuffled:
 	default:
 		return nil, fmt.Errorf("dataset: unknown order %q (want %s, %s or %s)", order, OrderInterleaved, OrderGrouped, OrderShuffled)
 	}
 
-	name := Kind(cfg)
+	name := cfg.Name
 	var (
 		pool []item
 		info results.DatasetInfo
 		err  error
 	)
 	switch name {
-	case NameSynthetic:
-		pool, info, err = synthetic(cfg, n, tok)
-	case NameBuiltin:
+	case config.DatasetSynthetic:
+		pool, info, err = synthetic(cfg, n, tok, opts.MaxInputTokens)
+	case config.DatasetBuiltin:
 		pool, info, err = builtin()
-	case NameJSONL, NameShareGPT:
+	case config.DatasetJSONL, config.DatasetShareGPT:
 		pool, info, err = loadFile(name, resolvePath(opts.BaseDir, cfg.Path))
-	case NameAIEnergyScore:
+	case config.DatasetAIEnergyScore:
 		pool, info, err = aiEnergyScore(ctx, cfg.Revision, opts)
 	default:
 		return nil, fmt.Errorf("dataset: unknown dataset %q (want %s, %s, %s, %s or %s)", cfg.Name,
-			NameSynthetic, NameBuiltin, NameAIEnergyScore, NameJSONL, NameShareGPT)
+			config.DatasetSynthetic, config.DatasetBuiltin, config.DatasetAIEnergyScore, config.DatasetJSONL, config.DatasetShareGPT)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cfg.FileSHA256 != "" && info.SHA256 != "" && cfg.FileSHA256 != info.SHA256 && cfg.Path != "" {
+		return nil, fmt.Errorf("dataset %s: %s changed since the config was loaded (SHA-256 %s, was %s)", name, cfg.Path, info.SHA256, cfg.FileSHA256)
 	}
 	if cfg.N > 0 && cfg.N < len(pool) {
 		pool = pool[:cfg.N]
@@ -115,6 +114,11 @@ func Load(ctx context.Context, cfg config.DatasetConfig, n int, tok engine.Token
 	if info.Params == nil {
 		info.Params = map[string]any{}
 	}
+	if opts.MaxInputTokens > 0 && tok != nil {
+		if cut := truncate(prompts, opts.MaxInputTokens, tok); cut > 0 {
+			info.Params["truncated_to_max_input_tokens"] = cut
+		}
+	}
 	info.Params["order"] = order
 	info.Params["pool"] = len(pool)
 	info.Params["n"] = n
@@ -122,50 +126,6 @@ func Load(ctx context.Context, cfg config.DatasetConfig, n int, tok engine.Token
 		info.Params["seed"] = cfg.Seed
 	}
 	return &Set{Prompts: prompts, Info: info}, nil
-}
-
-// Kind is the dataset name Load uses for cfg: cfg.Name, or when that is
-// empty, jsonl or sharegpt inferred from the path's extension (.jsonl, .json),
-// or synthetic when there is no path.
-func Kind(cfg config.DatasetConfig) string {
-	if cfg.Name != "" {
-		return cfg.Name
-	}
-	switch strings.ToLower(filepath.Ext(cfg.Path)) {
-	case "":
-		return NameSynthetic
-	case ".json":
-		return NameShareGPT
-	default:
-		return NameJSONL
-	}
-}
-
-// PoolSize is the number of prompts cfg's pool holds when that is known
-// without reading anything (synthetic: its n; builtin: the embedded set;
-// aienergyscore: 1,000), or -1 when it depends on a file. The config loader
-// uses it to reject an experiment n larger than the pool at parse time.
-func PoolSize(cfg config.DatasetConfig) int {
-	switch Kind(cfg) {
-	case NameSynthetic:
-		if cfg.N > 0 {
-			return cfg.N
-		}
-		return -1
-	case NameBuiltin:
-		return capPool(len(builtinItems()), cfg.N)
-	case NameAIEnergyScore:
-		return capPool(AIEnergyScoreRows, cfg.N)
-	default:
-		return -1
-	}
-}
-
-func capPool(size, n int) int {
-	if n > 0 && n < size {
-		return n
-	}
-	return size
 }
 
 func resolvePath(base, path string) string {
@@ -181,4 +141,24 @@ type item struct {
 	// source names the sub-collection the prompt comes from (a builtin task,
 	// a file's "source" field); empty when the pool has none.
 	source string
+}
+
+// truncate cuts prompts longer than maxTokens tokens to their first
+// maxTokens tokens (Text becomes the decoded cut, Tokens the cut ids, chat
+// messages are dropped) and returns how many it cut.
+func truncate(prompts []engine.Prompt, maxTokens int, tok engine.Tokenizer) int {
+	cut := 0
+	for i, p := range prompts {
+		ids := p.Tokens
+		if ids == nil {
+			ids = tok.Encode(p.Text)
+		}
+		if len(ids) <= maxTokens {
+			continue
+		}
+		ids = ids[:maxTokens:maxTokens]
+		prompts[i].Tokens, prompts[i].Text, prompts[i].Messages = ids, tok.Decode(ids), nil
+		cut++
+	}
+	return cut
 }

@@ -13,7 +13,7 @@ import (
 
 func loadBuiltin(t *testing.T, order string, seed int64, n int) *Set {
 	t.Helper()
-	set, err := Load(context.Background(), config.DatasetConfig{Name: NameBuiltin, Order: order, Seed: seed}, n, nil, Options{})
+	set, err := Load(context.Background(), config.DatasetConfig{Name: config.DatasetBuiltin, Order: order, Seed: seed}, n, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +47,8 @@ func TestBuiltinSet(t *testing.T) {
 	if longest < 10*shortest {
 		t.Errorf("lengths not varied: %d to %d bytes", shortest, longest)
 	}
-	if len(info.SHA256) != 64 || PoolSize(config.DatasetConfig{Name: NameBuiltin}) != len(pool) {
-		t.Errorf("info %+v, pool size %d", info, PoolSize(config.DatasetConfig{Name: NameBuiltin}))
+	if len(info.SHA256) != 64 || info.Name != config.DatasetBuiltin {
+		t.Errorf("info %+v", info)
 	}
 }
 
@@ -79,7 +79,7 @@ func TestOrder(t *testing.T) {
 		}
 	})
 	t.Run("grouped-by-length", func(t *testing.T) {
-		set, err := Load(context.Background(), config.DatasetConfig{Name: NameSynthetic, Order: OrderGrouped,
+		set, err := Load(context.Background(), config.DatasetConfig{Name: config.DatasetSynthetic, Order: OrderGrouped,
 			InputLenDist: &config.LengthDist{Kind: "uniform", Min: 5, Max: 60}}, 20, nil, Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -127,12 +127,12 @@ func TestLoadErrors(t *testing.T) {
 		n    int
 		want string
 	}{
-		{"n-too-large", config.DatasetConfig{Name: NameBuiltin}, 500, "n = 500 but the pool holds only 48"},
-		{"pool-cut", config.DatasetConfig{Name: NameBuiltin, N: 5}, 6, "n = 6 but the pool holds only 5"},
+		{"n-too-large", config.DatasetConfig{Name: config.DatasetBuiltin}, 500, "n = 500 but the pool holds only 48"},
+		{"pool-cut", config.DatasetConfig{Name: config.DatasetBuiltin, N: 5}, 6, "n = 6 but the pool holds only 5"},
 		{"order", config.DatasetConfig{Order: "random"}, 1, `unknown order "random"`},
 		{"name", config.DatasetConfig{Name: "alpaca"}, 1, `unknown dataset "alpaca"`},
 		{"n-zero", config.DatasetConfig{}, 0, "n must be at least 1"},
-		{"no-path", config.DatasetConfig{Name: NameJSONL}, 1, "no path given"},
+		{"no-path", config.DatasetConfig{Name: config.DatasetJSONL}, 1, "no path given"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,26 +144,30 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-func TestKindAndPoolSize(t *testing.T) {
-	cases := []struct {
-		cfg  config.DatasetConfig
-		kind string
-		pool int
-	}{
-		{config.DatasetConfig{}, NameSynthetic, -1},
-		{config.DatasetConfig{N: 100}, NameSynthetic, 100},
-		{config.DatasetConfig{Path: "p.jsonl"}, NameJSONL, -1},
-		{config.DatasetConfig{Path: "conv.JSON"}, NameShareGPT, -1},
-		{config.DatasetConfig{Name: NameAIEnergyScore}, NameAIEnergyScore, AIEnergyScoreRows},
-		{config.DatasetConfig{Name: NameAIEnergyScore, N: 200}, NameAIEnergyScore, 200},
-		{config.DatasetConfig{Name: NameBuiltin, N: 5}, NameBuiltin, 5},
+func TestMaxInputTokens(t *testing.T) {
+	tok := testTokenizers[0].make(t)
+	set, err := Load(context.Background(), config.DatasetConfig{Name: config.DatasetBuiltin}, 48, tok, Options{MaxInputTokens: 12})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range cases {
-		if got := Kind(tc.cfg); got != tc.kind {
-			t.Errorf("Kind(%+v) = %s, want %s", tc.cfg, got, tc.kind)
+	cut := 0
+	for _, p := range set.Prompts {
+		if p.Tokens == nil {
+			if n := len(tok.Encode(p.Text)); n > 12 {
+				t.Errorf("%s: %d tokens left uncut", p.ID, n)
+			}
+			continue
 		}
-		if got := PoolSize(tc.cfg); got != tc.pool {
-			t.Errorf("PoolSize(%+v) = %d, want %d", tc.cfg, got, tc.pool)
+		cut++
+		if len(p.Tokens) != 12 || p.Text != tok.Decode(p.Tokens) {
+			t.Errorf("%s: cut to %d tokens, text %q", p.ID, len(p.Tokens), p.Text)
 		}
+	}
+	if cut == 0 || set.Info.Params["truncated_to_max_input_tokens"] != cut {
+		t.Errorf("cut %d, params %v", cut, set.Info.Params)
+	}
+	_, err = Load(context.Background(), config.DatasetConfig{InputLen: 512}, 1, tok, Options{MaxInputTokens: 100})
+	if err == nil || !strings.Contains(err.Error(), "exceeds max_input_tokens 100") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/results"
 )
@@ -29,7 +30,7 @@ func loadFile(kind, path string) ([]item, results.DatasetInfo, error) {
 	var pool []item
 	params := map[string]any{"format": kind}
 	switch kind {
-	case NameJSONL:
+	case config.DatasetJSONL:
 		pool, err = parseJSONL(path, data)
 	default:
 		var skipped int

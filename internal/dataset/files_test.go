@@ -54,8 +54,15 @@ func TestJSONL(t *testing.T) {
 	if !reflect.DeepEqual(set.Prompts, want) {
 		t.Errorf("prompts:\n got %+v\nwant %+v", set.Prompts, want)
 	}
-	if set.Info.Name != NameJSONL || set.Info.SHA256 != sha(content) {
+	if set.Info.Name != config.DatasetJSONL || set.Info.SHA256 != sha(content) {
 		t.Errorf("info = %+v, want jsonl with sha256 %s", set.Info, sha(content))
+	}
+
+	// The hash the config recorded at load time must still hold.
+	stale := config.DatasetConfig{Path: "prompts.jsonl", FileSHA256: sha("older content")}
+	_, err = Load(context.Background(), stale, 3, nil, Options{BaseDir: dir})
+	if err == nil || !strings.Contains(err.Error(), "prompts.jsonl changed since the config was loaded") {
+		t.Errorf("err = %v", err)
 	}
 }
 
@@ -78,7 +85,7 @@ func TestJSONLErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeFile(t, "bad.jsonl", good+tc.line+"\n"+good)
-			_, err := Load(context.Background(), config.DatasetConfig{Name: NameJSONL, Path: p}, 1, nil, Options{})
+			_, err := Load(context.Background(), config.DatasetConfig{Name: config.DatasetJSONL, Path: p}, 1, nil, Options{})
 			if err == nil || !strings.Contains(err.Error(), p+tc.want) {
 				t.Errorf("err = %v\nwant it to contain %q", err, p+tc.want)
 			}
@@ -86,13 +93,13 @@ func TestJSONLErrors(t *testing.T) {
 	}
 	t.Run("empty-file", func(t *testing.T) {
 		p := writeFile(t, "empty.jsonl", "\n\n")
-		_, err := Load(context.Background(), config.DatasetConfig{Name: NameJSONL, Path: p}, 1, nil, Options{})
+		_, err := Load(context.Background(), config.DatasetConfig{Name: config.DatasetJSONL, Path: p}, 1, nil, Options{})
 		if err == nil || !strings.Contains(err.Error(), p+": no prompts") {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
-		_, err := Load(context.Background(), config.DatasetConfig{Name: NameJSONL, Path: "/nonexistent/p.jsonl"}, 1, nil, Options{})
+		_, err := Load(context.Background(), config.DatasetConfig{Name: config.DatasetJSONL, Path: "/nonexistent/p.jsonl"}, 1, nil, Options{})
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("err = %v, want not-exist", err)
 		}
@@ -114,7 +121,7 @@ func TestShareGPT(t *testing.T) {
 	if !reflect.DeepEqual(set.Prompts, want) {
 		t.Errorf("prompts = %+v, want %+v", set.Prompts, want)
 	}
-	if set.Info.Name != NameShareGPT || set.Info.SHA256 != sha(content) || set.Info.Params["skipped_without_human_turn"] != 1 {
+	if set.Info.Name != config.DatasetShareGPT || set.Info.SHA256 != sha(content) || set.Info.Params["skipped_without_human_turn"] != 1 {
 		t.Errorf("info = %+v", set.Info)
 	}
 }
@@ -133,7 +140,7 @@ func TestShareGPTErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeFile(t, "bad.json", tc.content)
-			_, err := Load(context.Background(), config.DatasetConfig{Name: NameShareGPT, Path: p}, 1, nil, Options{})
+			_, err := Load(context.Background(), config.DatasetConfig{Name: config.DatasetShareGPT, Path: p}, 1, nil, Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
 				t.Errorf("err = %v\nwant it to name %s and contain %q", err, p, tc.want)
 			}

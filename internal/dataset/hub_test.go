@@ -61,7 +61,7 @@ type fakeHub struct {
 
 func newFakeHub(t *testing.T, content []byte) (*fakeHub, *httptest.Server) {
 	t.Helper()
-	f := &fakeHub{content: content, etag: sha(string(content)), commit: AIEnergyScoreRevision}
+	f := &fakeHub{content: content, etag: sha(string(content)), commit: config.DefaultAIEnergyScoreRevision}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, srv
@@ -127,7 +127,7 @@ func hubOptions(srv *httptest.Server, cache string) Options {
 }
 
 func loadAIES(opts Options, rev string, n int) (*Set, error) {
-	return Load(context.Background(), config.DatasetConfig{Name: NameAIEnergyScore, Revision: rev}, n, nil, opts)
+	return Load(context.Background(), config.DatasetConfig{Name: config.DatasetAIEnergyScore, Revision: rev}, n, nil, opts)
 }
 
 func repoCache(cache string) string {
@@ -150,7 +150,7 @@ func TestHubDownload(t *testing.T) {
 	if strings.Join(texts, "\n") != strings.Join(want, "\n") {
 		t.Errorf("prompts:\n%s\nwant:\n%s", strings.Join(texts, "\n"), strings.Join(want, "\n"))
 	}
-	if set.Info.Name != NameAIEnergyScore || set.Info.Revision != AIEnergyScoreRevision || set.Info.SHA256 != fake.etag {
+	if set.Info.Name != config.DatasetAIEnergyScore || set.Info.Revision != config.DefaultAIEnergyScoreRevision || set.Info.SHA256 != fake.etag {
 		t.Errorf("info = %+v", set.Info)
 	}
 
@@ -161,7 +161,7 @@ func TestHubDownload(t *testing.T) {
 	if got, err := os.ReadFile(blob); err != nil || !bytes.Equal(got, content) {
 		t.Errorf("blob %s: %v", blob, err)
 	}
-	snap := filepath.Join(repo, "snapshots", AIEnergyScoreRevision, "data", "train-00000-of-00001.parquet")
+	snap := filepath.Join(repo, "snapshots", config.DefaultAIEnergyScoreRevision, "data", "train-00000-of-00001.parquet")
 	if target, err := os.Readlink(snap); err != nil || target != filepath.Join("..", "..", "..", "blobs", fake.etag) {
 		t.Errorf("snapshot link = %q, %v", target, err)
 	}
@@ -196,7 +196,7 @@ func TestHubBranchRevisionAndOffline(t *testing.T) {
 		t.Fatalf("refs/main = %q, %v", ref, err)
 	}
 	srv.Close()
-	for _, rev := range []string{"main", AIEnergyScoreRevision} {
+	for _, rev := range []string{"main", config.DefaultAIEnergyScoreRevision} {
 		opts := hubOptions(srv, cache)
 		opts.Offline = true
 		set, err := loadAIES(opts, rev, 3)
@@ -296,7 +296,7 @@ func TestHubUnavailable(t *testing.T) {
 	_, srv := newFakeHub(t, parquetFixture(t))
 	srv.Close() // no network
 	cache := t.TempDir()
-	url := srv.URL + "/datasets/AIEnergyScore/text_generation/resolve/" + AIEnergyScoreRevision + "/data/train-00000-of-00001.parquet"
+	url := srv.URL + "/datasets/AIEnergyScore/text_generation/resolve/" + config.DefaultAIEnergyScoreRevision + "/data/train-00000-of-00001.parquet"
 	for _, offline := range []bool{false, true} {
 		opts := hubOptions(srv, cache)
 		opts.Offline = offline
@@ -305,7 +305,7 @@ func TestHubUnavailable(t *testing.T) {
 			t.Fatalf("offline=%v: err = %v, want ErrDatasetUnavailable", offline, err)
 		}
 		msg := err.Error()
-		for _, want := range []string{url, filepath.Join(repoCache(cache), "snapshots", AIEnergyScoreRevision, "data", "train-00000-of-00001.parquet"), "huggingface-cli download --repo-type dataset --revision " + AIEnergyScoreRevision + " AIEnergyScore/text_generation data/train-00000-of-00001.parquet"} {
+		for _, want := range []string{url, filepath.Join(repoCache(cache), "snapshots", config.DefaultAIEnergyScoreRevision, "data", "train-00000-of-00001.parquet"), "huggingface-cli download --repo-type dataset --revision " + config.DefaultAIEnergyScoreRevision + " AIEnergyScore/text_generation data/train-00000-of-00001.parquet"} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("offline=%v: %q\nlacks %q", offline, msg, want)
 			}

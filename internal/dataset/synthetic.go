@@ -12,13 +12,6 @@ import (
 	"github.com/llenergymeasure/llem/results"
 )
 
-// Synthetic defaults, used when the config leaves a length at zero
-// (UPSTREAM "Synthetic dataset").
-const (
-	DefaultInputLen  = 512
-	DefaultOutputLen = 128
-)
-
 // syntheticStream separates the synthetic generator's random stream from the
 // shuffle's, which uses the same seed.
 const syntheticStream = 0x53594e5448 // "SYNTH"
@@ -34,23 +27,27 @@ var commonWords string
 // vocabulary and tok.Encode(Text) is exactly the input length; without tok
 // each prompt has input-length common English words, an approximation
 // recorded as params.exact_input_len = false.
-func synthetic(cfg config.DatasetConfig, n int, tok engine.Tokenizer) ([]item, results.DatasetInfo, error) {
+func synthetic(cfg config.DatasetConfig, n int, tok engine.Tokenizer, maxInput int) ([]item, results.DatasetInfo, error) {
 	size := cfg.N
 	if size <= 0 {
 		size = n
 	}
 	inLen, outLen := cfg.InputLen, cfg.OutputLen
-	if inLen <= 0 {
-		inLen = DefaultInputLen
-	}
-	if outLen <= 0 {
-		outLen = DefaultOutputLen
+	if (inLen < 1 && cfg.InputLenDist == nil) || (outLen < 1 && cfg.OutputLenDist == nil) {
+		return nil, results.DatasetInfo{}, fmt.Errorf("dataset synthetic: input_len and output_len must be at least 1, got %d and %d", inLen, outLen)
 	}
 	if err := checkDist("input_len_dist", cfg.InputLenDist); err != nil {
 		return nil, results.DatasetInfo{}, err
 	}
 	if err := checkDist("output_len_dist", cfg.OutputLenDist); err != nil {
 		return nil, results.DatasetInfo{}, err
+	}
+	longest := inLen
+	if cfg.InputLenDist != nil {
+		longest = cfg.InputLenDist.Max
+	}
+	if maxInput > 0 && longest > maxInput {
+		return nil, results.DatasetInfo{}, fmt.Errorf("dataset synthetic: input length up to %d exceeds max_input_tokens %d", longest, maxInput)
 	}
 
 	var words []string
@@ -96,7 +93,7 @@ func synthetic(cfg config.DatasetConfig, n int, tok engine.Tokenizer) ([]item, r
 	} else {
 		params["output_len"] = outLen
 	}
-	return pool, results.DatasetInfo{Name: NameSynthetic, Params: params}, nil
+	return pool, results.DatasetInfo{Name: config.DatasetSynthetic, Params: params}, nil
 }
 
 func checkDist(field string, d *config.LengthDist) error {

@@ -12,7 +12,7 @@ import (
 
 func loadSynthetic(t *testing.T, cfg config.DatasetConfig, n int, tok engine.Tokenizer) *Set {
 	t.Helper()
-	cfg.Name = NameSynthetic
+	cfg.Name = config.DatasetSynthetic
 	set, err := Load(context.Background(), cfg, n, tok, Options{})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -144,7 +144,8 @@ func TestSyntheticWithoutTokenizer(t *testing.T) {
 
 func TestSyntheticDefaultsAndErrors(t *testing.T) {
 	set := loadSynthetic(t, config.DatasetConfig{}, 2, nil)
-	if got := len(strings.Fields(set.Prompts[0].Text)); got != DefaultInputLen || set.Prompts[0].MaxNewTokens != DefaultOutputLen {
+	def := config.DefaultExperiment().Dataset
+	if got := len(strings.Fields(set.Prompts[0].Text)); got != def.InputLen || set.Prompts[0].MaxNewTokens != def.OutputLen {
 		t.Errorf("defaults: %d words, %d output tokens", got, set.Prompts[0].MaxNewTokens)
 	}
 	bad := []struct {
@@ -159,7 +160,7 @@ func TestSyntheticDefaultsAndErrors(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.Name = NameSynthetic
+			tc.cfg.Name = config.DatasetSynthetic
 			_, err := Load(context.Background(), tc.cfg, 5, nil, Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.want)
@@ -170,7 +171,7 @@ func TestSyntheticDefaultsAndErrors(t *testing.T) {
 
 func BenchmarkSynthetic512(b *testing.B) {
 	tok := trainBPE(b, trainingCorpus(b), 400)
-	cfg := config.DatasetConfig{Name: NameSynthetic, InputLen: 512, OutputLen: 128}
+	cfg := config.DatasetConfig{Name: config.DatasetSynthetic, InputLen: 512, OutputLen: 128}
 	for b.Loop() {
 		if _, err := Load(context.Background(), cfg, 100, tok, Options{}); err != nil {
 			b.Fatal(err)

@@ -269,7 +269,7 @@ func (r *Recorder) ReadErrors() []error {
 // sampleLocked reads every sampler and appends a sample; r.mu is held.
 func (r *Recorder) sampleLocked() Sample {
 	now := r.now()
-	s := Sample{Time: now, Elapsed: now.Sub(r.started), Phase: r.phase}
+	s := Sample{Time: now, Elapsed: now.Sub(r.started), Phase: r.phase, Domains: make([]SampleDomain, 0, len(r.state))}
 	if !r.lastSample.IsZero() {
 		if dt := now.Sub(r.lastSample).Seconds(); dt > 0 {
 			s.TokensPerSec = float64(r.tokens) / dt

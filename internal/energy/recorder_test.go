@@ -230,3 +230,25 @@ func TestMeasureBaseline(t *testing.T) {
 		t.Errorf("cancelled baseline: %v", err)
 	}
 }
+
+func TestRecorderStopsWithContext(t *testing.T) {
+	s := &scriptSampler{domain: Domain{Kind: DomainCPU}, source: SourceEstimate, counter: true}
+	rec, err := NewRecorder([]Sampler{s}, RecorderOptions{Interval: MinInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := rec.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	time.Sleep(50 * time.Millisecond)
+	n := len(rec.Samples())
+	time.Sleep(50 * time.Millisecond)
+	if len(rec.Samples()) != n {
+		t.Error("recorder kept sampling after its context ended")
+	}
+	if err := rec.Stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -83,7 +83,8 @@ type ConfigRow struct {
 	// Cycles are the per-cycle values of energy per output token.
 	Cycles []CyclePoint `json:"cycles"`
 
-	config *config.ExperimentConfig
+	// flat is the configuration flattened to dotted keys.
+	flat map[string]string
 }
 
 // SourceLabel is the energy source as shown in tables: an estimate is
@@ -185,15 +186,18 @@ func methods() Methods {
 			"cycles). The main effect is the highest level mean minus the lowest, also shown relative to the lowest. Its 95%% "+
 			"interval is a percentile bootstrap (%d draws, fixed seed): each draw resamples the cycles of every configuration "+
 			"with replacement and recomputes the same difference between the same two levels. An interval that excludes 0 "+
-			"means the parameter's effect is larger than the cycle-to-cycle noise. Parameters are ranked by effect size. "+
-			"In an unbalanced design (failed runs, explicit lists) a marginal mean also carries the other parameters' mix.",
+			"means the parameter's effect is larger than the cycle-to-cycle noise; the energy source's systematic error, "+
+			"common to configurations measured by the same source, largely cancels in a difference and is not included. "+
+			"Parameters are ranked by effect size. "+
+			"In an unbalanced design (failed runs, explicit lists) a marginal mean also carries the other parameters' mix; "+
+			"a configuration with one completed cycle adds no spread, so with few cycles the interval is too narrow.",
 			bootstrapResamples),
 		Interaction: "For the two top-ranked parameters A and B, when every pair of their levels has data: the two-way table " +
 			"of cell means (each cell the mean of its configuration means) and the interaction contrast, the effect of B " +
 			"(its highest minus lowest marginal level) at A's highest level minus the same at A's lowest level; 0 means the " +
 			"effects add up. Its interval uses the same cycle bootstrap.",
 		Uncertainty: "Per configuration, the cycle spread (the 95% t half-width of the mean energy per output token, " +
-			"relative to the mean) and the energy source's nominal accuracy (table below, taken as a 95% bound) are " +
+			"relative to the mean) and the energy source's nominal accuracy (from the table of source accuracies, taken as a 95% bound) are " +
 			"combined in quadrature: √(cycle² + source²). The larger of the two is named as dominant. A source's " +
 			"accuracy is systematic: more cycles do not reduce it.",
 		Pareto: "A configuration is on the Pareto front when no other configuration has both lower mean energy per output " +
@@ -232,31 +236,38 @@ func Build(s *Study) (*Report, error) {
 			return nil, fmt.Errorf("report: configuration %s: %w", g.hash, err)
 		}
 	}
-	rep.Swept = sweptKeys(flat)
+	swept := sweptKeys(flat)
 
 	ids := make(map[string]string) // hash -> config ID
 	for i, g := range groups {
-		label := labelFor(flat[i], rep.Swept)
 		for _, r := range g.runs {
 			countRun(&rep.Runs, r.State)
 		}
-		row, ok := summarizeGroup(g, flat[i], rep.Swept, label)
-		if ok {
+		if row, ok := summarizeGroup(g, flat[i], swept); ok {
 			row.ID = fmt.Sprintf("C%d", len(rep.Configs)+1)
 			ids[g.hash] = row.ID
 			rep.Configs = append(rep.Configs, row)
 		}
+	}
+	rep.Effects = mainEffects(rep.Configs, swept)
+	// Name configurations by their swept values, most important first.
+	rep.Swept = rankedKeys(swept, rep.Effects)
+	for i := range rep.Configs {
+		c := &rep.Configs[i]
+		c.Params = paramsOf(c.flat, rep.Swept)
+		c.Label = labelFor(c.flat, rep.Swept)
+	}
+	for i, g := range groups {
 		for _, r := range g.runs {
 			if r.State == results.StateCompleted && r.Result != nil {
 				continue
 			}
 			if r.State == results.StateCompleted || r.State == results.StateFailed || r.State == results.StateInterrupted {
-				rep.Failed = append(rep.Failed, failedRow(r, label))
+				f := failedRow(r, labelFor(flat[i], rep.Swept))
+				f.ConfigID = ids[g.hash]
+				rep.Failed = append(rep.Failed, f)
 			}
 		}
-	}
-	for i := range rep.Failed {
-		rep.Failed[i].ConfigID = ids[hashOf(runByIndex(s.Runs, rep.Failed[i].RunIndex))]
 	}
 	slices.SortFunc(rep.Failed, func(a, b FailedRow) int { return a.RunIndex - b.RunIndex })
 	for _, sk := range s.Skipped {
@@ -281,7 +292,6 @@ func Build(s *Study) (*Report, error) {
 	}
 	rep.Sources = usedAccuracies(used)
 
-	rep.Effects = mainEffects(rep.Configs, rep.Swept)
 	if len(rep.Effects) >= 2 {
 		rep.Interaction = interaction(rep.Configs, rep.Effects[0], rep.Effects[1])
 	}
@@ -331,6 +341,28 @@ func countRun(c *RunCounts, st results.RunState) {
 	case results.StateInterrupted:
 		c.Interrupted++
 	}
+}
+
+// rankedKeys orders swept keys by effect rank, keys without an effect last.
+func rankedKeys(swept []string, effects []Effect) []string {
+	var out []string
+	for _, e := range effects {
+		out = append(out, e.Parameter)
+	}
+	for _, k := range swept {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func paramsOf(flat map[string]string, keys []string) []Param {
+	out := make([]Param, len(keys))
+	for i, k := range keys {
+		out[i] = Param{Key: k, Value: levelOf(flat, k)}
+	}
+	return out
 }
 
 func runByIndex(runs []Run, index int) Run {
@@ -409,11 +441,8 @@ func hashOf(r Run) string {
 
 // summarizeGroup summarises a configuration's completed runs; ok is false
 // when it has none.
-func summarizeGroup(g group, flat map[string]string, swept []string, label string) (ConfigRow, bool) {
-	row := ConfigRow{Label: label, MeasurementConfigHash: g.hash, config: g.config, Cycles: []CyclePoint{}}
-	for _, k := range swept {
-		row.Params = append(row.Params, Param{Key: k, Value: flat[k]})
-	}
+func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow, bool) {
+	row := ConfigRow{MeasurementConfigHash: g.hash, Params: paramsOf(flat, swept), flat: flat, Cycles: []CyclePoint{}}
 	var ept, total, adj, tps, ttft50, ttft99, itl50, itl99, e2e50, power []float64
 	var sources []string
 	for _, r := range g.runs {

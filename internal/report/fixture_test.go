@@ -62,6 +62,8 @@ type fixtureSpec struct {
 	// pending, and no study_result.json is written.
 	Unfinished int
 	Skipped    []config.SkippedConfig
+	// Expect is written to the committed fixture's expect.json.
+	Expect fixtureExpect
 }
 
 const (
@@ -325,11 +327,13 @@ func committedFixtures() map[string]fixtureSpec {
 		"generated-study": {
 			Name: "GENERATED fixture: native batch_size × output_len", BatchSizes: []int{1, 4}, OutputLens: []int{16, 64},
 			Cycles: 3, Source: "rapl", Model: batchDominant,
+			Expect: fixtureExpect{Dominant: "native.batch_size", Status: "complete"},
 		},
 		"generated-partial": {
 			Name: "GENERATED fixture: partly failed, still running", BatchSizes: []int{1, 4}, OutputLens: []int{16, 64},
 			Cycles: 3, Source: "estimated", Model: batchDominant,
-			Failed:     map[int]string{5: "native: allocate KV cache: 4 sequences × 96 positions exceed the 64 MiB arena (raise native.kv_cache_mb)"},
+			Expect:     fixtureExpect{Dominant: "native.batch_size", Status: "unfinished"},
+			Failed:     map[int]string{5: "experiment child exited: signal: killed (out of memory? peak RSS 1.9 GiB)"},
 			Unfinished: 7,
 			Skipped: []config.SkippedConfig{{Config: withPrecision(fixtureConfig(4, 64), "fp8"),
 				Reason: "backend native does not support precision fp8 (supported: auto, fp32, fp16, int8, int4)"}},
@@ -358,6 +362,7 @@ func TestGenerateFixtures(t *testing.T) {
 			t.Fatal(err)
 		}
 		writeFixture(t, dir, spec)
+		mustJSON(t, filepath.Join(dir, "expect.json"), spec.Expect)
 		t.Logf("wrote %s", dir)
 	}
 }

@@ -43,9 +43,12 @@ func WritePlots(dir string, rep *Report) ([]string, error) {
 	}
 	var paths []string
 	for _, f := range figs {
-		for ext, data := range map[string][]byte{".svg": f.SVG, ".png": f.PNG} {
-			p := filepath.Join(dir, f.Name+ext)
-			if err := os.WriteFile(p, data, 0o644); err != nil {
+		for _, out := range []struct {
+			ext  string
+			data []byte
+		}{{".svg", f.SVG}, {".png", f.PNG}} {
+			p := filepath.Join(dir, f.Name+out.ext)
+			if err := os.WriteFile(p, out.data, 0o644); err != nil {
 				return paths, fmt.Errorf("report: write plot: %w", err)
 			}
 			paths = append(paths, p)
@@ -64,10 +67,14 @@ func Figures(rep *Report) ([]Figure, error) {
 			return fmt.Errorf("report: plot %s: %w", name, err)
 		}
 		f := Figure{Name: name, Title: title, Caption: caption}
-		if f.SVG, err = render(p, "svg"); err != nil {
+		h := plotHeight
+		if name == "effects" {
+			h = min(plotHeight, vg.Inch*(1.3+0.45*vg.Length(len(rep.Effects))))
+		}
+		if f.SVG, err = render(p, h, "svg"); err != nil {
 			return fmt.Errorf("report: plot %s: %w", name, err)
 		}
-		if f.PNG, err = render(p, "png"); err != nil {
+		if f.PNG, err = render(p, h, "png"); err != nil {
 			return fmt.Errorf("report: plot %s: %w", name, err)
 		}
 		figs = append(figs, f)
@@ -108,8 +115,8 @@ func Figures(rep *Report) ([]Figure, error) {
 	return figs, nil
 }
 
-func render(p *plot.Plot, format string) ([]byte, error) {
-	wt, err := p.WriterTo(plotWidth, plotHeight, format)
+func render(p *plot.Plot, height vg.Length, format string) ([]byte, error) {
+	wt, err := p.WriterTo(plotWidth, height, format)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +188,7 @@ func effectsPlot(rep *Report) (*plot.Plot, error) {
 		pts.XYs[k] = plotter.XY{X: e.EffectJ, Y: float64(k)}
 		pts.xerr[k] = [2]float64{e.EffectJ - e.CILow, e.CIHigh - e.EffectJ}
 	}
-	bars, err := plotter.NewBarChart(vals, vg.Points(22))
+	bars, err := plotter.NewBarChart(vals, vg.Points(18))
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +201,7 @@ func effectsPlot(rep *Report) (*plot.Plot, error) {
 	}
 	p.Add(bars, xe)
 	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.6, float64(n)-0.4
 	p.X.Min = 0
 	for _, e := range rep.Effects {
 		p.X.Min = min(p.X.Min, e.CILow)
@@ -262,6 +270,7 @@ func parameterPlot(rep *Report, e Effect) (*plot.Plot, error) {
 	p.NominalX(levels...)
 	p.X.Min, p.X.Max = -0.6, float64(len(levels))-0.4
 	p.Y.Min = 0
+	legendRoom(p, 3)
 	return p, nil
 }
 
@@ -312,6 +321,7 @@ func paretoPlot(rep *Report) (*plot.Plot, error) {
 	p.Legend.Add("Pareto front", fl, fs)
 	p.Y.Min = 0
 	p.X.Min = 0
+	legendRoom(p, 2)
 	return p, nil
 }
 
@@ -334,5 +344,12 @@ func powerPlot(rep *Report) (*plot.Plot, error) {
 		p.Legend.Add(s.Name(), l)
 	}
 	p.Y.Min = 0
+	legendRoom(p, len(rep.Power))
 	return p, nil
+}
+
+// legendRoom raises the top of the Y axis so a top-right legend of n
+// entries sits above the data instead of over it.
+func legendRoom(p *plot.Plot, n int) {
+	p.Y.Max += (p.Y.Max - p.Y.Min) * (0.08*float64(n) + 0.04)
 }

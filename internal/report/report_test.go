@@ -191,7 +191,7 @@ func TestPartialStudy(t *testing.T) {
 	if rep.Runs.Completed != 6 || rep.Runs.Failed != 1 || rep.Runs.Running != 1 || rep.Runs.Pending != 4 {
 		t.Errorf("run counts = %+v", rep.Runs)
 	}
-	if len(rep.Failed) != 1 || rep.Failed[0].RunIndex != 5 || !strings.Contains(rep.Failed[0].Reason, "KV cache") {
+	if len(rep.Failed) != 1 || rep.Failed[0].RunIndex != 5 || !strings.Contains(rep.Failed[0].Reason, "signal: killed") {
 		t.Errorf("failed = %+v, want run 5 with its reason", rep.Failed)
 	}
 	if len(rep.Skipped) != 1 || !strings.Contains(rep.Skipped[0].Label, "precision=fp8") {
@@ -206,6 +206,36 @@ func TestPartialStudy(t *testing.T) {
 		}
 		if c.Uncertainty.SourceRelPct != 50 {
 			t.Errorf("%s: estimated source accuracy %g%%, want 50%%", c.ID, c.Uncertainty.SourceRelPct)
+		}
+	}
+}
+
+// TestNothingCompletedYet renders a study whose only finished run failed.
+func TestNothingCompletedYet(t *testing.T) {
+	dir := t.TempDir()
+	writeFixture(t, dir, fixtureSpec{Name: "just started", BatchSizes: []int{1, 4}, OutputLens: []int{16}, Cycles: 2, Source: "rapl",
+		Model: batchDominant, Failed: map[int]string{0: "engine load: model not found"}, Unfinished: 1})
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Configs) != 0 || len(rep.Effects) != 0 || len(rep.Failed) != 1 || rep.Status != "unfinished" {
+		t.Fatalf("configs %d, effects %d, failed %d, status %s", len(rep.Configs), len(rep.Effects), len(rep.Failed), rep.Status)
+	}
+	var md, page bytes.Buffer
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&page, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{md.String(), page.String()} {
+		if !strings.Contains(out, "No configuration has a completed run yet") || !strings.Contains(out, "model not found") {
+			t.Errorf("output does not say that nothing completed and why:\n%s", out)
 		}
 	}
 }
@@ -248,7 +278,7 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 					t.Errorf("page contains %q: it must not need the network", bad)
 				}
 			}
-			if n := strings.Count(page, "data:image/svg+xml;base64,"); n < 4 {
+			if n := strings.Count(page, `src="data:image/svg&#43;xml;base64,`); n < 4 {
 				t.Errorf("%d embedded plots, want at least 4 (effects, one per parameter, Pareto, power)", n)
 			}
 			for _, want := range []string{"What matters most", "class=\"sortable\"", rep.Effects[0].Parameter, rep.Methods.Uncertainty[:40]} {
@@ -258,6 +288,26 @@ func TestWriteHTMLIsSelfContained(t *testing.T) {
 			}
 			if rep.AnyEstimated != strings.Contains(page, "≈ estimated energy") {
 				t.Errorf("estimated=%v but the page's estimate banner presence differs", rep.AnyEstimated)
+			}
+		})
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	for _, name := range fixtureNames(t) {
+		t.Run(name, func(t *testing.T) {
+			_, rep := loadFixture(t, name)
+			var buf bytes.Buffer
+			if err := WriteJSON(&buf, rep); err != nil {
+				t.Fatal(err)
+			}
+			var back Report
+			if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+				t.Fatal(err)
+			}
+			if back.Status != rep.Status || len(back.Configs) != len(rep.Configs) || back.Effects[0].Parameter != rep.Effects[0].Parameter ||
+				back.Configs[0].EnergyPerOutputTokenJ != rep.Configs[0].EnergyPerOutputTokenJ {
+				t.Errorf("JSON round trip lost data: %+v", back)
 			}
 		})
 	}
@@ -427,5 +477,34 @@ func TestReadTimeseriesUpstreamLayout(t *testing.T) {
 	}
 	if len(series) != 2 || series[0].Domain != "gpu0" || series[1].Domain != "gpu1" || !slices.Equal(series[0].PowerW, []float64{100, 250}) {
 		t.Errorf("series = %+v", series)
+	}
+}
+
+// TestRenderHTMLFile writes the HTML report of the study in
+// $LLEM_REPORT_STUDY to $LLEM_REPORT_HTML; scripts/screenshot-report.sh
+// uses it. Without the variables it checks the same path on a fixture.
+func TestRenderHTMLFile(t *testing.T) {
+	study, out := os.Getenv("LLEM_REPORT_STUDY"), os.Getenv("LLEM_REPORT_HTML")
+	if study == "" || out == "" {
+		study, out = filepath.Join("testdata", "generated-study"), filepath.Join(t.TempDir(), "report.html")
+	}
+	s, err := Load(study)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(f, rep); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

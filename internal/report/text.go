@@ -151,8 +151,8 @@ func writeUncertaintyMD(b *strings.Builder, rep *Report) {
 		b.WriteString("|---|---|---:|---:|---:|---|---|\n")
 		for _, c := range rep.Configs {
 			u := c.Uncertainty
-			fmt.Fprintf(b, "| %s | %s | %s | ±%s | ±%s | ±%s (±%s J) | %s |\n", c.ID, c.SourceLabel(),
-				fmtNum(c.EnergyPerOutputTokenJ.Mean), fmtPct(u.CycleRelPct), fmtPct(u.SourceRelPct),
+			fmt.Fprintf(b, "| %s | %s | %s | %s | ±%s | ±%s (±%s J) | %s |\n", c.ID, c.SourceLabel(),
+				fmtNum(c.EnergyPerOutputTokenJ.Mean)+estMark(c.Estimated), c.CycleSpread(), fmtPct(u.SourceRelPct),
 				fmtPct(u.CombinedRelPct), fmtNum(u.CombinedJ), u.Dominant)
 		}
 		b.WriteString("\n")
@@ -181,6 +181,14 @@ func writeFailedMD(b *strings.Builder, rep *Report) {
 	}
 }
 
+// CycleSpread is the relative cycle half-width, or why there is none.
+func (c ConfigRow) CycleSpread() string {
+	if c.EnergyPerOutputTokenJ.N < 2 {
+		return "n/a (1 cycle)"
+	}
+	return "±" + fmtPct(c.Uncertainty.CycleRelPct)
+}
+
 func (r *Report) config(id string) ConfigRow {
 	for _, c := range r.Configs {
 		if c.ID == id {
@@ -201,7 +209,7 @@ func runCountsText(c RunCounts) string {
 	if c.Pending > 0 {
 		s += fmt.Sprintf(", %d pending", c.Pending)
 	}
-	return s + fmt.Sprintf("; %d configurations skipped", c.SkippedConfigs)
+	return s + fmt.Sprintf("; skipped configurations: %d", c.SkippedConfigs)
 }
 
 // estMark marks a figure resting on an estimated energy source.

@@ -72,7 +72,7 @@ func BenchmarkRunnerScale(b *testing.B) {
 				}
 				total += span.perRun()
 			}
-			b.ReportMetric(float64((total / time.Duration(b.N)).Microseconds())/1000, "ms/run")
+			b.ReportMetric(float64((total/time.Duration(b.N)).Microseconds())/1000, "ms/run")
 		})
 	}
 }

@@ -37,11 +37,10 @@
 //     appended with a single write and fsync'd before the runner goes on.
 //
 // A change costs one small append, whatever the size of the study. The
-// snapshot is rewritten, and the journal started afresh, once the journal
-// holds max(1, runs/32) changes and when the study ends: a cost
-// proportional to the study, paid once per runs/32 changes, so constant per
-// change on average (and, for studies of up to 32 runs, after every
-// change). The snapshot records the sequence number it includes, so a crash
+// snapshot is rewritten, and the journal emptied, once the journal holds
+// max(16, runs/32) changes and when the study ends: a cost proportional to
+// the study, paid once per runs/32 changes, so constant per change on
+// average. The snapshot records the sequence number it includes, so a crash
 // between rewriting it and emptying the journal replays nothing twice.
 // results.ReadManifest, used by resume and by readers, replays the journal
 // over the snapshot; a torn last line (a writer killed mid-append) is the

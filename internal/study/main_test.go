@@ -75,14 +75,21 @@ func testChildRun(ctx context.Context, req ChildRequest) (*results.ExperimentRes
 		return nil, errors.New("engine refused the configuration")
 	case kw["test_exit"] == true:
 		os.Exit(7)
+	case kw["test_exit0"] == true:
+		fmt.Println("child: leaving without a result")
+		os.Exit(0)
 	}
 	batch := 1
 	if req.Config.Native != nil && req.Config.Native.BatchSize != nil {
 		batch = *req.Config.Native.BatchSize
 	}
+	hash := req.MeasurementConfigHash
+	if kw["test_wrong_hash"] == true {
+		hash = "0000000000000000"
+	}
 	res := &results.ExperimentResult{
 		SchemaVersion:          results.SchemaVersion,
-		MeasurementConfigHash:  req.MeasurementConfigHash,
+		MeasurementConfigHash:  hash,
 		Config:                 req.Config,
 		StartedAt:              started,
 		CompletedAt:            time.Now(),

@@ -30,9 +30,12 @@ type manifestStore struct {
 	write func(f *os.File, b []byte) error
 }
 
-// compactDivisor sets how often the snapshot is rewritten: every
-// max(1, runs/compactDivisor) changes.
-const compactDivisor = 32
+// The snapshot is rewritten every max(compactMin, runs/compactDivisor)
+// changes.
+const (
+	compactDivisor = 32
+	compactMin     = 16
+)
 
 func writeAndSync(f *os.File, b []byte) error {
 	if _, err := f.Write(b); err != nil {
@@ -46,7 +49,7 @@ func writeAndSync(f *os.File, b []byte) error {
 // by the caller beforehand and replaced here.
 func createManifestStore(dir string, m *results.StudyManifest, now func() time.Time) (*manifestStore, error) {
 	s := &manifestStore{dir: dir, m: m, seq: m.JournalSeq, now: now, write: writeAndSync}
-	s.compactN = max(1, len(m.Runs)/compactDivisor)
+	s.compactN = max(compactMin, len(m.Runs)/compactDivisor)
 	if err := s.compact(); err != nil {
 		return nil, err
 	}
@@ -76,27 +79,28 @@ func (s *manifestStore) update(r results.ManifestRun) error {
 	return nil
 }
 
-// compact rewrites the snapshot with every change so far, then starts a new
-// empty journal. A crash between the two leaves journal entries already in
-// the snapshot; their sequence numbers make replaying them a no-op.
+// compact rewrites the snapshot with every change so far, then empties the
+// journal. A crash between the two (or mid-truncation) leaves journal
+// entries already in the snapshot; their sequence numbers make replaying
+// them a no-op.
 func (s *manifestStore) compact() error {
 	s.m.JournalSeq = s.seq
 	if err := results.WriteJSONAtomic(filepath.Join(s.dir, results.ManifestFile), s.m); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
-	jpath := filepath.Join(s.dir, results.ManifestJournalFile)
-	if s.journal != nil {
-		_ = s.journal.Close()
-		s.journal = nil
+	if s.journal == nil {
+		f, err := os.OpenFile(filepath.Join(s.dir, results.ManifestJournalFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("manifest: open journal: %w", err)
+		}
+		s.journal = f
 	}
-	if err := results.WriteFileAtomic(jpath, nil, 0o644); err != nil {
-		return fmt.Errorf("manifest: reset journal: %w", err)
+	if err := s.journal.Truncate(0); err != nil {
+		return fmt.Errorf("manifest: empty journal: %w", err)
 	}
-	f, err := os.OpenFile(jpath, os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("manifest: open journal: %w", err)
+	if err := s.journal.Sync(); err != nil {
+		return fmt.Errorf("manifest: fsync journal: %w", err)
 	}
-	s.journal = f
 	s.pending = 0
 	return nil
 }

@@ -107,13 +107,9 @@ func ChildMain(ctx context.Context, run func(ctx context.Context, req ChildReque
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	resF := os.NewFile(ResultFD, "llem-result")
+	resF := pipeFD(ResultFD, "llem-result")
 	if resF == nil {
-		fmt.Fprintln(os.Stderr, "llem child: file descriptor 3 (result pipe) is missing: this command is started by the study runner, not by hand")
-		return ChildExitProtocol
-	}
-	if _, err := resF.Stat(); err != nil {
-		fmt.Fprintf(os.Stderr, "llem child: file descriptor 3 (result pipe) is not open (%v): this command is started by the study runner, not by hand\n", err)
+		fmt.Fprintln(os.Stderr, "llem child: file descriptor 3 is not the runner's result pipe: this command is started by the study runner, not by hand")
 		return ChildExitProtocol
 	}
 	defer resF.Close()
@@ -122,11 +118,9 @@ func ChildMain(ctx context.Context, run func(ctx context.Context, req ChildReque
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		return replyError(resF, fmt.Errorf("read run request from stdin: %w", err), "protocol_error", ChildExitProtocol)
 	}
-	if pf := os.NewFile(ProgressFD, "llem-progress"); pf != nil {
-		if _, err := pf.Stat(); err == nil {
-			req.progress = &progressWriter{enc: json.NewEncoder(pf)}
-			defer pf.Close()
-		}
+	if pf := pipeFD(ProgressFD, "llem-progress"); pf != nil {
+		req.progress = &progressWriter{enc: json.NewEncoder(pf)}
+		defer pf.Close()
 	}
 
 	res, err := callRun(ctx, run, req)
@@ -173,4 +167,15 @@ func replyError(resF *os.File, err error, typ string, code int) int {
 		fmt.Fprintf(os.Stderr, "llem child: send error to the parent: %v\n", werr)
 	}
 	return code
+}
+
+// pipeFD returns the inherited descriptor fd when it is a pipe, else nil
+// (the runtime may use low descriptors for itself in a process started
+// without the runner's pipes).
+func pipeFD(fd uintptr, name string) *os.File {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(fd), &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFIFO {
+		return nil
+	}
+	return os.NewFile(fd, name)
 }

@@ -139,8 +139,8 @@ type runner struct {
 
 func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
 	r.startedAt = r.clock.Now()
-	r.plan = plan(r.sc)
-	r.designHash = studyDesignHash(r.sc)
+	r.plan = config.Plan(r.sc)
+	r.designHash = config.StudyDesignHash(r.sc)
 	r.total = len(r.plan)
 
 	m, err := r.prepare()

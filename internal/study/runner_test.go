@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func TestOrdersRealChildren(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := plan(sc)
+			want := config.Plan(sc)
 			var lastStart time.Time
 			for i, mr := range m.Runs {
 				if mr.State != results.StateCompleted || mr.StartedAt == nil || mr.EndedAt == nil {
@@ -62,7 +63,7 @@ func TestOrdersRealChildren(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sr.StudyDesignHash != studyDesignHash(sc) || len(sr.Configurations) != 4 || sr.MeasurementProtocol.CycleOrder != string(order) {
+			if sr.StudyDesignHash != config.StudyDesignHash(sc) || len(sr.Configurations) != 4 || sr.MeasurementProtocol.CycleOrder != string(order) {
 				t.Errorf("study result: hash %s, %d configurations, order %q", sr.StudyDesignHash, len(sr.Configurations), sr.MeasurementProtocol.CycleOrder)
 			}
 			for _, cs := range sr.Configurations {
@@ -119,6 +120,8 @@ func TestFailuresRealChildren(t *testing.T) {
 		{name: "crash", kw: map[string]any{"test_crash": true}, errType: ErrTypeCrashed, errHas: "signal", tailHas: "goroutine"},
 		{name: "oom kill", kw: map[string]any{"test_oom": true}, errType: ErrTypeKilled, errHas: "out-of-memory", tailHas: "simulated OOM kill"},
 		{name: "error", kw: map[string]any{"test_fail": true}, errType: "experiment_error", errHas: "engine refused", tailHas: "engine refused"},
+		{name: "success without result", kw: map[string]any{"test_exit0": true}, errType: ErrTypeMissingResult, errHas: "sent no result", tailHas: "leaving without a result"},
+		{name: "result for another config", kw: map[string]any{"test_wrong_hash": true}, errType: ErrTypeInvalidResult, errHas: "0000000000000000", tailHas: "starting"},
 		{name: "exit without result", kw: map[string]any{"test_exit": true}, errType: ErrTypeExitStatus, errHas: "status 7", tailHas: "starting"},
 	}
 	for _, tc := range cases {
@@ -193,5 +196,21 @@ func TestInterrupt(t *testing.T) {
 			t.Errorf("states %v, want %v", got, want)
 			break
 		}
+	}
+}
+
+// TestChildMainByHand: the child subcommand started without the runner's
+// pipes says so and exits with ChildExitProtocol.
+func TestChildMainByHand(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), envChild+"=1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != ChildExitProtocol || !strings.Contains(string(out), "started by the study runner") {
+		t.Fatalf("err %v, output %q", err, out)
 	}
 }

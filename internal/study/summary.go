@@ -40,11 +40,11 @@ func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
 	if res.Skipped == nil {
 		res.Skipped = []config.SkippedConfig{}
 	}
-	if ex.ShuffleSeed != nil {
-		res.MeasurementProtocol.ShuffleSeed = *ex.ShuffleSeed
+	if ex.CycleOrder == config.OrderShuffled {
+		res.MeasurementProtocol.ShuffleSeed = int64(config.ShuffleSeed(r.sc))
 	}
 	if res.MeasurementProtocol.CycleOrder == "" {
-		res.MeasurementProtocol.CycleOrder = string(config.OrderInterleaved)
+		res.MeasurementProtocol.CycleOrder = string(config.OrderSequential)
 	}
 
 	skippedRuns := len(r.sc.Skipped) * cycles

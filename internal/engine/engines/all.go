@@ -26,3 +26,20 @@ func New(cfg config.ExperimentConfig, user config.UserConfig) (engine.Engine, er
 		return nil, fmt.Errorf("unknown backend %q (known: native, pytorch, vllm, tensorrt, openai)", cfg.Backend)
 	}
 }
+
+// runnerFor maps the user config's runner for a Python backend to the
+// worker's Runner: a local interpreter (python3 on PATH when unset) or a
+// container image.
+func runnerFor(b config.Backend, user config.UserConfig) pyworker.Runner {
+	r := user.Runners[b]
+	return pyworker.Runner{Python: r.Python, Image: r.Image}
+}
+
+// Runners maps every Python backend's user-config runner for preflight checks.
+func Runners(user config.UserConfig) map[config.Backend]pyworker.Runner {
+	out := map[config.Backend]pyworker.Runner{}
+	for _, b := range []config.Backend{config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT} {
+		out[b] = runnerFor(b, user)
+	}
+	return out
+}

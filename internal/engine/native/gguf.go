@@ -166,6 +166,9 @@ func ParseGGUF(buf []byte) (*GGUFFile, error) {
 		g.Tensors = append(g.Tensors, t)
 	}
 	start := alignUp(uint64(r.off), uint64(g.Alignment))
+	if start > uint64(len(buf)) && len(g.Tensors) == 0 {
+		start = uint64(len(buf)) // vocabulary-only files may end unpadded
+	}
 	if start > uint64(len(buf)) {
 		return nil, fmt.Errorf("data section starts at %d beyond end of file (%d bytes)", start, len(buf))
 	}

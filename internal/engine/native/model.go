@@ -27,10 +27,10 @@ func (m *matrix) row(r int, scratch []float32) []float32 {
 
 // layer holds one transformer block's weights.
 type layer struct {
-	attnNorm, ffnNorm  []float32
-	wq, wk, wv, wo     matrix
-	bq, bk, bv         []float32 // optional attention biases (qwen2)
-	wGate, wUp, wDown  matrix
+	attnNorm, ffnNorm []float32
+	wq, wk, wv, wo    matrix
+	bq, bk, bv        []float32 // optional attention biases (qwen2)
+	wGate, wUp, wDown matrix
 }
 
 // Model is a loaded Llama-family model: shape, weights and tokenizer.
@@ -266,12 +266,4 @@ func bytesAsF32(b []byte) []float32 {
 		return out
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
-}
-
-// f32AsBytes views float32 data as bytes (little-endian hosts).
-func f32AsBytes(f []float32) []byte {
-	if len(f) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
 }

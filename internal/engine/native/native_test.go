@@ -24,10 +24,10 @@ func TestShapes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// stories15M untied: 24.4 M parameters as llama.cpp reports for the file.
+	// stories15M untied: 2·32000·288 + 6·(4·288² + 3·288·768 + 2·288) + 288.
 	s, _ := LookupShape("stories15M")
-	if got := s.Parameters(); got != 24_407_328 {
-		t.Errorf("stories15M parameters = %d, want 24407328", got)
+	if got := s.Parameters(); got != 24_407_712 {
+		t.Errorf("stories15M parameters = %d, want 24407712", got)
 	}
 	// llama-3.2-1b (tied embeddings) has 1.236 B parameters.
 	s, _ = LookupShape("llama-3.2-1b")
@@ -394,5 +394,31 @@ func TestLoadErrors(t *testing.T) {
 	_, err = e.Generate(context.Background(), []engine.Prompt{{ID: "long", Text: "x"}}, engine.GenParams{MaxNewTokens: 1000})
 	if err == nil || !strings.Contains(err.Error(), "context") {
 		t.Errorf("over-long request error = %v", err)
+	}
+}
+
+func TestKernelsAgree(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok {
+		t.Skip("no SIMD kernels on this CPU")
+	}
+	for _, cols := range []int{8, 16, 24, 64, 72, 288, 13} {
+		for _, rows := range []int{1, 3, 4, 5, 9} {
+			w := make([]float32, rows*cols)
+			x := make([]float32, cols)
+			synthTensor{name: "w", std: 1}.fillRow(1, cols, w)
+			synthTensor{name: "x", std: 1}.fillRow(2, rows, x)
+			a, b := make([]float32, rows), make([]float32, rows)
+			gemvPortable(w, x, a, rows, cols)
+			simd.gemv(w, x, b, rows, cols)
+			for r := range a {
+				if d := math.Abs(float64(a[r] - b[r])); d > 1e-4*math.Sqrt(float64(cols)) {
+					t.Fatalf("rows %d cols %d row %d: portable %g simd %g", rows, cols, r, a[r], b[r])
+				}
+				if d := simd.dot(w[r*cols:(r+1)*cols], x) - a[r]; math.Abs(float64(d)) > 1e-4*math.Sqrt(float64(cols)) {
+					t.Fatalf("dot rows %d cols %d row %d differs by %g", rows, cols, r, d)
+				}
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // synthCorpus is English text written for llem, on which synthetic models'
@@ -22,7 +23,8 @@ const (
 // synthTokenizerSpec builds a deterministic byte-level BPE vocabulary of
 // exactly vocab tokens: three special tokens, the 128 ASCII bytes, merges
 // learnt from synthCorpus (most frequent pair first, ties broken by the
-// pair's text), then unique pseudo-word tokens to fill the vocabulary. Every
+// pair's text, until every corpus word is one token), then unique
+// pseudo-word tokens to fill the vocabulary. Every
 // token decodes to valid UTF-8 and no token string repeats, so llama.cpp
 // and Ollama accept the vocabulary. Bytes outside ASCII encode as <unk>.
 func synthTokenizerSpec(vocab int) (TokenizerSpec, error) {
@@ -54,71 +56,104 @@ func synthTokenizerSpec(vocab int) (TokenizerSpec, error) {
 }
 
 // trainMerges learns up to budget new tokens by byte-level BPE on corpus
-// and returns the merges in rank order.
+// and returns the merges in rank order. Symbols are interned as ints and
+// pair counts are updated only for the words a merge touches.
 func trainMerges(corpus string, budget int, seen map[string]bool, add func(string)) []string {
 	counts := map[string]int{}
 	for _, w := range splitWords(corpus, "gpt-2") {
 		counts[w]++
-	}
-	type word struct {
-		sym []string
-		n   int
 	}
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	words := make([]word, 0, len(keys))
+	var names []string
+	intern := map[string]int{}
+	sym := func(s string) int {
+		id, ok := intern[s]
+		if !ok {
+			id = len(names)
+			intern[s] = id
+			names = append(names, s)
+		}
+		return id
+	}
+	type word struct {
+		sym []int
+		n   int
+	}
+	var words []word
 	for _, k := range keys {
-		var sym []string
-		ascii := true
+		if strings.IndexFunc(k, func(r rune) bool { return r >= 128 }) >= 0 {
+			continue // only ASCII enters the vocabulary
+		}
+		w := word{n: counts[k]}
 		for i := 0; i < len(k); i++ {
-			if k[i] >= 128 {
-				ascii = false
-			}
-			sym = append(sym, string(byteToUnicode[k[i]]))
+			w.sym = append(w.sym, sym(string(byteToUnicode[k[i]])))
 		}
-		if ascii {
-			words = append(words, word{sym, counts[k]})
+		words = append(words, w)
+	}
+	type pair struct{ a, b int }
+	pairs := map[pair]int{}
+	count := func(w word, sign int) {
+		for i := 0; i+1 < len(w.sym); i++ {
+			pairs[pair{w.sym[i], w.sym[i+1]}] += sign * w.n
 		}
+	}
+	for _, w := range words {
+		count(w, 1)
 	}
 	var merges []string
 	for added := 0; added < budget; {
-		pairs := map[[2]string]int{}
-		for _, w := range words {
-			for i := 0; i+1 < len(w.sym); i++ {
-				pairs[[2]string{w.sym[i], w.sym[i+1]}] += w.n
-			}
-		}
-		var best [2]string
-		bestN := 1
+		var best pair
+		bestN := 0
 		for p, n := range pairs {
-			if n > bestN || (n == bestN && n > 1 && p[0]+" "+p[1] < best[0]+" "+best[1]) {
+			// Ties go to the smaller "a b" text; no symbol contains a byte
+			// below '!', so comparing (a, b) as a tuple is the same order.
+			if n > bestN || (n == bestN && (names[p.a] < names[best.a] || names[p.a] == names[best.a] && names[p.b] < names[best.b])) {
 				best, bestN = p, n
 			}
 		}
-		if bestN < 2 {
+		if bestN == 0 {
 			break
 		}
-		merged := best[0] + best[1]
-		merges = append(merges, best[0]+" "+best[1])
-		if !seen[merged] {
-			add(merged)
+		text := names[best.a] + names[best.b]
+		merged := sym(text)
+		merges = append(merges, names[best.a]+" "+names[best.b])
+		if !seen[text] {
+			add(text)
 			added++
 		}
 		for wi := range words {
-			s := words[wi].sym
-			out := s[:0]
-			for i := 0; i < len(s); i++ {
-				if i+1 < len(s) && s[i] == best[0] && s[i+1] == best[1] {
+			w := words[wi]
+			hit := false
+			for i := 0; i+1 < len(w.sym); i++ {
+				if w.sym[i] == best.a && w.sym[i+1] == best.b {
+					hit = true
+					break
+				}
+			}
+			if !hit {
+				continue
+			}
+			count(w, -1)
+			out := make([]int, 0, len(w.sym))
+			for i := 0; i < len(w.sym); i++ {
+				if i+1 < len(w.sym) && w.sym[i] == best.a && w.sym[i+1] == best.b {
 					out = append(out, merged)
 					i++
 				} else {
-					out = append(out, s[i])
+					out = append(out, w.sym[i])
 				}
 			}
 			words[wi].sym = out
+			count(words[wi], 1)
+		}
+		for p, n := range pairs {
+			if n == 0 {
+				delete(pairs, p)
+			}
 		}
 	}
 	return merges

@@ -210,3 +210,55 @@ func TestWriteScriptsReuses(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerScriptsCompile byte-compiles every embedded worker: the real
+// engines cannot run here (no torch, vllm or tensorrt_llm), but their
+// scripts must at least be valid Python.
+func TestWorkerScriptsCompile(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	dir, err := WriteScripts(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"llem_protocol.py", "pytorch_worker.py", "vllm_worker.py", "tensorrt_worker.py"} {
+		code := "import sys, py_compile; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"
+		out, err := exec.Command("python3", "-c", code, filepath.Join(dir, "workers", s), filepath.Join(t.TempDir(), s+"c")).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s does not compile: %v\n%s", s, err, out)
+		}
+	}
+}
+
+// TestRealWorkersWithoutEngines starts each embedded worker on a Python
+// without its engine: the worker must speak the protocol (hello answers)
+// and fail its load with the import error and traceback.
+func TestRealWorkersWithoutEngines(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	want := map[config.Backend]string{
+		config.BackendPyTorch:  "No module named 'torch'",
+		config.BackendVLLM:     "No module named 'vllm'",
+		config.BackendTensorRT: "No module named 'tensorrt_llm'",
+	}
+	for b, msg := range want {
+		t.Run(string(b), func(t *testing.T) {
+			mod := strings.Fields(msg)[3]
+			if exec.Command("python3", "-c", "import "+strings.Trim(mod, "'")).Run() == nil {
+				t.Skipf("%s is installed here", mod)
+			}
+			e := New(b, Runner{CacheDir: t.TempDir()})
+			defer e.Close()
+			_, err := e.Load(context.Background(), config.ExperimentConfig{Model: "org/m", Backend: b, Precision: "fp16"})
+			var we *WorkerError
+			if !errors.As(err, &we) || we.Op != "load" || !strings.Contains(err.Error(), msg) || !strings.Contains(err.Error(), "Python traceback") {
+				t.Errorf("load without the engine: %v", err)
+			}
+			if e.(*Engine).Hello().Backend != string(b) {
+				t.Errorf("hello = %+v", e.(*Engine).Hello())
+			}
+		})
+	}
+}

@@ -24,8 +24,9 @@ type Runner struct {
 	// Docker Engine API (DOCKER_HOST), with GPUs passed through and the
 	// worker scripts and Hugging Face cache mounted.
 	Image string
-	// GPUs passed to a container: "" or "all" for every GPU, or device
-	// indices "0,1". Local workers see what CUDA_VISIBLE_DEVICES allows.
+	// GPUs passed to a container: "" or "all" for every GPU, device
+	// indices "0,1", or "none". Local workers see what CUDA_VISIBLE_DEVICES
+	// allows.
 	GPUs string
 	// Log receives the worker's stderr (its logs and tracebacks); nil
 	// discards it. The last 16 KiB are kept for error messages either way.
@@ -91,6 +92,7 @@ func (r Runner) hfCache() string {
 type launch struct {
 	scriptDir string // host folder from WriteScripts
 	script    string // host path of the script
+	args      []string
 	engineDir string // host TensorRT engine cache root ("" if unused)
 	// mounts maps further host paths (a local model, a LoRA folder) to
 	// their in-container paths.
@@ -108,21 +110,24 @@ func (r Runner) start(ctx context.Context, l launch, stderr *tail) (*proc, error
 	}
 	env := append(os.Environ(), r.Env...)
 	env = append(env, "PYTHONUNBUFFERED=1", "PYTHONPATH="+joinPath(filepath.Join(l.scriptDir, "workers"), os.Getenv("PYTHONPATH")))
-	return startLocal(python, []string{"-u", l.script}, env, stderr)
+	return startLocal(python, append([]string{"-u", l.script}, l.args...), env, stderr)
 }
 
 func (r Runner) startContainer(ctx context.Context, l launch, stderr *tail) (*proc, error) {
 	spec := container.Spec{
 		Image:      r.Image,
 		Entrypoint: []string{"python3", "-u"},
-		Cmd:        []string{r.workerPath(l, l.script)},
+		Cmd:        append([]string{r.workerPath(l, l.script)}, l.args...),
 		Env:        []string{"PYTHONUNBUFFERED=1", "PYTHONPATH=" + ctrWorkers + "/workers", "HF_HOME=" + ctrHFCache},
 		Mounts:     []container.Mount{{Source: l.scriptDir, Target: ctrWorkers, ReadOnly: true}},
 		GPUs:       r.GPUs,
 		Stderr:     stderr,
 	}
-	if spec.GPUs == "" {
+	switch spec.GPUs {
+	case "":
 		spec.GPUs = "all"
+	case "none":
+		spec.GPUs = ""
 	}
 	if r.WorkerScript != "" {
 		abs, err := filepath.Abs(r.WorkerScript)

@@ -266,7 +266,7 @@ class PyTorchWorker:
             row = row[:n]
             out.append({
                 "prompt_id": p.get("id", ""),
-                "prompt_tokens": len(encoded[r]) - (1 if tok.bos_token_id is not None and not p.get("messages") else 0),
+                "prompt_tokens": _prompt_tokens(p, encoded[r], tok.bos_token_id),
                 "output_tokens": n,
                 "text": tok.decode(row) if not self.byte_tokenizer else "",
                 "token_ids": row,
@@ -283,6 +283,15 @@ class PyTorchWorker:
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _prompt_tokens(prompt, encoded, bos):
+    """Prompt length as llem counts it: the prompt's own tokens, BOS excluded."""
+    if prompt.get("tokens"):
+        return len(prompt["tokens"])
+    if bos is not None and encoded and encoded[0] == bos:
+        return len(encoded) - 1
+    return len(encoded)
 
 
 def _as_list(v):

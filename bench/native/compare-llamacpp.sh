@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Correctness and speed of llem's native engine against llama.cpp on the same
+# synthetic GGUF file.
+#
+#  1. builds llama.cpp from node-llama-cpp@3.21.1 (cached in .peers/llama.cpp,
+#     see build-llamacpp.sh) and llem's nativetool;
+#  2. writes a synthetic stories15M GGUF (F32, llem's default weights seed);
+#  3. greedy-decodes 3 fixed prompts for 32 tokens in llem and in llama-server
+#     (same prompt token ids, BOS included; temperature 0, top_k 1,
+#     ignore_eos) and compares the output token ids;
+#  4. measures single-thread decode: llama-bench tg64 vs llem's decode of 64
+#     tokens, and prints the ratio.
+#
+# Usage: bench/native/compare-llamacpp.sh [THREADS]   (default 1)
+# Needs: go, npm, git, cmake, a C++ compiler, python3, curl.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+THREADS=${1:-1}
+PEERS="$ROOT/.peers"
+BIN="$PEERS/llama.cpp/build/bin"
+MODEL="$PEERS/stories15M-f32.gguf"
+PORT=${PORT:-18089}
+N=32
+
+"$ROOT/bench/native/build-llamacpp.sh"
+mkdir -p "$PEERS/bin"
+(cd "$ROOT" && go build -o "$PEERS/bin/nativetool" ./internal/engine/native/cmd/nativetool)
+TOOL="$PEERS/bin/nativetool"
+"$TOOL" synth --shape stories15M --type f32 --out "$MODEL"
+echo "model: $MODEL ($(du -h "$MODEL" | cut -f1))"
+
+PROMPTS=("Once upon a time there was a little fox" "The committee met on Thursday to review the budget." "How many kilowatt-hours does it take to answer a question?")
+"$TOOL" greedy --model "$MODEL" --threads "$THREADS" --n "$N" "${PROMPTS[@]}" > "$PEERS/llem-greedy.jsonl"
+
+"$BIN/llama-server" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t "$THREADS" -c 2048 -np 1 \
+  --cache-type-k f32 --cache-type-v f32 -fa off > "$PEERS/llama-server.log" 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+
+python3 - "$PEERS/llem-greedy.jsonl" "$PORT" "$N" <<'PY'
+import json, sys, urllib.request
+path, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ok = True
+for i, line in enumerate(open(path)):
+    rec = json.loads(line)
+    body = {"prompt": rec["prompt_ids"], "n_predict": n, "temperature": 0, "top_k": 1,
+            "ignore_eos": True, "return_tokens": True, "cache_prompt": False, "samplers": ["top_k"]}
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/completion", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    resp = json.load(urllib.request.urlopen(req, timeout=120))
+    peer = resp.get("tokens", [])
+    mine = rec["output_ids"]
+    same = sum(1 for a, b in zip(mine, peer) if a == b)
+    first = next((j for j, (a, b) in enumerate(zip(mine, peer)) if a != b), None)
+    match = mine == peer
+    ok &= match
+    print(f"prompt {i}: {len(rec['prompt_ids'])} prompt tokens (llama.cpp evaluated {resp.get('tokens_evaluated')}), "
+          f"{'MATCH' if match else 'MISMATCH'} {same}/{len(mine)} ids"
+          + ("" if match else f", first difference at {first}"))
+    print(f"  llem:      {mine}")
+    print(f"  llama.cpp: {peer}")
+print("greedy token ids:", "ALL MATCH" if ok else "DIFFER")
+PY
+kill "$SERVER" 2>/dev/null || true
+wait "$SERVER" 2>/dev/null || true
+trap - EXIT
+
+echo "--- decode speed, $THREADS thread(s), tg64 (shared machine: timings are noisy) ---"
+PEER_TPS=$("$BIN/llama-bench" -m "$MODEL" -t "$THREADS" -p 0 -n 64 -r 3 -o json 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+echo "llama.cpp llama-bench tg64: $PEER_TPS tokens/s"
+LLEM_LINE=$("$TOOL" bench --model "$MODEL" --threads "$THREADS" --batch 1 --n 64)
+echo "$LLEM_LINE"
+LLEM_TPS=$(echo "$LLEM_LINE" | sed -E 's/.*decode=([0-9.]+) tokens.*/\1/')
+python3 -c "print(f'ratio llem/llama.cpp = {float($LLEM_TPS)/float($PEER_TPS):.2f}')"

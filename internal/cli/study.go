@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/engine/engines"
+	"github.com/llenergymeasure/llem/internal/engine/pyworker"
+	"github.com/llenergymeasure/llem/internal/study"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// runStudy runs a study through the study runner: one child process per
+// run, manifest, gaps, resume.
+func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir string, user config.UserConfig, f runFlags) error {
+	if err := preflight(ctx, sc, user); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the llem binary to re-execute per run: %w", err)
+	}
+	pr := newProgress(stdio.Err, stdio.IsTerminal, f.quiet || f.asJSON, f.verbose)
+	printPreflight(pr, sc)
+	opts := study.Options{
+		ResultsDir:      resultsDir,
+		ResumeDir:       f.resume,
+		NoGaps:          f.noGaps,
+		FailFast:        f.failFast,
+		TimeoutOverride: f.timeout,
+		Executable:      exe,
+		Args:            []string{childCommand},
+		Env:             append(os.Environ(), baseDirEnv+"="+absDir(baseDir(sc))),
+		Observer:        study.ObserverFunc(studyObserver(pr)),
+		UserGapDefaults: study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds},
+	}
+	res, err := study.Run(ctx, sc, opts)
+	pr.done()
+	if res == nil {
+		return err
+	}
+	if f.asJSON {
+		if jerr := writeJSON(stdio.Out, res); jerr != nil {
+			return jerr
+		}
+	} else {
+		printStudySummary(stdio.Out, res)
+	}
+	switch {
+	case err != nil:
+		return err
+	case res.Summary.Failed > 0:
+		return exitError{code: ExitRunsFailed, err: fmt.Errorf("%d of %d runs failed (see the failures above and each run's run.log)", res.Summary.Failed, res.Summary.Ran)}
+	}
+	return nil
+}
+
+// preflight checks what this machine must offer before hours of running:
+// Python environments for GPU backends, a container runtime for studies
+// mixing backends that need different environments (ENG-4).
+func preflight(ctx context.Context, sc *config.StudyConfig, user config.UserConfig) error {
+	seen := map[config.Backend]bool{}
+	var py []config.Backend
+	for _, cfg := range sc.Experiments {
+		if seen[cfg.Backend] {
+			continue
+		}
+		seen[cfg.Backend] = true
+		switch cfg.Backend {
+		case config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT:
+			py = append(py, cfg.Backend)
+		}
+	}
+	if len(py) == 0 {
+		return nil
+	}
+	sort.Slice(py, func(i, j int) bool { return py[i] < py[j] })
+	runners := engines.Runners(user)
+	if len(py) > 1 {
+		if err := pyworker.CheckMixedBackends(ctx, py, runners); err != nil {
+			return fmt.Errorf("pre-flight: %w", err)
+		}
+	}
+	var errs []error
+	for _, b := range py {
+		if err := pyworker.Check(ctx, b, runners[b]).Err(); err != nil {
+			errs = append(errs, fmt.Errorf("pre-flight: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// machineWarnings are the pre-flight checks shown (not failed) by --dry-run.
+func machineWarnings(sc *config.StudyConfig) []string {
+	user := config.DefaultUserConfig()
+	if err := preflight(context.Background(), sc, user); err != nil {
+		return []string{err.Error()}
+	}
+	return []string{}
+}
+
+func printPreflight(pr *progress, sc *config.StudyConfig) {
+	n := len(sc.Experiments)
+	pr.line("Study %q: %d configuration(s) × %d cycle(s), order %s", sc.Name, n, sc.Execution.NCycles, sc.Execution.CycleOrder)
+	if k := len(sc.Skipped); k > 0 {
+		total := k + n
+		pr.line("Skipping %d/%d: ", k, total)
+		for _, s := range sc.Skipped {
+			pr.line("  - %s: %s", describe(s.Config), s.Reason)
+		}
+		if k*2 > total {
+			pr.line("warning: more than half of the generated configurations are invalid")
+		}
+	}
+}
+
+func studyObserver(pr *progress) func(study.Event) {
+	return func(e study.Event) {
+		switch e.Kind {
+		case study.EventStudyStart:
+			pr.line("Results: %s  (%d of %d runs to do)", e.StudyDir, e.ToRun, e.Total)
+		case study.EventRunStart:
+			label := fmt.Sprintf("run %d/%d · cycle %d", e.Position, e.ToRun, e.Cycle)
+			if e.ETA > 0 {
+				label += " · ETA " + fmtDuration(e.ETA)
+			}
+			pr.setPrefix(label)
+			if e.Config != nil {
+				pr.line("[%s] %s", label, describe(*e.Config))
+			}
+		case study.EventRunPhase:
+			if p := e.Progress; p != nil {
+				pr.harnessEvent(harnessEventFrom(*p, e.Elapsed))
+			}
+		case study.EventGap:
+			pr.gap(e)
+		case study.EventRunEnd:
+			if e.State == results.StateCompleted {
+				pr.line("  completed")
+			} else {
+				pr.line("  %s: %s %s", e.State, e.ErrorType, e.Error)
+			}
+		case study.EventCircuit, study.EventWarning:
+			pr.line("warning: %s", e.Message)
+		case study.EventStudyEnd:
+			pr.line("%s", e.Message)
+		}
+	}
+}
+
+func printStudySummary(w io.Writer, r *results.StudyResult) {
+	fmt.Fprintf(w, "\nStudy %s  design %s\n", r.StudyName, r.StudyDesignHash)
+	s := r.Summary
+	fmt.Fprintf(w, "  runs: %d completed, %d failed, %d skipped configs, %d pending\n", s.Completed, s.Failed, s.Skipped, s.Pending)
+	for _, c := range r.Configurations {
+		src := c.EnergySource
+		if src == "estimated" {
+			src = "ESTIMATED"
+		}
+		fmt.Fprintf(w, "  %s  %-48s  %.4g J/tok [%.4g, %.4g]  %.1f tok/s  (%s, n=%d)\n",
+			c.MeasurementConfigHash, describe(c.Config), c.EnergyPerOutputTokenJ.Mean, c.EnergyPerOutputTokenJ.CILow, c.EnergyPerOutputTokenJ.CIHigh, c.OutputTokensPerS.Mean, src, c.EnergyPerOutputTokenJ.N)
+	}
+	for _, f := range r.Failed {
+		fmt.Fprintf(w, "  FAILED run %d (cycle %d) %s: %s: %s\n", f.RunIndex, f.Cycle, describe(f.Config), f.ErrorType, f.Message)
+	}
+	if r.StopReason != "" {
+		fmt.Fprintf(w, "  stopped: %s\n", r.StopReason)
+	}
+}
+
+func absDir(d string) string {
+	if a, err := filepath.Abs(d); err == nil {
+		return a
+	}
+	return d
+}
+
+var _ = time.Second
