@@ -1,0 +1,171 @@
+package harness
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/energy"
+	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/engine/native"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// tinyExperiment is a real experiment on the native engine's tiny shape,
+// with a protocol short enough for a unit test.
+func tinyExperiment() config.ExperimentConfig {
+	cfg := config.DefaultExperiment()
+	cfg.Model = "tiny"
+	cfg.Backend = config.BackendNative
+	cfg.N = 6
+	cfg.Dataset.InputLen, cfg.Dataset.OutputLen = 8, 8
+	bs := 2
+	cfg.Native = &config.NativeConfig{BatchSize: &bs}
+	cfg.Warmup.NWarmup = 1
+	cfg.Warmup.ThermalFloorSeconds = 0
+	cfg.Baseline.DurationSeconds = 0.3
+	config.ApplyDefaults(&cfg)
+	return cfg
+}
+
+func nativeEngine(config.ExperimentConfig) (engine.Engine, error) { return native.New(), nil }
+
+func TestRunNativeTinyEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	var phases []Phase
+	res, err := Run(context.Background(), tinyExperiment(), Options{
+		NewEngine:        nativeEngine,
+		OutDir:           dir,
+		SamplingInterval: 50 * time.Millisecond,
+		Energy:           energy.DetectOptions{DisableNVML: true, PowercapRoot: t.TempDir()},
+		Observer:         func(e Event) { phases = append(phases, e.Phase) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SchemaVersion != results.SchemaVersion || res.MeasurementConfigHash != config.MeasurementConfigHash(tinyExperiment()) {
+		t.Errorf("identity: %q %q", res.SchemaVersion, res.MeasurementConfigHash)
+	}
+	tp := res.Throughput
+	if tp.Requests != 6 || tp.OutputTokens != 48 || tp.Batches != 3 || tp.BatchSize != 2 {
+		t.Errorf("throughput counts %+v, want 6 requests × 8 tokens in 3 batches of 2", tp)
+	}
+	if tp.InputTokens < 48 {
+		t.Errorf("input tokens %d, want at least 6 × 8", tp.InputTokens)
+	}
+	if res.Model.Weights != "synthetic" || res.Model.Parameters <= 0 || res.Model.FLOPsPerToken <= 0 {
+		t.Errorf("model info %+v", res.Model)
+	}
+	e := res.Energy
+	// No GPU and an empty powercap tree: the estimate, labelled as such.
+	if e.Source != string(energy.SourceEstimate) || !e.Estimated {
+		t.Errorf("energy source %q estimated=%v, want the labelled estimate", e.Source, e.Estimated)
+	}
+	if e.TotalJ <= 0 || e.DurationS <= 0 || e.PerOutputTokenJ <= 0 {
+		t.Errorf("energy %+v", e)
+	}
+	if got := e.TotalJ / float64(tp.OutputTokens); got != e.PerOutputTokenJ {
+		t.Errorf("per output token %v != total/tokens %v", e.PerOutputTokenJ, got)
+	}
+	if len(e.FallbackReasons) == 0 {
+		t.Error("the estimate must say why better sources were not used")
+	}
+	codes := map[string]bool{}
+	for _, w := range res.MeasurementWarnings {
+		codes[w.Code] = true
+	}
+	for _, want := range []string{results.WarnEnergyEstimated, results.WarnShortRun} {
+		if !codes[want] {
+			t.Errorf("missing warning %s in %+v", want, res.MeasurementWarnings)
+		}
+	}
+	if res.Latency.TTFT.N != 6 || res.Latency.ITL.N != 6*7 || res.Latency.TTFT.P50 <= 0 {
+		t.Errorf("latency %+v", res.Latency)
+	}
+	if res.Warmup.Runs != 1 {
+		t.Errorf("warm-up runs %d", res.Warmup.Runs)
+	}
+	if res.Protocol.BaselineSeconds != 0.3 || res.Protocol.Mode != "full" {
+		t.Errorf("protocol %+v", res.Protocol)
+	}
+	if len(res.Requests) != 6 {
+		t.Errorf("request records %d", len(res.Requests))
+	}
+	want := []Phase{PhaseSnapshot, PhaseBaseline, PhaseLoad, PhaseWarmup, PhaseMeasure, PhaseDone}
+	for _, p := range want {
+		if !containsPhase(phases, p) {
+			t.Errorf("no %q event in %v", p, phases)
+		}
+	}
+
+	// The time series reads back with the documented columns.
+	path := filepath.Join(dir, res.TimeseriesPath)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf.NumRows() < 3 {
+		t.Errorf("time series has %d rows", pf.NumRows())
+	}
+	for _, col := range []string{"timestamp_s", "gpu_index", "gpu_power_w", "gpu_temp_c", "gpu_utilization_pct", "cumulative_energy_j", "gpu_memory_used_mb", "tokens_per_sec"} {
+		if _, ok := pf.Schema().Lookup(col); !ok {
+			t.Errorf("time series lacks column %s", col)
+		}
+	}
+}
+
+func containsPhase(ps []Phase, p Phase) bool {
+	for _, x := range ps {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunQuickProtocolIsRecorded(t *testing.T) {
+	cfg := tinyExperiment()
+	cfg.Baseline.Enabled = false
+	res, err := Run(context.Background(), cfg, Options{NewEngine: nativeEngine, Quick: true, Energy: energy.DetectOptions{DisableNVML: true, PowercapRoot: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Protocol.Mode != "quick" || res.Protocol.Note == "" {
+		t.Errorf("protocol %+v", res.Protocol)
+	}
+	codes := map[string]bool{}
+	for _, w := range res.MeasurementWarnings {
+		codes[w.Code] = true
+	}
+	if !codes[results.WarnQuickProtocol] || !codes[results.WarnNoBaseline] {
+		t.Errorf("warnings %+v", res.MeasurementWarnings)
+	}
+	if res.Energy.AdjustedJ != res.Energy.TotalJ {
+		t.Errorf("no baseline: adjusted %v should equal total %v", res.Energy.AdjustedJ, res.Energy.TotalJ)
+	}
+	if res.TimeseriesPath != "" {
+		t.Error("no OutDir: no time series file expected")
+	}
+}
+
+func TestRunFailsClearlyOnUnknownModel(t *testing.T) {
+	cfg := tinyExperiment()
+	cfg.Model = "no-such-shape"
+	cfg.Baseline.Enabled = false
+	_, err := Run(context.Background(), cfg, Options{NewEngine: nativeEngine, Energy: energy.DetectOptions{DisableNVML: true, PowercapRoot: t.TempDir()}})
+	if err == nil {
+		t.Fatal("expected an error for an unknown model")
+	}
+	t.Log(err)
+}
