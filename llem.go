@@ -65,7 +65,7 @@ func RunExperiment(ctx context.Context, cfg config.ExperimentConfig, opts Option
 	}
 	bi := buildinfo.Get()
 	ho := harness.Options{
-		NewEngine:        func(c config.ExperimentConfig) (engine.Engine, error) { return engines.New(c, user) },
+		NewEngine:        func(c config.ExperimentConfig) (engine.Engine, error) { return engines.New(c, user, nil) },
 		SamplingInterval: secondsToDuration(user.SamplingIntervalSeconds),
 		Dataset:          dataset.OptionsFromEnv(nil),
 		CarbonIntensity:  user.CarbonIntensity,

@@ -195,14 +195,18 @@ func SetBatchSize(cfg *ExperimentConfig, n int) error {
 
 // DatasetFromString reads the short form of `dataset:`: a known name
 // (synthetic, builtin, aienergyscore) or a file path (.json is ShareGPT,
-// anything else JSON lines). Other words are kept as the name, for
-// validation to reject with the allowed values.
+// anything else JSON lines), with the default seed and order. Other words
+// are kept as the name, for validation to reject with the allowed values.
 func DatasetFromString(s string) DatasetConfig {
+	def := defaultDataset()
+	ds := DatasetConfig{Path: s}
 	switch s {
 	case DatasetSynthetic, DatasetBuiltin, DatasetAIEnergyScore:
-		return DatasetConfig{Name: s}
+		ds = DatasetConfig{Name: s}
 	}
-	return normaliseDatasetName(DatasetConfig{Path: s})
+	ds = normaliseDatasetName(ds)
+	ds.Seed, ds.Order = def.Seed, def.Order
+	return ds
 }
 
 // normaliseDatasetName infers a missing name: jsonl or sharegpt from the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -73,7 +74,10 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-var datasetType = reflect.TypeFor[DatasetConfig]()
+var (
+	datasetType    = reflect.TypeFor[DatasetConfig]()
+	experimentType = reflect.TypeFor[ExperimentConfig]()
+)
 
 // decode lays n over v (which already holds the defaults).
 func (d *decoder) decode(v reflect.Value, n *node, path string, enum []string) {
@@ -111,7 +115,11 @@ func (d *decoder) decode(v reflect.Value, n *node, path string, enum []string) {
 		for _, e := range n.keys {
 			fi, ok := si.fields[e.key]
 			if !ok {
-				d.unknown(e, path, si.names)
+				names := si.names
+				if v.Type() == experimentType {
+					names = append(slices.Clone(names), "batch_size")
+				}
+				d.unknown(e, path, names)
 				continue
 			}
 			d.decode(v.Field(fi.index), e.val, join(path, e.key), fi.enum)

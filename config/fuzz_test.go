@@ -41,7 +41,11 @@ func FuzzParse(f *testing.F) {
 
 // bigStudy is a 5-axis native sweep of 2,500 configurations; with 4 cycles
 // it plans 10,000 runs.
-func bigStudy() []byte {
+func bigStudy() []byte { return sweepStudy(5, 4) }
+
+// sweepStudy is a native sweep of 500 × threads configurations run cycles
+// times.
+func sweepStudy(threads, cycles int) []byte {
 	list := func(n, from int) string {
 		s := make([]string, n)
 		for i := range s {
@@ -54,8 +58,8 @@ func bigStudy() []byte {
 		"  n: " + list(5, 10) + "\n" +
 		"  dataset.input_len: " + list(5, 32) + "\n" +
 		"  decoder.temperature: [0.5, 1.0]\n" +
-		"  native.threads: " + list(5, 1) + "\n" +
-		"execution: {n_cycles: 4, cycle_order: shuffled}\n")
+		"  native.threads: " + list(threads, 1) + "\n" +
+		fmt.Sprintf("execution: {n_cycles: %d, cycle_order: shuffled}\n", cycles))
 }
 
 func TestResolve10000Fast(t *testing.T) {
@@ -87,6 +91,21 @@ func BenchmarkResolve10000(b *testing.B) {
 		}
 		if runs := Plan(sc); len(runs) != 10_000 {
 			b.Fatalf("%d runs", len(runs))
+		}
+	}
+}
+
+// BenchmarkResolve10000Distinct measures Parse + Plan of 10,000 distinct
+// configurations, one cycle each.
+func BenchmarkResolve10000Distinct(b *testing.B) {
+	data := sweepStudy(20, 1)
+	for b.Loop() {
+		sc, err := Parse(data, "big.yaml", ".")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if runs := Plan(sc); len(sc.Experiments) != 10_000 || len(runs) != 10_000 {
+			b.Fatalf("%d experiments, %d runs", len(sc.Experiments), len(runs))
 		}
 	}
 }

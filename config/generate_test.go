@@ -60,6 +60,21 @@ func TestExamplesMatchSchema(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
+	dir := t.TempDir()
+	for src, ok := range map[string]bool{
+		"model: m\npytorch.batch_size: 8\nbackend: pytorch\n":    true,
+		"model: m\nmodle: x\n":                                   false,
+		"model: m\nbackend: pytroch\n":                           false,
+		"model: m\ndataset: {name: synthetic, file_sha256: x}\n": false,
+	} {
+		p := filepath.Join(dir, "f.yaml")
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := validate(p); (err == nil) != ok {
+			t.Errorf("schema on %q: got %v, want valid=%v", src, err, ok)
+		}
+	}
 }
 
 func newReflector(t *testing.T) *jsonschema.Reflector {
@@ -179,7 +194,11 @@ func referenceMarkdown(comments map[string]string) []byte {
 	w("## Backend capabilities\n\n| backend | precisions | default precision | decoding strategies | LoRA | batch field |\n|---|---|---|---|---|---|\n")
 	for _, be := range Backends() {
 		c := capabilities[be]
-		w("| %s | %s | %s | %s | %s | `%s` |\n", be, describePrecisions(c.Precisions), orDash(c.DefaultPrecision, "model's own"), strings.Join(c.DecodingStrategies, ", "), loraText(c.LoRA), c.BatchField)
+		own := "model's own"
+		if be == BackendOpenAI {
+			own = "the server's"
+		}
+		w("| %s | %s | %s | %s | %s | `%s` |\n", be, describePrecisions(c.Precisions), orDash(c.DefaultPrecision, own), strings.Join(c.DecodingStrategies, ", "), loraText(c.LoRA), c.BatchField)
 	}
 
 	w("\n## Execution\n\n| field | type | default | allowed | description |\n|---|---|---|---|---|\n")

@@ -32,7 +32,8 @@ func Load(path string) (*StudyConfig, error) {
 
 // Parse resolves the YAML of a study or experiment file. filename names it
 // in errors and gives the study's default name; baseDir resolves `base:`
-// and dataset paths.
+// and dataset paths (also those a base file supplies), and jsonl/sharegpt
+// files are read there to fill DatasetConfig.FileSHA256.
 //
 // Expansion order (deterministic): for each backend in the order written
 // (`backend: [a, b]` or a `backend` sweep axis), the Cartesian product of
@@ -209,10 +210,17 @@ func (r *resolver) expandDotted(layer *node, where string) *node {
 		return layer
 	}
 	out := &node{kind: kindMap, pos: layer.pos}
+	// Plain keys first, so a dotted key that repeats a nested one is caught
+	// whatever the order they were written in.
+	for _, e := range layer.keys {
+		if !strings.Contains(e.key, ".") {
+			ce := *e // out's entries are its own: merging below rewrites them
+			out.keys = append(out.keys, &ce)
+		}
+	}
 	for _, e := range layer.keys {
 		parts := strings.Split(e.key, ".")
 		if len(parts) == 1 {
-			mergeInto(out, &node{kind: kindMap, keys: []*entry{e}})
 			continue
 		}
 		if slices.Contains(parts, "") {
@@ -339,7 +347,7 @@ func (r *resolver) candidates(shared *node, sweep, explicit *entry) []candidate 
 		if backendEntry != nil {
 			tree.set("backend", backendEntry.keyPos, backendEntry.val)
 		}
-		out = append(out, candidate{tree: tree, origin: Origin{Source: "file"}, anchor: shared.pos, backend: b})
+		out = append(out, candidate{tree: tree, origin: Origin{Source: "file"}, backend: b})
 	}
 	return out
 }
@@ -425,6 +433,11 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 			}
 		}
 		r.dec.decode(reflect.ValueOf(&cfg).Elem(), c.tree, "", nil)
+		if p := c.tree.get("precision"); p != nil && p.val.kind == kindString && p.val.s != "" && !contains(AllPrecisions(), p.val.s) {
+			// A precision no backend knows is a typo, not a combination to skip.
+			all := AllPrecisions()
+			r.failAt(p.val.pos, "precision", "invalid value %q (allowed: %s)%s", p.val.s, quoteList(all), suggest(p.val.s, all))
+		}
 		w := written{precisionSet: c.tree.get("precision") != nil, baselineSet: c.tree.lookup("baseline.duration_seconds") != nil}
 		ApplyDefaults(&cfg)
 		if !w.precisionSet {
@@ -450,11 +463,7 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 				prefix = fmt.Sprintf("experiments[%d].", c.origin.Entry)
 			}
 			for _, p := range probs {
-				at := c.anchor
-				if e := c.tree.lookup(p.field); e != nil {
-					at = e.val.pos
-				}
-				r.failAt(at, prefix+p.field, "%s", p.msg)
+				r.failAt(c.locate(p.field), prefix+p.field, "%s", p.msg)
 			}
 			continue
 		}
@@ -476,6 +485,22 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 		}
 		r.failAt(pos{}, "", "%s", msg)
 	}
+}
+
+// locate is where a problem about field points: the field's value, else
+// its nearest written parent, else the candidate's anchor.
+func (c candidate) locate(field string) pos {
+	for f := field; f != ""; {
+		if e := c.tree.lookup(f); e != nil {
+			return e.val.pos
+		}
+		i := strings.LastIndex(f, ".")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	return c.anchor
 }
 
 func joinProblems(ps []problem) string {

@@ -125,7 +125,9 @@ sweep:
   batch_size: [1, 4]
   vllm.enable_prefix_caching: [true, false]
   vllm.tensor_parallel_size: [1, 2, 4]
-`, append([]string{"pytorch/bf16/b1", "pytorch/bf16/b4"}, slices.Repeat([]string{"vllm/bf16/b1"}, 6)...)},
+`, // pytorch 2, vllm 2 × 2 × 3 = 12: 14 in all, batch_size slowest
+			slices.Concat([]string{"pytorch/bf16/b1", "pytorch/bf16/b4"},
+				slices.Repeat([]string{"vllm/bf16/b1"}, 6), slices.Repeat([]string{"vllm/bf16/b4"}, 6))},
 		{"universal dotted section axis", `
 model: m
 backend: [native, pytorch]
@@ -162,13 +164,6 @@ sweep:
 		t.Run(tc.name, func(t *testing.T) {
 			sc := mustParse(t, tc.src)
 			got := labels(sc)
-			if tc.name == "2 backends x shared batch_size x one-backend dotted list" {
-				// 2 (pytorch) + 2 × 2 × 3 (vllm) = 14
-				if len(got) != 14 {
-					t.Fatalf("%d experiments, want 2 + 12 = 14: %v", len(got), got)
-				}
-				return
-			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got  %v\nwant %v", got, tc.want)
 			}
@@ -239,6 +234,7 @@ sweep:
 		{"backend list and axis", "model: m\nbackend: [pytorch]\nsweep:\n  backend: [vllm]\n", []string{"sweep.backend: backend is already a list"}},
 		{"bad backend in list", "model: m\nbackend: [pytorch, vlm]\nsweep: {}\n", []string{`backend: invalid value "vlm" (allowed: pytorch, vllm, tensorrt, native, openai) (did you mean "vllm"?)`}},
 		{"explicit entry needs a backend", "model: m\nbackend: [pytorch, vllm]\nexperiments:\n  - {n: 3}\n", []string{"experiments[0]: the study lists several backends"}},
+		{"precision no backend knows", "model: m\nbackend: [pytorch, vllm]\nsweep:\n  precision: [fp16, bf61]\n", []string{`study.yaml:4:21: precision: invalid value "bf61" (allowed: fp32, fp16, bf16, int8, int4, fp8, f32, f16, q8_0, auto) (did you mean "bf16"?)`}},
 		{"typo inside a sweep value", "model: m\nbackend: pytorch\nsweep:\n  pytorch:\n    - {batch_sise: 2}\n", []string{`study.yaml:5:8: pytorch.batch_sise: unknown field "batch_sise" (did you mean "batch_size"?)`}},
 	}
 	for _, tc := range cases {
@@ -362,6 +358,7 @@ func TestValidationTable(t *testing.T) {
 		{"bad execution", "model: m\nexecution: {n_cycles: 0, cycle_order: random}\n", `execution.cycle_order: invalid value "random"`},
 		{"gap alias and name", "model: m\nexecution: {experiment_gap_seconds: 1, config_gap_seconds: 2}\n", "set only one of them"},
 		{"batch_size twice", "model: m\nbackend: native\nbatch_size: 2\nnative: {batch_size: 4}\n", "batch_size: set together with native.batch_size"},
+		{"dotted and nested twice", "model: m\ndecoder.top_k: 3\ndecoder: {top_k: 5}\n", `study.yaml:2:1: decoder.top_k: set twice`},
 		{"study key in entry", "model: m\nexperiments:\n  - {execution: {n_cycles: 2}}\n", "is a study-level key"},
 	}
 	for _, tc := range cases {
@@ -492,5 +489,36 @@ func TestRevalidate(t *testing.T) {
 	}
 	if err := Revalidate(sc); err != nil || len(sc.Experiments) != 1 || len(sc.Skipped) != 2 || len(sc.Origins) != 1 {
 		t.Errorf("overrides that make configs identical dedupe: %v %d %d", err, len(sc.Experiments), len(sc.Skipped))
+	}
+}
+
+func TestQuickExperimentValid(t *testing.T) {
+	sc := &StudyConfig{Name: "quick", Experiments: []ExperimentConfig{QuickExperiment()}, Execution: DefaultExecution()}
+	if err := Revalidate(sc); err != nil {
+		t.Fatalf("the quick demo must validate outside a file: %v", err)
+	}
+	q := sc.Experiments[0]
+	if q.Backend != BackendNative || q.Baseline.DurationSeconds != MinBaselineSeconds || q.Warmup.NWarmup != 1 || q.Warmup.ThermalFloorSeconds != 0 {
+		t.Errorf("quick protocol %+v", q)
+	}
+	// The same values written in a file break the methodology minimums.
+	_, err := parseYAML(t, t.TempDir(), "model: stories15M\nwarmup: {thermal_floor_seconds: 0}\n")
+	if err == nil {
+		t.Error("a file may not drop the thermal floor below 30 s")
+	}
+}
+
+func TestErrorsFormat(t *testing.T) {
+	es := Errors{
+		{File: "a.yaml", Line: 3, Col: 5, Field: "n", Msg: "bad"},
+		{Field: "--cycles", Msg: "must be at least 1"},
+	}
+	want := "2 configuration errors:\n  a.yaml:3:5: n: bad\n  --cycles: must be at least 1"
+	if es.Error() != want {
+		t.Errorf("got %q", es.Error())
+	}
+	var target Errors
+	if !errors.As(fmt.Errorf("load: %w", es), &target) || len(target) != 2 {
+		t.Error("Errors must be found through wrapping with errors.As")
 	}
 }

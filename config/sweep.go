@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 )
@@ -37,7 +36,7 @@ type axisValue struct {
 // experimentFieldNames are the top-level keys of an experiment, plus the
 // universal batch_size knob.
 func experimentFieldNames(d *decoder) []string {
-	return append(slices.Clone(d.info(reflect.TypeFor[ExperimentConfig]()).names), "batch_size")
+	return append(slices.Clone(d.info(experimentType).names), "batch_size")
 }
 
 func (r *resolver) parseSweep(e *entry, backendEntry *entry) *grid {

@@ -33,7 +33,7 @@ func newChildCmd(stdio *IO) *cobra.Command {
 				return err
 			}
 			code := study.ChildMain(cmd.Context(), func(ctx context.Context, req study.ChildRequest) (*results.ExperimentResult, error) {
-				opts := harnessOptions(user, stdio, stdio.Getenv(baseDirEnv))
+				opts := harnessOptions(user, stdio, stdio.Getenv(baseDirEnv), stdio.Err)
 				opts.OutDir = req.RunDir
 				opts.Cycle = req.Cycle
 				opts.Log = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -115,12 +115,7 @@ func newReportCmd(stdio *IO) *cobra.Command {
 				if out == "" {
 					out = filepath.Join(dir, "report")
 				}
-				path, err := report.WriteHTMLReport(out, rep)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(stdio.Out, "report: %s\n", path)
-				return nil
+				return writeHTMLReport(stdio, out, rep)
 			default:
 				return usageError{fmt.Errorf("unknown --format %q (allowed: html, md, json)", format)}
 			}
@@ -157,3 +152,28 @@ func exportResults(stdio *IO, st *report.Study, format, out, dir string) error {
 }
 
 var _ = config.BackendNative
+
+// writeHTMLReport writes the self-contained page and the plot files.
+func writeHTMLReport(stdio *IO, out string, rep *report.Report) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	plots, err := report.WritePlots(out, rep)
+	if err != nil {
+		return fmt.Errorf("plots: %w", err)
+	}
+	page := filepath.Join(out, "report.html")
+	f, err := os.Create(page)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteHTML(f, rep); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "report: %s (%d plot files beside it)\n", page, len(plots))
+	return nil
+}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"io"
+
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/engine"
@@ -13,8 +15,8 @@ const baseDirEnv = "LLEM_STUDY_BASEDIR"
 
 type engineT = engine.Engine
 
-func newEngine(cfg config.ExperimentConfig, user config.UserConfig) (engine.Engine, error) {
-	return engines.New(cfg, user)
+func newEngine(cfg config.ExperimentConfig, user config.UserConfig, log io.Writer) (engine.Engine, error) {
+	return engines.New(cfg, user, log)
 }
 
 // loadUserConfig reads the user config in effect (file, then LLEM_* env).

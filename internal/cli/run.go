@@ -55,7 +55,7 @@ screen and records in the result. Files get the full methodology defaults.`,
 	fl.StringVar(&f.precision, "precision", "", "precision: fp32, fp16, bf16, int8, fp8, int4")
 	fl.StringVarP(&f.output, "output", "o", "", "results directory (default from user config, else ./results)")
 	fl.IntVar(&f.cycles, "cycles", 0, "cycles per configuration (CLI default 3 for study files)")
-	fl.StringVar(&f.order, "order", "", "cycle order: sequential, interleaved or shuffled")
+	fl.StringVar(&f.order, "order", "", "cycle order: sequential, interleaved, shuffled, reverse or latin_square")
 	fl.BoolVar(&f.noGaps, "no-gaps", false, "skip thermal gaps between runs and cycles")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the resolved runs and their hashes; run nothing")
 	fl.StringVar(&f.resume, "resume", "", "continue the interrupted study in `DIR`")
@@ -65,7 +65,7 @@ screen and records in the result. Files get the full methodology defaults.`,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print every event")
 	fl.DurationVar(&f.timeout, "timeout", 0, "per-run timeout (overrides execution.experiment_timeout_seconds)")
 	_ = cmd.RegisterFlagCompletionFunc("backend", fixedCompletion("native", "pytorch", "vllm", "tensorrt", "openai"))
-	_ = cmd.RegisterFlagCompletionFunc("order", fixedCompletion("sequential", "interleaved", "shuffled"))
+	_ = cmd.RegisterFlagCompletionFunc("order", fixedCompletion("sequential", "interleaved", "shuffled", "reverse", "latin_square"))
 	_ = cmd.RegisterFlagCompletionFunc("precision", fixedCompletion("fp32", "fp16", "bf16", "int8", "fp8", "int4"))
 	return cmd
 }
@@ -113,6 +113,9 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 		sc = quickStudy()
 	default:
 		sc, err = config.Load(file)
+		if err == nil {
+			config.ApplyUserConfig(sc, user)
+		}
 	}
 	if err != nil {
 		return err
@@ -184,10 +187,10 @@ func applyRunFlags(sc *config.StudyConfig, f runFlags, changed func(string) bool
 	}
 	if changed("order") {
 		switch o := config.CycleOrder(f.order); o {
-		case config.OrderSequential, config.OrderInterleaved, config.OrderShuffled:
+		case config.OrderSequential, config.OrderInterleaved, config.OrderShuffled, config.OrderReverse, config.OrderLatinSquare:
 			sc.Execution.CycleOrder = o
 		default:
-			problems = append(problems, &config.FieldError{Field: "--order", Msg: fmt.Sprintf("unknown order %q (allowed: sequential, interleaved, shuffled)", f.order)})
+			problems = append(problems, &config.FieldError{Field: "--order", Msg: fmt.Sprintf("unknown order %q (allowed: sequential, interleaved, shuffled, reverse, latin_square)", f.order)})
 		}
 	}
 	if f.timeout > 0 {

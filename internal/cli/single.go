@@ -42,7 +42,7 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	} else {
 		pr.line("Running %s", describe(cfg))
 	}
-	opts := harnessOptions(user, stdio, baseDir(sc))
+	opts := harnessOptions(user, stdio, baseDir(sc), logFile)
 	opts.OutDir = dir
 	opts.Quick = quick
 	opts.Log = log
@@ -64,10 +64,12 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	return nil
 }
 
-func harnessOptions(user config.UserConfig, stdio *IO, dataBase string) harness.Options {
+// harnessOptions are the measurement options from the user config; log
+// receives a Python worker's own output.
+func harnessOptions(user config.UserConfig, stdio *IO, dataBase string, log io.Writer) harness.Options {
 	bi := buildinfo.Get()
 	opts := harness.Options{
-		NewEngine:        func(c config.ExperimentConfig) (engineT, error) { return newEngine(c, user) },
+		NewEngine:        func(c config.ExperimentConfig) (engineT, error) { return newEngine(c, user, log) },
 		SamplingInterval: time.Duration(user.SamplingIntervalSeconds * float64(time.Second)),
 		CarbonIntensity:  user.CarbonIntensity,
 		PUE:              user.DatacenterPUE,
@@ -85,7 +87,7 @@ func printExperimentSummary(w io.Writer, r *results.ExperimentResult, dir string
 	e := r.Energy
 	src := e.Source
 	if e.Estimated {
-		src = "ESTIMATED (" + e.Source + "), not measured"
+		src = "ESTIMATED, not measured (no energy sensor readable; see the warning below)"
 	}
 	fmt.Fprintf(w, "\n%s  %s on %s\n", r.MeasurementConfigHash, r.Model.Name, r.Config.Backend)
 	fmt.Fprintf(w, "  energy/output token  %.4g J   (total %.2f J, adjusted %.2f J, baseline %.2f W)\n", e.PerOutputTokenJ, e.TotalJ, e.AdjustedJ, e.BaselinePowerW)

@@ -52,6 +52,7 @@ type RAPLSampler struct {
 
 type raplZone struct {
 	dir    string
+	energy string // dir/energy_uj
 	domain Domain
 	maxUJ  uint64
 	// file is energy_uj kept open between reads when it can be re-read
@@ -122,7 +123,7 @@ func (s *RAPLSampler) zone(dir string) (raplZone, bool, error) {
 	if err != nil {
 		return raplZone{}, false, err
 	}
-	z := raplZone{dir: dir}
+	z := raplZone{dir: dir, energy: path.Join(dir, "energy_uj")}
 	switch {
 	case len(parts) == 1 && strings.HasPrefix(name, "package-"):
 		if n, err := strconv.Atoi(strings.TrimPrefix(name, "package-")); err == nil {
@@ -193,14 +194,13 @@ func (s *RAPLSampler) Read() (Reading, error) {
 	r := Reading{Time: time.Now(), Domains: make([]DomainReading, len(s.zones))}
 	for i := range s.zones {
 		z := &s.zones[i]
-		name := path.Join(z.dir, "energy_uj")
-		str, err := s.readCounter(z, name)
+		str, err := s.readCounter(z, z.energy)
 		if err != nil {
 			return Reading{}, err
 		}
 		uj, err := strconv.ParseUint(str, 10, 64)
 		if err != nil {
-			return Reading{}, fmt.Errorf("parse %s: %w", path.Join(s.root, name), err)
+			return Reading{}, fmt.Errorf("parse %s: %w", path.Join(s.root, z.energy), err)
 		}
 		r.Domains[i] = DomainReading{Domain: z.domain, Source: SourceRAPL, EnergyUJ: uj, MaxEnergyUJ: z.maxUJ, HasEnergy: true}
 	}

@@ -404,16 +404,18 @@ func (w *Window) Close() WindowResult {
 	closeS := r.sampleLocked()
 	within := r.series[w.index:]
 	res := WindowResult{Start: w.open.Time, End: closeS.Time, Duration: closeS.Time.Sub(w.open.Time), Tolerance: r.tolerance}
-	for _, cd := range closeS.Domains {
-		od, ok := findDomain(w.open.Domains, cd.Domain)
+	for _, od := range w.open.Domains {
+		// The close reading, or the last one inside the window if the read
+		// at close failed.
+		cd, ok := lastReading(within[1:], od.Domain)
 		if !ok {
-			continue // the domain's read failed at open: no figure
+			cd = od
 		}
-		st := r.state[cd.Domain]
-		dw := DomainWindow{Domain: cd.Domain, Source: cd.Source, SensorPeriod: st.period}
+		st := r.state[od.Domain]
+		dw := DomainWindow{Domain: od.Domain, Source: od.Source, SensorPeriod: st.period}
 		var pts []PowerPoint
 		for _, s := range within {
-			d, ok := findDomain(s.Domains, cd.Domain)
+			d, ok := findDomain(s.Domains, od.Domain)
 			if !ok || !d.HasPower {
 				continue
 			}
@@ -450,6 +452,16 @@ func (w *Window) Close() WindowResult {
 		res.Domains = append(res.Domains, dw)
 	}
 	return res
+}
+
+// lastReading is domain d in the latest of samples that has it.
+func lastReading(samples []Sample, d Domain) (SampleDomain, bool) {
+	for i := len(samples) - 1; i >= 0; i-- {
+		if x, ok := findDomain(samples[i].Domains, d); ok {
+			return x, true
+		}
+	}
+	return SampleDomain{}, false
 }
 
 func findDomain(ds []SampleDomain, d Domain) (SampleDomain, bool) {

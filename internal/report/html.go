@@ -16,7 +16,7 @@ var htmlTemplate string
 // embedded as SVG data URIs, styles and the table-sorting script are
 // inline, and nothing is fetched from the network.
 func WriteHTML(w io.Writer, rep *Report) error {
-	figs, err := Figures(rep)
+	figs, err := figures(rep, false)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -152,12 +154,30 @@ func (s *Study) listRuns() []Run {
 			for failed[next] {
 				next++
 			}
-			runs = append(runs, Run{Index: next, Experiment: -1, State: results.StateCompleted, ResultPath: p})
-			next++
+			idx, cycle, ok := parseRunDir(p)
+			if !ok {
+				idx = next
+			}
+			runs = append(runs, Run{Index: idx, Cycle: cycle, Experiment: -1, State: results.StateCompleted, ResultPath: p})
+			next = max(next, idx) + 1
 		}
 	}
 	slices.SortStableFunc(runs, func(a, b Run) int { return a.Index - b.Index })
 	return runs
+}
+
+var runDirPattern = regexp.MustCompile(`(?:^|/)run-(\d+)-c(\d+)-[^/]*/`)
+
+// parseRunDir reads the run index and cycle from a result path in a run
+// directory named as results.RunDirName names it.
+func parseRunDir(resultPath string) (index, cycle int, ok bool) {
+	m := runDirPattern.FindStringSubmatch(filepath.ToSlash(resultPath))
+	if m == nil {
+		return 0, 0, false
+	}
+	index, err1 := strconv.Atoi(m[1])
+	cycle, err2 := strconv.Atoi(m[2])
+	return index, cycle, err1 == nil && err2 == nil
 }
 
 // readRun reads a completed run's result and fills in the configuration of

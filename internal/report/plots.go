@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // Figure is one rendered plot.
@@ -60,7 +62,10 @@ func WritePlots(dir string, rep *Report) ([]string, error) {
 // Figures renders the report's plots: the effect ranking, energy per
 // output token against each swept parameter, the energy–latency Pareto
 // front and power over time. A report without results has none.
-func Figures(rep *Report) ([]Figure, error) {
+func Figures(rep *Report) ([]Figure, error) { return figures(rep, true) }
+
+// figures renders the plots as SVG and, when withPNG, as PNG too.
+func figures(rep *Report, withPNG bool) ([]Figure, error) {
 	var figs []Figure
 	add := func(name, title, caption string, p *plot.Plot, err error) error {
 		if err != nil {
@@ -73,6 +78,10 @@ func Figures(rep *Report) ([]Figure, error) {
 		}
 		if f.SVG, err = render(p, h, "svg"); err != nil {
 			return fmt.Errorf("report: plot %s: %w", name, err)
+		}
+		if !withPNG {
+			figs = append(figs, f)
+			return nil
 		}
 		if f.PNG, err = render(p, h, "png"); err != nil {
 			return fmt.Errorf("report: plot %s: %w", name, err)
@@ -115,10 +124,20 @@ func Figures(rep *Report) ([]Figure, error) {
 	return figs, nil
 }
 
+// pngDPI is the resolution of PNG plots: sharp on high-density screens and in print.
+const pngDPI = 150
+
 func render(p *plot.Plot, height vg.Length, format string) ([]byte, error) {
-	wt, err := p.WriterTo(plotWidth, height, format)
-	if err != nil {
-		return nil, err
+	var wt io.WriterTo
+	if format == "png" {
+		c := vgimg.NewWith(vgimg.UseWH(plotWidth, height), vgimg.UseDPI(pngDPI))
+		p.Draw(draw.New(c))
+		wt = vgimg.PngCanvas{Canvas: c}
+	} else {
+		var err error
+		if wt, err = p.WriterTo(plotWidth, height, format); err != nil {
+			return nil, err
+		}
 	}
 	var buf bytes.Buffer
 	if _, err := wt.WriteTo(&buf); err != nil {
@@ -218,6 +237,7 @@ func parameterPlot(rep *Report, e Effect) (*plot.Plot, error) {
 		levels[i] = l.Value
 	}
 	var cycles plotter.XYs
+	var ids []string
 	means := errPoints{}
 	for i, l := range levels {
 		var at []ConfigRow
@@ -235,6 +255,7 @@ func parameterPlot(rep *Report, e Effect) (*plot.Plot, error) {
 				cycles = append(cycles, plotter.XY{X: x - 0.04, Y: cy.EnergyPerOutputTokenJ})
 			}
 			m := c.EnergyPerOutputTokenJ
+			ids = append(ids, c.ID)
 			means.XYs = append(means.XYs, plotter.XY{X: x, Y: m.Mean})
 			means.yerr = append(means.yerr, [2]float64{m.Mean - m.CILow, m.CIHigh - m.Mean})
 		}
@@ -263,7 +284,12 @@ func parameterPlot(rep *Report, e Effect) (*plot.Plot, error) {
 	}
 	ml.Color = colorMarg
 	ml.Width = vg.Points(1.5)
-	p.Add(ml, cs, eb, ms)
+	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: means.XYs, Labels: ids})
+	if err != nil {
+		return nil, err
+	}
+	lb.Offset = vg.Point{X: vg.Points(6), Y: vg.Points(-3)}
+	p.Add(ml, cs, eb, ms, lb)
 	p.Legend.Add("cycle", cs)
 	p.Legend.Add("configuration mean ± 95% CI", ms)
 	p.Legend.Add("marginal mean", ml)
@@ -321,6 +347,7 @@ func paretoPlot(rep *Report) (*plot.Plot, error) {
 	p.Legend.Add("Pareto front", fl, fs)
 	p.Y.Min = 0
 	p.X.Min = 0
+	p.X.Max += (p.X.Max - p.X.Min) * 0.06 // room for the rightmost label
 	legendRoom(p, 2)
 	return p, nil
 }

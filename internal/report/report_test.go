@@ -11,8 +11,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/llenergymeasure/llem/internal/energy"
 )
 
 var (
@@ -455,6 +458,11 @@ func TestLoadWithoutManifest(t *testing.T) {
 	if len(rep.Configs) != 2 || rep.Configs[0].Completed != 2 || len(rep.Effects) != 1 || rep.Effects[0].Parameter != "native.batch_size" {
 		t.Errorf("configs %d, effects %v", len(rep.Configs), effectNames(rep.Effects))
 	}
+	for i, r := range s.Runs {
+		if r.Index != i || r.Cycle != 1+i/2 || r.Result == nil {
+			t.Errorf("run %d: index %d cycle %d result %v, want the index and cycle of its directory name", i, r.Index, r.Cycle, r.Result != nil)
+		}
+	}
 }
 
 // TestReadTimeseriesUpstreamLayout reads a GPU-only file with the upstream
@@ -506,5 +514,34 @@ func TestRenderHTMLFile(t *testing.T) {
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadTimeseriesRecorderLayout reads a file written by the energy
+// recorder itself, so the two stay compatible.
+func TestReadTimeseriesRecorderLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "timeseries.parquet")
+	var samples []energy.Sample
+	for i := range 3 {
+		samples = append(samples, energy.Sample{
+			Elapsed: time.Duration(i) * 100 * time.Millisecond, Phase: "measuring",
+			Domains: []energy.SampleDomain{
+				{Domain: energy.Domain{Kind: energy.DomainGPU, Index: 0}, Source: energy.SourceNVMLCounter, PowerW: 200 + float64(i), HasPower: true},
+				{Domain: energy.Domain{Kind: energy.DomainCPUPackage, Index: 0}, Source: energy.SourceRAPL, PowerW: 50, HasPower: true},
+				{Domain: energy.Domain{Kind: energy.DomainDRAM, Index: 0}, Source: energy.SourceRAPL}, // no power: skipped
+			},
+		})
+	}
+	if err := energy.WriteParquet(path, samples); err != nil {
+		t.Fatal(err)
+	}
+	series, err := readTimeseries(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 2 || series[0].Domain != "gpu0" || series[1].Domain != "cpu_package0" ||
+		!slices.Equal(series[0].PowerW, []float64{200, 201, 202}) || !slices.Equal(series[0].TimeS, []float64{0, 0.1, 0.2}) ||
+		series[1].Source != "rapl" || series[0].Estimated {
+		t.Errorf("series = %+v", series)
 	}
 }

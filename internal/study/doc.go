@@ -38,8 +38,8 @@
 //
 // A change costs one small append, whatever the size of the study. The
 // snapshot is rewritten, and the journal emptied, once the journal holds
-// max(16, runs/32) changes and when the study ends: a cost proportional to
-// the study, paid once per runs/32 changes, so constant per change on
+// max(64, runs/4) changes and when the study ends: a cost proportional to
+// the study, paid once per runs/4 changes, so constant per change on
 // average. The snapshot records the sequence number it includes, so a crash
 // between rewriting it and emptying the journal replays nothing twice.
 // results.ReadManifest, used by resume and by readers, replays the journal

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -94,7 +95,9 @@ func (l processLauncher) launch(ctx context.Context, j job) outcome {
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.ExtraFiles = []*os.File{resW, progW} // fd 3, fd 4
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = childSysProcAttr()
+	runtime.LockOSThread() // see childSysProcAttr
+	defer runtime.UnlockOSThread()
 	err = cmd.Start()
 	resW.Close()
 	progW.Close()

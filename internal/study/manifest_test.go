@@ -27,7 +27,7 @@ var errCrash = errors.New("simulated crash")
 // possible number of bytes (and before the fsync) and checks that what is
 // on disk reads as the state before or after the change, never another.
 func TestManifestTornJournalWrite(t *testing.T) {
-	const n = 100 // compacts every 16 changes; these two go to the journal
+	const n = 100 // compacts every 64 changes; these two go to the journal
 	change := results.ManifestRun{Index: 7, Cycle: 1, MeasurementConfigHash: "h", State: results.StateFailed,
 		Error: "boom", ErrorType: "crashed", LogTail: "line one\nline two"}
 	line, _ := json.Marshal(results.JournalEntry{Seq: 2, Time: time.Unix(0, 0).UTC(), Run: change})

@@ -4,6 +4,7 @@ package engines
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine"
@@ -13,15 +14,18 @@ import (
 )
 
 // New returns an unloaded engine for cfg's backend. user supplies the
-// machine-local runner settings (which Python or container image).
-func New(cfg config.ExperimentConfig, user config.UserConfig) (engine.Engine, error) {
+// machine-local runner settings (which Python or container image); log
+// receives a Python worker's own output (nil discards it).
+func New(cfg config.ExperimentConfig, user config.UserConfig, log io.Writer) (engine.Engine, error) {
 	switch cfg.Backend {
 	case config.BackendNative:
 		return native.New(), nil
 	case config.BackendOpenAI:
 		return openai.New(), nil
 	case config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT:
-		return pyworker.New(cfg.Backend, runnerFor(cfg.Backend, user)), nil
+		r := runnerFor(cfg.Backend, user)
+		r.Log = log
+		return pyworker.New(cfg.Backend, r), nil
 	default:
 		return nil, fmt.Errorf("unknown backend %q (known: native, pytorch, vllm, tensorrt, openai)", cfg.Backend)
 	}

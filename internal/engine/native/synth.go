@@ -21,13 +21,21 @@ type synthTensor struct {
 }
 
 // synthLayout lists a shape's tensors in GGUF order with their scales:
-// embeddings and norms have unit scale, every projection 1/sqrt(fan-in), so
-// activations stay O(1) through any depth, and the untied output projection
-// 2/sqrt(dim), so logits spread by about 2 and greedy choices are clear.
+// norms and untied embeddings have unit scale, every projection
+// 1/sqrt(fan-in), so activations stay O(1) through any depth, and the untied
+// output projection 2/sqrt(dim), so logits spread by about 2 and greedy
+// choices are clear; tied embeddings get 1/sqrt(dim).
 func synthLayout(s Shape) []synthTensor {
 	d, kv, ff := s.Dim, s.KVDim(), s.FF
 	in := 1 / math.Sqrt(float64(d))
-	ts := []synthTensor{{"token_embd.weight", s.Vocab, d, 1}}
+	embed := 1.0
+	if s.TiedOutput {
+		// A tied embedding is also the output projection: at unit scale a
+		// token's own embedding would dominate its logits and greedy
+		// decoding would repeat the input token forever.
+		embed = in
+	}
+	ts := []synthTensor{{"token_embd.weight", s.Vocab, d, embed}}
 	for i := 0; i < s.Layers; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
 		ts = append(ts,

@@ -236,10 +236,17 @@ func (t *Tokenizer) encodeSPM(text string) []int {
 }
 
 // encodeBPEWord applies ranked merges to one pre-tokenized word.
+// Llama 3 vocabularies ignore merges for words that are whole tokens, as
+// llama.cpp and Hugging Face's ignore_merges do.
 func (t *Tokenizer) encodeBPEWord(word string, out []int) []int {
 	var sym []string
 	for i := 0; i < len(word); i++ {
 		sym = append(sym, string(byteToUnicode[word[i]]))
+	}
+	if isLlama3Pre(t.pre) {
+		if id, ok := t.ids[strings.Join(sym, "")]; ok {
+			return append(out, id)
+		}
 	}
 	for len(sym) > 1 {
 		best, bestRank := -1, 0
@@ -290,13 +297,17 @@ func gpt2ByteMaps() ([256]rune, map[rune]byte) {
 	return b2u, u2b
 }
 
+func isLlama3Pre(pre string) bool {
+	return pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3"
+}
+
 // splitWords pre-tokenizes text the way byte-level BPE models do: GPT-2's
 // pattern 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 // or, for "llama3"/"llama-bpe", Llama 3's variant (case-insensitive
 // contractions, an optional non-letter prefix on words, numbers in runs of
 // at most three, newlines kept with punctuation).
 func splitWords(text, pre string) []string {
-	llama3 := pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3" || pre == "smollm"
+	llama3 := isLlama3Pre(pre)
 	rs := []rune(text)
 	n := len(rs)
 	var out []string

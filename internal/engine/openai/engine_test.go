@@ -347,3 +347,24 @@ func TestSSEReader(t *testing.T) {
 		t.Error("no EOF at the end")
 	}
 }
+
+// FuzzSSEReader checks the reader ends on any input and never returns more
+// data than it was given.
+func FuzzSSEReader(f *testing.F) {
+	f.Add("data: {\"choices\":[]}\n\ndata: [DONE]\n\n")
+	f.Add(": c\r\nevent: error\r\ndata: x\r\n\r\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		s := newSSEReader(strings.NewReader(in))
+		total := 0
+		for i := 0; ; i++ {
+			_, data, err := s.next()
+			if err != nil {
+				break
+			}
+			total += len(data)
+			if i > len(in) || total > len(in) {
+				t.Fatalf("reader produced more than its input: %d events, %d bytes from %d", i, total, len(in))
+			}
+		}
+	})
+}

@@ -69,8 +69,9 @@ const (
 	ctrScriptFile = "/llem/worker-script.py"
 )
 
-// secretEnv are passed through to containers when set and never logged.
-var passEnv = []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "CUDA_VISIBLE_DEVICES", "TRANSFORMERS_OFFLINE"}
+// passEnv are passed through to containers when set; Spec.String never
+// shows their values (HF_TOKEN is a secret).
+var passEnv = []string{"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT", "TRANSFORMERS_OFFLINE"}
 
 // hfCache is the host's Hugging Face home, as huggingface_hub finds it.
 func (r Runner) hfCache() string {
