@@ -158,14 +158,16 @@ func applyDatasetDefaults(ds *DatasetConfig) {
 	if ds.Order == "" {
 		ds.Order = "interleaved"
 	}
+	def := defaultDataset()
+	// output_len is the generation length for every dataset (prompts from
+	// files have their own input lengths, but need a bounded output).
+	if ds.OutputLen == 0 && ds.OutputLenDist == nil {
+		ds.OutputLen = def.OutputLen
+	}
 	switch ds.Name {
 	case DatasetSynthetic:
-		def := defaultDataset()
 		if ds.InputLen == 0 && ds.InputLenDist == nil {
 			ds.InputLen = def.InputLen
-		}
-		if ds.OutputLen == 0 && ds.OutputLenDist == nil {
-			ds.OutputLen = def.OutputLen
 		}
 	case DatasetAIEnergyScore:
 		if ds.Revision == "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -127,6 +128,9 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 
 	if f.dryRun {
 		return printDryRun(stdio, sc, plan, user, f.asJSON)
+	}
+	if err := checkDatasets(ctx, stdio, sc); err != nil {
+		return err
 	}
 	outDir := f.output
 	if outDir == "" {
@@ -298,7 +302,11 @@ func describe(cfg config.ExperimentConfig) string {
 	if bs, ok := config.BatchSize(cfg); ok {
 		parts = append(parts, fmt.Sprintf("batch %d", bs))
 	}
-	parts = append(parts, fmt.Sprintf("n %d", cfg.N), "dataset "+cfg.Dataset.Name)
+	ds := "dataset " + cfg.Dataset.Name
+	if cfg.Dataset.Name == config.DatasetSynthetic {
+		ds += fmt.Sprintf(" %d→%d tok", cfg.Dataset.InputLen, cfg.Dataset.OutputLen)
+	}
+	parts = append(parts, fmt.Sprintf("n %d", cfg.N), ds)
 	return strings.Join(parts, ", ")
 }
 
@@ -328,3 +336,25 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 var _ = results.SchemaVersion
+
+// checkDatasets loads every non-synthetic dataset once before anything is
+// measured, so a missing file or an unreachable Hub fails in a second, not
+// after a baseline (and a download happens once, into the cache).
+func checkDatasets(ctx context.Context, stdio *IO, sc *config.StudyConfig) error {
+	seen := map[string]bool{}
+	for _, cfg := range sc.Experiments {
+		ds := cfg.Dataset
+		if ds.Name == config.DatasetSynthetic {
+			continue
+		}
+		key := fmt.Sprintf("%s|%s|%s|%d", ds.Name, ds.Path, ds.Revision, cfg.N)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if _, err := dataset.Load(ctx, ds, cfg.N, nil, datasetOptions(stdio, baseDir(sc))); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -216,7 +216,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	}
 	set, err := dataset.Load(ctx, cfg.Dataset, cfg.N, tok, h.opts.Dataset)
 	if err != nil {
-		return nil, fmt.Errorf("dataset: %w", err)
+		return nil, err // dataset errors name the dataset and file themselves
 	}
 	h.res.Dataset = set.Info
 	h.res.Dataset.ExactOutputLength = info.ExactOutputLength

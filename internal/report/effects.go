@@ -26,7 +26,10 @@ type Effect struct {
 	RelativePct float64 `json:"relative_pct"`
 	CILow       float64 `json:"ci95_low"`
 	CIHigh      float64 `json:"ci95_high"`
-	// Resolved is true when the interval excludes 0.
+	// MinCycles is the fewest completed cycles of any configuration at the
+	// two compared levels; below 2 the interval is not meaningful.
+	MinCycles int `json:"min_cycles"`
+	// Resolved is true when the interval excludes 0 and MinCycles >= 2.
 	Resolved bool `json:"resolved"`
 }
 
@@ -72,10 +75,14 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 				hi = i
 			}
 		}
+		e.MinCycles = math.MaxInt
 		for _, c := range configs {
 			i := slices.Index(levels, paramValue(c, key))
 			e.Levels[i].Configs++
 			e.Levels[i].Runs += c.Completed
+			if i == lo || i == hi {
+				e.MinCycles = min(e.MinCycles, len(c.Cycles))
+			}
 		}
 		e.Low, e.High = levels[lo], levels[hi]
 		e.LowMeanJ, e.HighMeanJ = means[lo], means[hi]
@@ -87,7 +94,7 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 			m := cellMeans(configs, key, []string{e.High, e.Low}, cm)
 			return m[0] - m[1]
 		})
-		e.Resolved = e.CILow > 0 || e.CIHigh < 0
+		e.Resolved = e.MinCycles >= 2 && (e.CILow > 0 || e.CIHigh < 0)
 		effects = append(effects, e)
 	}
 	slices.SortStableFunc(effects, func(a, b Effect) int {

@@ -95,7 +95,7 @@ func writeEffectsMD(b *strings.Builder, rep *Report) {
 			lv = append(lv, fmt.Sprintf("%s: %s", l.Value, fmtNum(l.MeanJ)))
 		}
 		fmt.Fprintf(b, "| %d | `%s` | %s | %s%s | %s | [%s, %s] | %s |\n", e.Rank, e.Parameter, strings.Join(lv, " · "),
-			fmtNum(e.EffectJ), est, fmtPct(e.RelativePct), fmtNum(e.CILow), fmtNum(e.CIHigh), yesNo(e.Resolved))
+			fmtNum(e.EffectJ), est, fmtPct(e.RelativePct), fmtNum(e.CILow), fmtNum(e.CIHigh), e.ResolvedText())
 	}
 	b.WriteString("\n")
 }
@@ -249,8 +249,12 @@ func fmtMetric(m Metric) string {
 	return fmt.Sprintf("%s [%s, %s]", fmtNum(m.Mean), fmtNum(m.CILow), fmtNum(m.CIHigh))
 }
 
-func yesNo(b bool) string {
-	if b {
+// ResolvedText says whether the effect stands out from cycle noise.
+func (e Effect) ResolvedText() string {
+	switch {
+	case e.MinCycles < 2:
+		return "n/a: a configuration has 1 cycle"
+	case e.Resolved:
 		return "yes"
 	}
 	return "no"
