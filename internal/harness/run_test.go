@@ -1,13 +1,16 @@
 package harness
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/energy"
@@ -103,6 +106,8 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 		}
 	}
 
+	validateAgainstResultSchema(t, res)
+
 	// The time series reads back with the documented columns.
 	path := filepath.Join(dir, res.TimeseriesPath)
 	f, err := os.Open(path)
@@ -168,4 +173,37 @@ func TestRunFailsClearlyOnUnknownModel(t *testing.T) {
 		t.Fatal("expected an error for an unknown model")
 	}
 	t.Log(err)
+}
+
+// validateAgainstResultSchema checks a result, as written to result.json,
+// against the generated schema/result.schema.json.
+func validateAgainstResultSchema(t *testing.T, res *results.ExperimentResult) {
+	t.Helper()
+	schemaData, err := os.ReadFile("../../schema/result.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemaDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaData))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("result.schema.json", schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("result.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		t.Errorf("result.json does not validate against schema/result.schema.json: %v", err)
+	}
 }
