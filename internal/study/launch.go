@@ -172,7 +172,7 @@ func (l processLauncher) launch(ctx context.Context, j job) outcome {
 		return outcome{state: results.StateFailed, errType: ErrTypeTimeout, err: fmt.Sprintf("exceeded the experiment timeout of %s; the process group was stopped with %s", j.timeout, how)}
 	case stopReason == ErrTypeInterrupted:
 		note("run interrupted by the user")
-		return outcome{state: results.StateInterrupted, errType: ErrTypeInterrupted, err: "interrupted: the study was cancelled while this run was in progress"}
+		return outcome{state: results.StateInterrupted, errType: ErrTypeInterrupted, err: fmt.Sprintf("interrupted while in progress: %v", context.Cause(ctx))}
 	case ws.Signaled():
 		sig := ws.Signal()
 		if sig == syscall.SIGKILL {

@@ -88,6 +88,9 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 	if sc == nil || len(sc.Experiments) == 0 {
 		return nil, errors.New("run study: the study has no experiments to run")
 	}
+	if opts.ResumeDir != "" && opts.DisableWrites {
+		return nil, errors.New("run study: resuming a study writes to its directory; it cannot be combined with disabled writes")
+	}
 	r := &runner{sc: sc, opts: opts, clock: opts.Clock, obs: opts.Observer, launch: opts.launcher}
 	if r.clock == nil {
 		r.clock = realClock{}
@@ -209,15 +212,20 @@ func (r *runner) loop(ctx context.Context, todo []config.Run) (string, error) {
 			eta = spent / time.Duration(pos) * time.Duration(len(todo)-pos)
 		}
 		began := r.clock.Now()
-		mr, err := r.execute(ctx, pos, run, eta)
+		runCtx, cancel := r.wallClockContext(ctx)
+		mr, err := r.execute(runCtx, pos, run, eta)
+		cancel()
 		spent += r.clock.Now().Sub(began)
 		if err != nil {
 			return "manifest write failed", err
 		}
-		switch mr.State {
-		case results.StateInterrupted:
+		switch {
+		case mr.State == results.StateInterrupted && ctx.Err() == nil:
+			reason := fmt.Sprintf("wall-clock limit of %g h reached during run %d", ex.WallClockTimeoutHours, run.Index)
+			return reason, fmt.Errorf("%w: %s", ErrStopped, reason)
+		case mr.State == results.StateInterrupted:
 			return "interrupted", r.interrupted()
-		case results.StateFailed:
+		case mr.State == results.StateFailed:
 			consecutive++
 			n := ex.MaxConsecutiveFailures
 			switch {
@@ -234,6 +242,20 @@ func (r *runner) loop(ctx context.Context, todo []config.Run) (string, error) {
 		prev, prevTemp = &todo[pos], mr.StartTempC
 	}
 	return "", nil
+}
+
+// errWallClock is the cause of a run stopped by wall_clock_timeout_hours.
+var errWallClock = errors.New("the study's wall-clock limit (wall_clock_timeout_hours) was reached")
+
+// wallClockContext bounds a run by what is left of the study's wall-clock
+// limit, if it has one.
+func (r *runner) wallClockContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	h := r.sc.Execution.WallClockTimeoutHours
+	if h <= 0 {
+		return ctx, func() {}
+	}
+	left := time.Duration(h*float64(time.Hour)) - r.clock.Now().Sub(r.startedAt)
+	return context.WithTimeoutCause(ctx, left, errWallClock)
 }
 
 func (r *runner) interrupted() error {

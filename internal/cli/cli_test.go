@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/results"
+)
+
+func TestVersion(t *testing.T) {
+	code, out, _ := runCLI(t, nil, "--version")
+	if code != 0 || !strings.HasPrefix(out, "llem ") || !strings.Contains(out, "commit") || !strings.Contains(out, "built") {
+		t.Errorf("--version: code %d, %q", code, out)
+	}
+}
+
+func TestExamplesPassDryRun(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("examples: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			code, out, errOut := runCLI(t, nil, "run", f, "--dry-run")
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			if !strings.Contains(out, "design hash") || !strings.Contains(out, "Runs, in execution order") {
+				t.Errorf("dry-run output lacks the plan:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestDryRunJSON(t *testing.T) {
+	code, out, errOut := runCLI(t, nil, "run", "../../examples/native-batch-study.yaml", "--dry-run", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		StudyName       string          `json:"study_name"`
+		StudyDesignHash string          `json:"study_design_hash"`
+		Execution       json.RawMessage `json:"execution"`
+		Experiments     []struct {
+			MeasurementConfigHash string                  `json:"measurement_config_hash"`
+			Config                config.ExperimentConfig `json:"config"`
+		} `json:"experiments"`
+		Runs []struct {
+			Index                 int    `json:"index"`
+			Cycle                 int    `json:"cycle"`
+			MeasurementConfigHash string `json:"measurement_config_hash"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
+	}
+	if doc.StudyName != "native-batch" || len(doc.StudyDesignHash) != 16 || len(doc.Execution) == 0 {
+		t.Errorf("header: %+v", doc)
+	}
+	if len(doc.Experiments) != 6 || len(doc.Runs) != 18 {
+		t.Fatalf("%d experiments, %d runs; want 6 and 18", len(doc.Experiments), len(doc.Runs))
+	}
+	hashes := map[string]bool{}
+	for _, e := range doc.Experiments {
+		if e.MeasurementConfigHash != config.MeasurementConfigHash(e.Config) {
+			t.Errorf("hash %s does not match its config", e.MeasurementConfigHash)
+		}
+		hashes[e.MeasurementConfigHash] = true
+	}
+	perCycle := map[int]int{}
+	for i, r := range doc.Runs {
+		if r.Index != i || !hashes[r.MeasurementConfigHash] {
+			t.Errorf("run %d: %+v", i, r)
+		}
+		perCycle[r.Cycle]++
+	}
+	if perCycle[1] != 6 || perCycle[2] != 6 || perCycle[3] != 6 {
+		t.Errorf("runs per cycle %v", perCycle)
+	}
+}
+
+func TestBadInputExitsTwoWithPositions(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("model: tiny\nbackend: native\nmodle: x\ndecoder: {temprature: 0.5}\n"), 0o644)
+	code, _, errOut := runCLI(t, nil, "run", bad, "--dry-run")
+	if code != ExitBadInput {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	for _, want := range []string{"bad.yaml:3:1: modle", `did you mean "model"`, "bad.yaml:4:11: decoder.temprature", `did you mean "temperature"`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if code, _, _ := runCLI(t, nil, "run", "--cycles", "0", "--dry-run"); code != ExitBadInput {
+		t.Errorf("--cycles 0: exit %d, want 2", code)
+	}
+	if code, _, _ := runCLI(t, nil, "run", "--bogus-flag"); code != ExitBadInput {
+		t.Errorf("unknown flag: exit %d, want 2", code)
+	}
+	if code, _, errOut := runCLI(t, nil, "run", filepath.Join(dir, "missing.yaml")); code != ExitBadInput {
+		t.Errorf("missing file: exit %d, want 2 (%s)", code, errOut)
+	}
+}
+
+func TestAIEnergyScoreOfflineSaysWhatItNeeds(t *testing.T) {
+	env := map[string]string{"HF_HOME": t.TempDir(), "HF_HUB_OFFLINE": "1"}
+	code, _, errOut := runCLI(t, env, "run", "--dataset", "aienergyscore", "-n", "5", "--output", t.TempDir())
+	if code != ExitBadInput {
+		t.Fatalf("exit %d, want 2: %s", code, errOut)
+	}
+	if lines := strings.Count(strings.TrimSpace(errOut), "\n") + 1; lines != 1 {
+		t.Errorf("want one line, got %d:\n%s", lines, errOut)
+	}
+	for _, want := range []string{"https://huggingface.co/datasets/AIEnergyScore/text_generation/resolve/", "datasets--AIEnergyScore--text_generation"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("error lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+// writeTinyExperiment writes an experiment file on the native tiny shape
+// with a protocol short enough for tests (baseline and warm-up off).
+func writeTinyExperiment(t *testing.T, dir, extra string) string {
+	t.Helper()
+	p := filepath.Join(dir, "tiny.yaml")
+	src := "model: tiny\nbackend: native\nn: 4\ndataset: {name: synthetic, input_len: 8, output_len: 6}\nbaseline: {enabled: false}\nwarmup: {enabled: false}\n" + extra
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunSingleExperimentWritesResult(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results")
+	code, stdout, errOut := runCLI(t, nil, "run", writeTinyExperiment(t, dir, ""), "--output", out, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	runs, _ := filepath.Glob(filepath.Join(out, "tiny_*"))
+	if len(runs) != 1 {
+		t.Fatalf("result dirs %v", runs)
+	}
+	for _, f := range []string{"result.json", "timeseries.parquet", "run.log"} {
+		if _, err := os.Stat(filepath.Join(runs[0], f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	res, err := results.ReadExperimentResult(filepath.Join(runs[0], "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Throughput.OutputTokens != 24 || res.Energy.Source != "estimated" {
+		t.Errorf("result: %d output tokens, source %q", res.Throughput.OutputTokens, res.Energy.Source)
+	}
+	for _, want := range []string{"energy/output token", "ESTIMATED", "energy_estimated", runs[0]} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestRunFailureExitsOne(t *testing.T) {
+	dir := t.TempDir()
+	p := writeTinyExperiment(t, dir, "")
+	code, _, errOut := runCLI(t, nil, "run", p, "--model", filepath.Join(dir, "absent.gguf"), "--output", filepath.Join(dir, "r"))
+	if code != ExitRunsFailed {
+		t.Fatalf("exit %d, want 1: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "absent.gguf") || !strings.Contains(errOut, "run.log") {
+		t.Errorf("error should name the model and the log:\n%s", errOut)
+	}
+}
+
+func TestConfigReport(t *testing.T) {
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfgFile, []byte("results_dir: /data/llem\ncarbon_intensity_gco2_kwh: 250\n"), 0o644)
+	code, out, errOut := runCLI(t, map[string]string{"LLEM_CONFIG": cfgFile, "LLEM_DATACENTER_PUE": "1.4", "DOCKER_HOST": "unix://" + filepath.Join(dir, "none.sock")}, "config")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"Machine", "Energy sensors", "Engines", "native", "pytorch", "User config (file: " + cfgFile, "/data/llem", "user config " + cfgFile, "env LLEM_DATACENTER_PUE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("llem config lacks %q:\n%s", want, out)
+		}
+	}
+}

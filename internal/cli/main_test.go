@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+)
+
+// TestMain lets the study runner re-execute this test binary as llem's
+// child (`<test binary> __run-child`), so CLI tests run studies with real
+// child processes and the real harness.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == childCommand {
+		os.Exit(Main(context.Background(), os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}))
+	}
+	os.Exit(m.Run())
+}
+
+// runCLI runs llem in-process with args and returns exit code, stdout, stderr.
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "XDG_CONFIG_HOME" || k == "LLEM_CONFIG" || k == "HOME" {
+			return "" // never read the developer's own user config
+		}
+		return os.Getenv(k)
+	}
+	code := Main(context.Background(), args, IO{In: bytes.NewReader(nil), Out: &out, Err: &errb, Getenv: getenv})
+	return code, out.String(), errb.String()
+}
