@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine/native"
 	"github.com/llenergymeasure/llem/internal/harness"
 	"github.com/llenergymeasure/llem/internal/report"
@@ -150,8 +149,6 @@ func exportResults(stdio *IO, st *report.Study, format, out, dir string) error {
 	fmt.Fprintf(stdio.Out, "exported %s\n", out)
 	return nil
 }
-
-var _ = config.BackendNative
 
 // writeHTMLReport writes the self-contained page and the plot files.
 func writeHTMLReport(stdio *IO, out string, rep *report.Report) error {

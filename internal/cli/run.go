@@ -14,7 +14,6 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/dataset"
-	"github.com/llenergymeasure/llem/results"
 )
 
 // runFlags are the flags of `llem run` that override the file (SPEC CLI-2).
@@ -334,8 +333,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-var _ = results.SchemaVersion
 
 // checkDatasets loads every non-synthetic dataset once before anything is
 // measured, so a missing file or an unreachable Hub fails in a second, not

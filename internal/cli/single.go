@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -124,5 +123,3 @@ func baseDir(sc *config.StudyConfig) string {
 	}
 	return filepath.Dir(sc.Path)
 }
-
-var _ = strings.Join

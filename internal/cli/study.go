@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"time"
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
@@ -181,5 +180,3 @@ func absDir(d string) string {
 	}
 	return d
 }
-
-var _ = time.Second

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/stats"
@@ -225,11 +224,4 @@ func computeCarbon(totalJ, pue, intensity float64, location string) *results.Car
 		Location:            location,
 		EmissionsG:          kwh * pue * intensity,
 	}
-}
-
-func finite(x float64) float64 {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0
-	}
-	return x
 }

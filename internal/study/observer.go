@@ -40,6 +40,8 @@ type Event struct {
 	RunIndex int                      `json:"run_index,omitempty"`
 	Cycle    int                      `json:"cycle,omitempty"`
 	Config   *config.ExperimentConfig `json:"config,omitempty"`
+	// RunDir is the run's directory, holding its run.log (run events).
+	RunDir string `json:"run_dir,omitempty"`
 	// Progress is the child's report (EventRunPhase).
 	Progress *Progress `json:"progress,omitempty"`
 	// Gap fields (EventGap, one event per second of the countdown and one

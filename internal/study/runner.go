@@ -279,7 +279,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 	if err := r.store.update(mr); err != nil {
 		return mr, fmt.Errorf("run study: %w", err)
 	}
-	base := Event{RunIndex: run.Index, Cycle: run.Cycle, Position: pos + 1, Config: &cfg}
+	base := Event{RunIndex: run.Index, Cycle: run.Cycle, Position: pos + 1, Config: &cfg, RunDir: runDir}
 	ev := base
 	ev.Kind, ev.ETA = EventRunStart, eta
 	r.emit(ev)

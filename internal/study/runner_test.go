@@ -214,3 +214,26 @@ func TestChildMainByHand(t *testing.T) {
 		t.Fatalf("err %v, output %q", err, out)
 	}
 }
+
+// TestWallClockStopsRunningChild: the study's wall-clock limit stops a run
+// in progress; the run is marked interrupted and the study stops early.
+func TestWallClockStopsRunningChild(t *testing.T) {
+	sc := sweep("wall", config.OrderInterleaved, 1, []int{1, 2}, []string{"fp32"}, map[string]any{"test_sleep_s": 30.0})
+	sc.Execution.WallClockTimeoutHours = 1.5 / 3600
+	opts := childOptions(t)
+	begin := time.Now()
+	res, err := Run(context.Background(), sc, opts)
+	if !errors.Is(err, ErrStopped) || !strings.Contains(err.Error(), "wall-clock") {
+		t.Fatalf("err %v, want ErrStopped for the wall clock", err)
+	}
+	if time.Since(begin) > 15*time.Second || res.Summary.Completed != 0 || res.Summary.Pending != 2 {
+		t.Fatalf("took %s, summary %+v", time.Since(begin), res.Summary)
+	}
+	m, err := results.ReadManifest(filepath.Join(studyDir(t, opts.ResultsDir), results.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := m.Runs[0]; r.State != results.StateInterrupted || !strings.Contains(r.Error, "wall_clock_timeout_hours") {
+		t.Errorf("run 0: %s %q", r.State, r.Error)
+	}
+}
