@@ -224,6 +224,7 @@ func effectsPlot(rep *Report) (*plot.Plot, error) {
 	p.X.Min = 0
 	for _, e := range rep.Effects {
 		p.X.Min = min(p.X.Min, e.CILow)
+		p.X.Max = max(p.X.Max, e.CIHigh*1.05)
 	}
 	p.Legend.Top = false
 	return p, nil
