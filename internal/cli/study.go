@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/engine/pyworker"
 	"github.com/llenergymeasure/llem/internal/study"
@@ -39,6 +40,12 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 		Env:             append(os.Environ(), baseDirEnv+"="+absDir(baseDir(sc))),
 		Observer:        study.ObserverFunc(studyObserver(pr)),
 		UserGapDefaults: study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds},
+	}
+	// Temperatures gate temperature gaps and are recorded around every run;
+	// without a sensor the runner falls back to fixed gaps and says so.
+	if tr, terr := energy.OpenThermal("", false); terr == nil {
+		defer tr.Close()
+		opts.TempReader = tr
 	}
 	res, err := study.Run(ctx, sc, opts)
 	pr.done()
