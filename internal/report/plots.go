@@ -379,5 +379,5 @@ func powerPlot(rep *Report) (*plot.Plot, error) {
 // legendRoom raises the top of the Y axis so a top-right legend of n
 // entries sits above the data instead of over it.
 func legendRoom(p *plot.Plot, n int) {
-	p.Y.Max += (p.Y.Max - p.Y.Min) * (0.08*float64(n) + 0.04)
+	p.Y.Max += (p.Y.Max - p.Y.Min) * (0.1*float64(n) + 0.06)
 }

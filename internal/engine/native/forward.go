@@ -132,20 +132,30 @@ func (r *runner) matmul(out, x []float32, w *matrix, n int) {
 	block := max(4, (32<<10)/(4*cols)/4*4)
 	nblocks := (rows + block - 1) / block
 	r.w.parallel(nblocks, func(lo, hi int) {
-		var tmp []float32
-		if w.typ != TypeF32 {
-			tmp = make([]float32, block*cols)
-		}
+		var tmp []float32 // decoded rows, allocated on first use
 		for r0 := lo * block; r0 < min(hi*block, rows); r0 += block {
 			r1 := min(r0+block, rows)
+			if w.typ != TypeF32 && r.k.gemvQuant != nil {
+				rb := w.typ.rowBytes(cols)
+				wq := w.raw[r0*rb : r1*rb]
+				if r.k.gemvQuant(w.typ, wq, x[:cols], out[r0:r1], r1-r0, cols) {
+					for b := 1; b < n; b++ {
+						r.k.gemvQuant(w.typ, wq, x[b*cols:(b+1)*cols], out[b*rows+r0:b*rows+r1], r1-r0, cols)
+					}
+					continue
+				}
+			}
 			var wb []float32
 			if w.typ == TypeF32 {
 				wb = w.f32[r0*cols : r1*cols]
 			} else {
 				rb := w.typ.rowBytes(cols)
+				if tmp == nil {
+					tmp = make([]float32, block*cols)
+				}
 				wb = tmp[:(r1-r0)*cols]
 				for j := r0; j < r1; j++ {
-					dequantRow(w.typ, w.raw[j*rb:(j+1)*rb], wb[(j-r0)*cols:(j-r0+1)*cols])
+					r.k.dequant(w.typ, w.raw[j*rb:(j+1)*rb], wb[(j-r0)*cols:(j-r0+1)*cols])
 				}
 			}
 			for b := 0; b < n; b++ {

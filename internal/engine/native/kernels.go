@@ -18,12 +18,17 @@ type kernels struct {
 	dot  func(a, b []float32) float32
 	// gemv sets y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows.
 	gemv func(w, x, y []float32, rows, cols int)
+	// dequant decodes one row of a tensor type to float32.
+	dequant func(t GGMLType, src []byte, dst []float32)
+	// gemvQuant, when set, is gemv straight from quantized rows of type t;
+	// it reports false when it cannot handle t or cols.
+	gemvQuant func(t GGMLType, w []byte, x, y []float32, rows, cols int) bool
 }
 
 // selectKernels resolves a kernels setting (auto, simd, portable) to an
 // implementation, erroring when simd is asked for and this CPU lacks it.
 func selectKernels(want string) (kernels, error) {
-	portable := kernels{name: "portable-go", dot: dotPortable, gemv: gemvPortable}
+	portable := kernels{name: "portable-go", dot: dotPortable, gemv: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
 	switch want {
 	case "", KernelsAuto:

@@ -38,11 +38,67 @@ func gemvSIMD(w, x, y []float32, rows, cols int) {
 	gemvAVX2(unsafe.SliceData(w), unsafe.SliceData(x), unsafe.SliceData(y), rows, cols)
 }
 
+// f16ToF32AVX2 and q80ToF32AVX2 are implemented in kernels_amd64.s (F16C,
+// AVX2).
+//
+//go:noescape
+func f16ToF32AVX2(src *uint16, dst *float32, n int)
+
+//go:noescape
+func q80ToF32AVX2(src *byte, dst *float32, nblocks int)
+
+// dequantSIMD decodes F16 and Q8_0 rows with vector instructions and other
+// types with the portable code.
+func dequantSIMD(t GGMLType, src []byte, dst []float32) {
+	n := len(dst)
+	switch {
+	case n == 0:
+		return
+	case t == TypeF16 && n%8 == 0:
+		_ = src[2*n-1]
+		f16ToF32AVX2((*uint16)(unsafe.Pointer(unsafe.SliceData(src))), unsafe.SliceData(dst), n)
+	case t == TypeQ8_0 && n%32 == 0:
+		_ = src[n/32*34-1]
+		q80ToF32AVX2(unsafe.SliceData(src), unsafe.SliceData(dst), n/32)
+	default:
+		dequantRow(t, src, dst)
+	}
+}
+
+//go:noescape
+func gemvF16AVX2(w *uint16, x, y *float32, rows, cols int)
+
+//go:noescape
+func gemvQ80AVX2(w *byte, x, y *float32, rows, nblocks int)
+
+// gemvQuantSIMD multiplies F16 or Q8_0 rows without decoding them to
+// memory first; it reports false for other types or ragged rows.
+func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
+	if rows == 0 {
+		return true
+	}
+	switch {
+	case t == TypeF16 && cols%8 == 0:
+		_ = w[2*rows*cols-1]
+		_ = x[cols-1]
+		_ = y[rows-1]
+		gemvF16AVX2((*uint16)(unsafe.Pointer(unsafe.SliceData(w))), unsafe.SliceData(x), unsafe.SliceData(y), rows, cols)
+		return true
+	case t == TypeQ8_0 && cols%32 == 0:
+		_ = w[rows*(cols/32)*34-1]
+		_ = x[cols-1]
+		_ = y[rows-1]
+		gemvQ80AVX2(unsafe.SliceData(w), unsafe.SliceData(x), unsafe.SliceData(y), rows, cols/32)
+		return true
+	}
+	return false
+}
+
 func simdKernels() (kernels, bool) {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		return kernels{name: "avx2-fma-asm", dot: dotSIMD, gemv: gemvSIMD}, true
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
+		return kernels{name: "avx2-fma-asm", dot: dotSIMD, gemv: gemvSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD}, true
 	}
 	return kernels{}, false
 }
 
-func simdUnavailable() string { return "this CPU lacks AVX2 and FMA" }
+func simdUnavailable() string { return "this CPU lacks AVX2, FMA or F16C" }

@@ -161,3 +161,204 @@ reduce1:
 done:
 	VZEROUPPER
 	RET
+
+// func f16ToF32AVX2(src *uint16, dst *float32, n int)
+// Converts n half floats (n a multiple of 8) with F16C.
+TEXT ·f16ToF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ n+16(FP), CX
+
+f16loop:
+	CMPQ CX, $8
+	JL   f16done
+	VCVTPH2PS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  f16loop
+
+f16done:
+	VZEROUPPER
+	RET
+
+// func q80ToF32AVX2(src *byte, dst *float32, nblocks int)
+// Decodes Q8_0 blocks (an f16 scale, then 32 int8 values) to float32.
+TEXT ·q80ToF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ src+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+
+q8loop:
+	TESTQ CX, CX
+	JE    q8done
+	MOVWLZX (SI), AX
+	VMOVQ AX, X1
+	VCVTPH2PS X1, X1
+	VBROADCASTSS X1, Y1
+	VPMOVSXBD 2(SI), Y2
+	VPMOVSXBD 10(SI), Y3
+	VPMOVSXBD 18(SI), Y4
+	VPMOVSXBD 26(SI), Y5
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VMULPS Y1, Y2, Y2
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	VMULPS Y1, Y5, Y5
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	VMOVUPS Y4, 64(DI)
+	VMOVUPS Y5, 96(DI)
+	ADDQ $34, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP  q8loop
+
+q8done:
+	VZEROUPPER
+	RET
+
+// func gemvF16AVX2(w *uint16, x, y *float32, rows, cols int)
+// y[r] = dot(w row r (half floats), x); cols must be a multiple of 8.
+TEXT ·gemvF16AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ y+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ cols+32(FP), R10
+	SHLQ $1, R10
+
+h4:
+	CMPQ R8, $4
+	JL   h1
+	LEAQ (SI)(R10*1), R11
+	LEAQ (R11)(R10*1), R12
+	LEAQ (R12)(R10*1), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+	XORQ BX, BX
+
+h4loop:
+	CMPQ BX, R10
+	JGE  h4red
+	VMOVUPS (DI)(AX*1), Y8
+	VCVTPH2PS (SI)(BX*1), Y4
+	VCVTPH2PS (R11)(BX*1), Y5
+	VCVTPH2PS (R12)(BX*1), Y6
+	VCVTPH2PS (R13)(BX*1), Y7
+	VFMADD231PS Y4, Y8, Y0
+	VFMADD231PS Y5, Y8, Y1
+	VFMADD231PS Y6, Y8, Y2
+	VFMADD231PS Y7, Y8, Y3
+	ADDQ $32, AX
+	ADDQ $16, BX
+	JMP  h4loop
+
+h4red:
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (DX)
+	ADDQ $16, DX
+	LEAQ (R13)(R10*1), SI
+	SUBQ $4, R8
+	JMP  h4
+
+h1:
+	TESTQ R8, R8
+	JE    hdone
+	VXORPS Y0, Y0, Y0
+	XORQ AX, AX
+	XORQ BX, BX
+
+h1loop:
+	CMPQ BX, R10
+	JGE  h1red
+	VMOVUPS (DI)(AX*1), Y8
+	VCVTPH2PS (SI)(BX*1), Y4
+	VFMADD231PS Y4, Y8, Y0
+	ADDQ $32, AX
+	ADDQ $16, BX
+	JMP  h1loop
+
+h1red:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	ADDQ R10, SI
+	DECQ R8
+	JMP  h1
+
+hdone:
+	VZEROUPPER
+	RET
+
+// func gemvQ80AVX2(w *byte, x, y *float32, rows, nblocks int)
+// y[r] = dot(Q8_0 row r of nblocks blocks, x): per block, the int8 values
+// times x are summed, then scaled by the block's f16 scale.
+TEXT ·gemvQ80AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ y+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ nblocks+32(FP), R9
+
+qrow:
+	TESTQ R8, R8
+	JE    qdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y6, Y6, Y6
+	MOVQ DI, R11
+	MOVQ R9, CX
+
+qblk:
+	TESTQ CX, CX
+	JE    qred
+	MOVWLZX (SI), AX
+	VMOVQ AX, X1
+	VCVTPH2PS X1, X1
+	VBROADCASTSS X1, Y1
+	VPMOVSXBD 2(SI), Y2
+	VPMOVSXBD 10(SI), Y3
+	VPMOVSXBD 18(SI), Y4
+	VPMOVSXBD 26(SI), Y5
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VMULPS (R11), Y2, Y2
+	VMULPS 32(R11), Y3, Y3
+	VFMADD231PS 64(R11), Y4, Y2
+	VFMADD231PS 96(R11), Y5, Y3
+	VADDPS Y3, Y2, Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ $34, SI
+	ADDQ $128, R11
+	DECQ CX
+	JMP  qblk
+
+qred:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	DECQ R8
+	JMP  qrow
+
+qdone:
+	VZEROUPPER
+	RET

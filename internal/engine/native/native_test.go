@@ -411,6 +411,29 @@ func TestKernelsAgree(t *testing.T) {
 			a, b := make([]float32, rows), make([]float32, rows)
 			gemvPortable(w, x, a, rows, cols)
 			simd.gemv(w, x, b, rows, cols)
+			if cols%32 == 0 {
+				for _, typ := range []GGMLType{TypeF16, TypeQ8_0} {
+					raw := quantRow(typ, w, nil)
+					p, s := make([]float32, len(w)), make([]float32, len(w))
+					dequantRow(typ, raw, p)
+					simd.dequant(typ, raw, s)
+					for i := range p {
+						if p[i] != s[i] {
+							t.Fatalf("%s dequant element %d: portable %g simd %g", typ, i, p[i], s[i])
+						}
+					}
+					want, got := make([]float32, rows), make([]float32, rows)
+					gemvPortable(p, x, want, rows, cols)
+					if !simd.gemvQuant(typ, raw, x, got, rows, cols) {
+						t.Fatalf("%s gemv refused cols %d", typ, cols)
+					}
+					for r := range want {
+						if d := math.Abs(float64(want[r] - got[r])); d > 1e-4*math.Sqrt(float64(cols)) {
+							t.Fatalf("%s gemv rows %d cols %d row %d: %g vs %g", typ, rows, cols, r, want[r], got[r])
+						}
+					}
+				}
+			}
 			for r := range a {
 				if d := math.Abs(float64(a[r] - b[r])); d > 1e-4*math.Sqrt(float64(cols)) {
 					t.Fatalf("rows %d cols %d row %d: portable %g simd %g", rows, cols, r, a[r], b[r])

@@ -1,10 +1,11 @@
 package native
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 
 	"github.com/llenergymeasure/llem/internal/engine"
 )
@@ -68,11 +69,11 @@ func (s *sampler) next(logits []float32, banned int) int {
 	for i := range logits {
 		idx = append(idx, i)
 	}
-	sort.Slice(idx, func(a, b int) bool {
-		if logits[idx[a]] != logits[idx[b]] {
-			return logits[idx[a]] > logits[idx[b]]
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := cmp.Compare(logits[b], logits[a]); c != 0 {
+			return c
 		}
-		return idx[a] < idx[b]
+		return cmp.Compare(a, b)
 	})
 	if k := s.p.TopK; k > 0 && k < len(idx) {
 		idx = idx[:k]
