@@ -5,7 +5,7 @@
 #
 #   scripts/screenshot-report.sh internal/report/testdata/generated-study /tmp/report.png
 #
-# The HTML is written beside OUT.png as OUT.html. Needs Go and chromium
+# The page and its plot files are written beside OUT.png in OUT_report/. Needs Go and chromium
 # (apt-get install -y chromium). WINDOW=1400,2400 sets the viewport.
 set -euo pipefail
 
@@ -32,9 +32,10 @@ if [ -z "$browser" ]; then
 	exit 1
 fi
 
-# Render through the report package (the same code as `llem report --format html`).
-(cd "$repo" && LLEM_REPORT_STUDY="$study" LLEM_REPORT_HTML="$html" \
-	go test ./internal/report -run '^TestRenderHTMLFile$' -count=1 >/dev/null)
+# Render with llem itself: `llem report DIR --format html --out FOLDER`.
+pagedir="${out%.png}_report"
+(cd "$repo" && go run ./cmd/llem report "$study" --format html --out "$pagedir" >/dev/null)
+html="$pagedir/report.html"
 
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT

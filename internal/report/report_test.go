@@ -488,35 +488,6 @@ func TestReadTimeseriesUpstreamLayout(t *testing.T) {
 	}
 }
 
-// TestRenderHTMLFile writes the HTML report of the study in
-// $LLEM_REPORT_STUDY to $LLEM_REPORT_HTML; scripts/screenshot-report.sh
-// uses it. Without the variables it checks the same path on a fixture.
-func TestRenderHTMLFile(t *testing.T) {
-	study, out := os.Getenv("LLEM_REPORT_STUDY"), os.Getenv("LLEM_REPORT_HTML")
-	if study == "" || out == "" {
-		study, out = filepath.Join("testdata", "generated-study"), filepath.Join(t.TempDir(), "report.html")
-	}
-	s, err := Load(study)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Build(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(f, rep); err != nil {
-		f.Close()
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestReadTimeseriesRecorderLayout reads a file written by the energy
 // recorder itself, so the two stay compatible.
 func TestReadTimeseriesRecorderLayout(t *testing.T) {

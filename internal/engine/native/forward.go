@@ -77,9 +77,7 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 	for l := range m.layers {
 		ly := &m.layers[l]
 		rmsNorm(xb, x, ly.attnNorm, n, s.NormEps)
-		r.matmul(q, xb, &ly.wq, n)
-		r.matmul(k, xb, &ly.wk, n)
-		r.matmul(v, xb, &ly.wv, n)
+		r.matmul(n, mm{q, xb, &ly.wq}, mm{k, xb, &ly.wk}, mm{v, xb, &ly.wv})
 		addBias(q, ly.bq, n)
 		addBias(k, ly.bk, n)
 		addBias(v, ly.bv, n)
@@ -96,15 +94,14 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 			copy(c.v[l][st.pos*kvd:(st.pos+1)*kvd], v[i*kvd:(i+1)*kvd])
 		}
 		r.attention(att, q, steps, caches, l)
-		r.matmul(xb2, att, &ly.wo, n)
+		r.matmul(n, mm{xb2, att, &ly.wo})
 		addInto(x, xb2)
 		rmsNorm(xb, x, ly.ffnNorm, n, s.NormEps)
-		r.matmul(hb, xb, &ly.wGate, n)
-		r.matmul(hb2, xb, &ly.wUp, n)
+		r.matmul(n, mm{hb, xb, &ly.wGate}, mm{hb2, xb, &ly.wUp})
 		for i, g := range hb {
 			hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * hb2[i]
 		}
-		r.matmul(xb2, hb, &ly.wDown, n)
+		r.matmul(n, mm{xb2, hb, &ly.wDown})
 		addInto(x, xb2)
 	}
 	nl := 0
@@ -116,53 +113,80 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 	}
 	rmsNorm(xb2[:nl*d], xb[:nl*d], m.outNorm, nl, s.NormEps)
 	logits := r.scratch("logits", nl*s.Vocab)
-	r.matmul(logits, xb2, &m.output, nl)
+	r.matmul(nl, mm{logits, xb2, &m.output})
 	return logits
 }
 
-// matmul computes out[b] = W·x[b] for n activation rows. W's rows are
-// split over the workers and walked in blocks of about 32 KiB; each block is
-// loaded (and, for quantized types, decoded) once and multiplied with all n
-// rows of x while it is in cache.
-func (r *runner) matmul(out, x []float32, w *matrix, n int) {
+// mm is one matrix product of a forward pass: out[b] = w·x[b].
+type mm struct {
+	out, x []float32
+	w      *matrix
+}
+
+// matmul runs matrix products over n activation rows. The weight rows of all
+// products are cut into blocks of about 32 KiB (of F32) and the blocks are
+// split over the workers in one parallel region, so independent products
+// (Q, K and V; gate and up) cost one fan-out. Each block is loaded (and,
+// for BF16/Q4_0, decoded) once and multiplied with all n rows of x while it
+// is in cache.
+func (r *runner) matmul(n int, jobs ...mm) {
 	if n == 0 {
 		return
 	}
-	rows, cols, gemv := w.rows, w.cols, r.k.gemv
-	block := max(4, (32<<10)/(4*cols)/4*4)
-	nblocks := (rows + block - 1) / block
-	r.w.parallel(nblocks, func(lo, hi int) {
+	var first [4]int // first global block index of each job
+	total := 0
+	for j, jb := range jobs {
+		first[j] = total
+		total += (jb.w.rows + blockRows(jb.w.cols) - 1) / blockRows(jb.w.cols)
+	}
+	r.w.parallel(total, func(lo, hi int) {
 		var tmp []float32 // decoded rows, allocated on first use
-		for r0 := lo * block; r0 < min(hi*block, rows); r0 += block {
-			r1 := min(r0+block, rows)
-			if w.typ != TypeF32 && r.k.gemvQuant != nil {
-				rb := w.typ.rowBytes(cols)
-				wq := w.raw[r0*rb : r1*rb]
-				if r.k.gemvQuant(w.typ, wq, x[:cols], out[r0:r1], r1-r0, cols) {
-					for b := 1; b < n; b++ {
-						r.k.gemvQuant(w.typ, wq, x[b*cols:(b+1)*cols], out[b*rows+r0:b*rows+r1], r1-r0, cols)
-					}
-					continue
-				}
+		j := 0
+		for i := lo; i < hi; i++ {
+			for j+1 < len(jobs) && i >= first[j+1] {
+				j++
 			}
-			var wb []float32
-			if w.typ == TypeF32 {
-				wb = w.f32[r0*cols : r1*cols]
-			} else {
-				rb := w.typ.rowBytes(cols)
-				if tmp == nil {
-					tmp = make([]float32, block*cols)
-				}
-				wb = tmp[:(r1-r0)*cols]
-				for j := r0; j < r1; j++ {
-					r.k.dequant(w.typ, w.raw[j*rb:(j+1)*rb], wb[(j-r0)*cols:(j-r0+1)*cols])
-				}
-			}
-			for b := 0; b < n; b++ {
-				gemv(wb, x[b*cols:(b+1)*cols], out[b*rows+r0:b*rows+r1], r1-r0, cols)
-			}
+			jb := jobs[j]
+			br := blockRows(jb.w.cols)
+			r0 := (i - first[j]) * br
+			r.mulBlock(jb, n, r0, min(r0+br, jb.w.rows), &tmp)
 		}
 	})
+}
+
+// blockRows is the number of weight rows per block: about 32 KiB of F32,
+// a multiple of four (the gemv kernels take rows four at a time).
+func blockRows(cols int) int { return max(4, (32<<10)/(4*cols)/4*4) }
+
+// mulBlock computes rows r0..r1 of jb for all n activation rows.
+func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
+	w, cols, rows := jb.w, jb.w.cols, jb.w.rows
+	if w.typ != TypeF32 && r.k.gemvQuant != nil {
+		rb := w.typ.rowBytes(cols)
+		wq := w.raw[r0*rb : r1*rb]
+		if r.k.gemvQuant(w.typ, wq, jb.x[:cols], jb.out[r0:r1], r1-r0, cols) {
+			for b := 1; b < n; b++ {
+				r.k.gemvQuant(w.typ, wq, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+			}
+			return
+		}
+	}
+	var wb []float32
+	if w.typ == TypeF32 {
+		wb = w.f32[r0*cols : r1*cols]
+	} else {
+		rb := w.typ.rowBytes(cols)
+		if len(*tmp) < (r1-r0)*cols {
+			*tmp = make([]float32, blockRows(cols)*cols)
+		}
+		wb = (*tmp)[:(r1-r0)*cols]
+		for j := r0; j < r1; j++ {
+			r.k.dequant(w.typ, w.raw[j*rb:(j+1)*rb], wb[(j-r0)*cols:(j-r0+1)*cols])
+		}
+	}
+	for b := 0; b < n; b++ {
+		r.k.gemv(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+	}
 }
 
 // attention computes causal grouped-query attention for every step and
