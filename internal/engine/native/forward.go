@@ -133,7 +133,7 @@ func (r *runner) matmul(n int, jobs ...mm) {
 	if n == 0 {
 		return
 	}
-	var first [4]int // first global block index of each job
+	first := make([]int, len(jobs)) // first global block index of each job
 	total := 0
 	for j, jb := range jobs {
 		first[j] = total

@@ -6,14 +6,15 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/llenergymeasure/llem/internal/logtail"
 )
 
 // server is an inference server llem started.
 type server struct {
 	cmd    *exec.Cmd
-	output *tail
+	output *logtail.Buffer
 	exited chan struct{}
 }
 
@@ -21,7 +22,7 @@ type server struct {
 // answers 200, the process exits, or ctx ends.
 func startServer(ctx context.Context, command []string, health string, client *http.Client) (*server, error) {
 	cmd := exec.Command(command[0], command[1:]...)
-	out := &tail{max: 8 << 10}
+	out := logtail.New(8<<10, nil)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 5 * time.Second
 	setProcessGroup(cmd)
@@ -82,27 +83,4 @@ func (s *server) stop() error {
 	case <-time.After(5 * time.Second):
 		return fmt.Errorf("openai: server (pid %d) did not exit after SIGKILL", s.cmd.Process.Pid)
 	}
-}
-
-// tail keeps the last bytes of the server's output for error messages.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
 }

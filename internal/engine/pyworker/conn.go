@@ -9,6 +9,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/llenergymeasure/llem/internal/logtail"
 )
 
 // proc is a running worker: a local process or a container.
@@ -217,31 +219,7 @@ func tailNote(t *tail) string {
 
 // tail keeps the last bytes written to it and forwards everything to an
 // optional log writer.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-	log io.Writer
-}
+// tail is the worker's stderr: the last bytes for error messages, copied to the run log.
+type tail = logtail.Buffer
 
-func newTail(max int, log io.Writer) *tail { return &tail{max: max, log: log} }
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
-	}
-	if t.log != nil {
-		// A failing log must not stop the worker's stderr from draining.
-		_, _ = t.log.Write(p)
-	}
-	return len(p), nil
-}
-
-func (t *tail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
+func newTail(max int, log io.Writer) *tail { return logtail.New(max, log) }
