@@ -14,6 +14,7 @@
 //   - matrix kernels (kernels*.go): AVX2+FMA assembly chosen at run time,
 //     with a portable pure-Go fallback;
 //   - synthetic shapes (shapes.go, synth.go) and SynthesizeGGUF, which writes
-//     them as GGUF files that llama.cpp and Ollama load;
+//     them as GGUF files that llama.cpp loads and runs to the same greedy
+//     tokens (bench/native/compare-llamacpp.sh);
 //   - the engine.Engine implementation (engine.go) with sampling (sample.go).
 package native

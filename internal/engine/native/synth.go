@@ -166,7 +166,8 @@ func SynthModel(shape string, seed int64, typ GGMLType, threads int) (*Model, er
 
 // SynthesizeGGUF writes a synthetic model of a named shape as a GGUF v3
 // file (architecture llama, byte-level BPE "gpt2" tokenizer with merges)
-// that llama.cpp and Ollama load. typ is f32, f16 or q8_0 for the matrices;
+// for other engines; llama.cpp loads it (Ollama, which reads the same
+// format, was not tried). typ is f32, f16 or q8_0 for the matrices;
 // norm weights are always F32. The weights equal SynthModel's for the same
 // shape, seed and type.
 func SynthesizeGGUF(w io.Writer, shape string, seed int64, typ string) error {

@@ -26,7 +26,7 @@ const (
 // pair's text, until every corpus word is one token), then unique
 // pseudo-word tokens to fill the vocabulary. Every
 // token decodes to valid UTF-8 and no token string repeats, so llama.cpp
-// and Ollama accept the vocabulary. Bytes outside ASCII encode as <unk>.
+// accepts the vocabulary. Bytes outside ASCII encode as <unk>.
 func synthTokenizerSpec(vocab int) (TokenizerSpec, error) {
 	const base = 3 + 128
 	if vocab < base {
