@@ -6,21 +6,14 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PEERS="$ROOT/.peers/llama.cpp"
-VERSION=3.21.1
 BIN="$PEERS/build/bin"
 if [[ -x "$BIN/llama-bench" && -x "$BIN/llama-server" ]]; then
   echo "llama.cpp already built in $BIN"
   exit 0
 fi
 command -v cmake >/dev/null || { echo "cmake not found: apt-get install -y cmake" >&2; exit 1; }
-mkdir -p "$PEERS"
+"$(dirname "$0")/fetch-llamacpp-source.sh"
 cd "$PEERS"
-if [[ ! -d src ]]; then
-  npm pack "node-llama-cpp@$VERSION" >/dev/null
-  tar xzf "node-llama-cpp-$VERSION.tgz"
-  git clone -q package/llama/gitRelease.bundle src
-  rm -rf package "node-llama-cpp-$VERSION.tgz"
-fi
 cmake -S src -B build -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
   -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DGGML_NATIVE=OFF >/dev/null
 cmake --build build --target llama-server llama-bench llama-cli -j2

@@ -28,9 +28,9 @@ N=32
 
 "$ROOT/bench/native/build-llamacpp.sh"
 mkdir -p "$PEERS/bin"
-(cd "$ROOT" && go build -o "$PEERS/bin/nativetool" ./internal/engine/native/cmd/nativetool)
+(cd "$ROOT" && go build -o "$PEERS/bin/nativetool" ./internal/engine/native/cmd/nativetool && go build -o "$PEERS/bin/llem" ./cmd/llem)
 TOOL="$PEERS/bin/nativetool"
-"$TOOL" synth --shape stories15M --type "$TYPE" --out "$MODEL"
+"$PEERS/bin/llem" model synth --shape stories15M --type "$TYPE" --out "$MODEL"
 echo "model: $MODEL ($(du -h "$MODEL" | cut -f1))"
 
 PROMPTS=("Once upon a time there was a little fox" "The committee met on Thursday to review the budget." "How many kilowatt-hours does it take to answer a question?")

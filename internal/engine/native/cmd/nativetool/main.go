@@ -1,7 +1,7 @@
 // Command nativetool drives llem's native engine outside the harness, for
-// peer comparisons (bench/native/compare-llamacpp.sh) and model files:
+// peer comparisons (bench/native/compare-llamacpp.sh; model files come from
+// `llem model synth`):
 //
-//	nativetool synth  --shape stories15M --out model.gguf [--seed N] [--type f32|f16|q8_0]
 //	nativetool greedy --model FILE|SHAPE --n 32 [--threads N] PROMPT...
 //	nativetool bench  --model FILE|SHAPE [--threads N] [--batch B] [--n 64] [--kernels auto]
 //
@@ -31,13 +31,10 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: nativetool synth|greedy|bench [flags]")
+		return fmt.Errorf("usage: nativetool greedy|bench [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	shape := fs.String("shape", "stories15M", "synthetic shape (synth)")
-	out := fs.String("out", "", "output GGUF path (synth)")
 	seed := fs.Int64("seed", native.DefaultWeightsSeed, "weights seed")
-	typ := fs.String("type", "f32", "tensor type: f32, f16 or q8_0 (synth)")
 	model := fs.String("model", "stories15M", "GGUF path or synthetic shape")
 	n := fs.Int("n", 32, "new tokens per prompt")
 	threads := fs.Int("threads", 1, "threads")
@@ -48,19 +45,6 @@ func run(args []string) error {
 	}
 	ctx := context.Background()
 	switch args[0] {
-	case "synth":
-		if *out == "" {
-			return fmt.Errorf("synth needs --out")
-		}
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		if err := native.SynthesizeGGUF(f, *shape, *seed, *typ); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
 	case "greedy", "bench":
 		e := native.New()
 		bs := *batch
