@@ -9,23 +9,28 @@ import (
 	"testing"
 
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/engine/native"
 )
 
 // The tokenizers below are small but real: they tokenise any text
 // deterministically, the way the two families of LLM tokenizers do, so the
 // synthetic generator is tested against both behaviours it must handle.
 
-// testTokenizers are the tokenizers the synthetic-length tests run on. The
-// native engine's tokenizer joins with one entry (and an import of
-// internal/engine/native):
-//
-//	{"native-tiny", func(t *testing.T) engine.Tokenizer { m, err := native.SynthModel("tiny", 1, native.TypeF32, 1); if err != nil { t.Fatal(err) }; return m.Tok }},
+// testTokenizers are the tokenizers the synthetic-length tests run on: two
+// built here, and the native engine's own (its synthetic tiny model).
 var testTokenizers = []struct {
 	name string
 	make func(t *testing.T) engine.Tokenizer
 }{
 	{"byte-level-bpe", func(t *testing.T) engine.Tokenizer { return trainBPE(t, trainingCorpus(t), 400) }},
 	{"sentencepiece-like", func(t *testing.T) engine.Tokenizer { return newSPM(trainingCorpus(t), 300) }},
+	{"native-tiny", func(t *testing.T) engine.Tokenizer {
+		m, err := native.SynthModel("tiny", 1, native.TypeF32, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Tok
+	}},
 }
 
 // trainingCorpus is the text of the embedded builtin prompts.
