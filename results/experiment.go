@@ -1,0 +1,229 @@
+// Package results holds what llem writes: one ExperimentResult per run, the
+// StudyManifest checkpoint of a study in progress, and the StudyResult of a
+// finished study, with their readers and writers. Results are plain JSON and
+// Parquet, readable without llem.
+package results
+
+import (
+	"time"
+
+	"github.com/llenergymeasure/llem/config"
+)
+
+// SchemaVersion is the version of the result schemas written by this llem.
+const SchemaVersion = "2.0"
+
+// ExperimentResult is the complete record of one measured run.
+type ExperimentResult struct {
+	SchemaVersion         string                  `json:"schema_version"`
+	MeasurementConfigHash string                  `json:"measurement_config_hash"`
+	Config                config.ExperimentConfig `json:"config"`
+	// Cycle is the study cycle this run belongs to (1-based), 0 outside a study.
+	Cycle int `json:"cycle,omitempty"`
+	// Effective holds the settings actually used, engine defaults resolved.
+	Effective   map[string]any `json:"effective,omitempty"`
+	StartedAt   time.Time      `json:"started_at"`
+	CompletedAt time.Time      `json:"completed_at"`
+	// Protocol notes how the methodology was applied (e.g. "quick demo: 5 s
+	// baseline, 1 warm-up run, no thermal floor").
+	Protocol Protocol `json:"protocol"`
+
+	Model   ModelInfo   `json:"model"`
+	Dataset DatasetInfo `json:"dataset"`
+
+	// MeasurementMethodology is total, steady_state or windowed.
+	MeasurementMethodology string          `json:"measurement_methodology"`
+	SteadyStateWindow      *TimeWindow     `json:"steady_state_window,omitempty"`
+	Energy                 EnergyMetrics   `json:"energy"`
+	Throughput             ThroughputStats `json:"throughput"`
+	Latency                LatencyStats    `json:"latency"`
+	Compute                ComputeMetrics  `json:"compute"`
+	Carbon                 *CarbonMetrics  `json:"carbon,omitempty"`
+	Warmup                 WarmupStats     `json:"warmup"`
+
+	MeasurementWarnings []Warning           `json:"measurement_warnings"`
+	Environment         EnvironmentSnapshot `json:"environment"`
+	// TimeseriesPath is relative to the result's directory.
+	TimeseriesPath string `json:"timeseries_path,omitempty"`
+	// Requests holds per-request measurements (for bootstrap CIs and reports).
+	Requests []RequestRecord `json:"requests,omitempty"`
+}
+
+// Protocol records how the measurement protocol was applied.
+type Protocol struct {
+	Mode                    string  `json:"mode"` // full | quick
+	Note                    string  `json:"note,omitempty"`
+	BaselineSeconds         float64 `json:"baseline_seconds"`
+	WarmupRuns              int     `json:"warmup_runs"`
+	ThermalFloorSeconds     float64 `json:"thermal_floor_seconds"`
+	SamplingIntervalSeconds float64 `json:"sampling_interval_seconds"`
+}
+
+// ModelInfo describes the model as loaded.
+type ModelInfo struct {
+	Name          string  `json:"name"`
+	Weights       string  `json:"weights"` // gguf | synthetic | hf | random_init | remote
+	Parameters    int64   `json:"parameters,omitempty"`
+	LoadSeconds   float64 `json:"load_seconds"`
+	Device        string  `json:"device"`
+	FLOPsPerToken float64 `json:"flops_per_token,omitempty"`
+}
+
+// DatasetInfo is the identity of the prompts measured.
+type DatasetInfo struct {
+	Name     string         `json:"name"`
+	Revision string         `json:"revision,omitempty"`
+	SHA256   string         `json:"sha256,omitempty"`
+	Params   map[string]any `json:"params,omitempty"`
+	// ExactOutputLength is false when the engine could not enforce the
+	// requested output length (then output_len is a maximum).
+	ExactOutputLength bool `json:"exact_output_length"`
+}
+
+// TimeWindow is a span in seconds from the start of measurement.
+type TimeWindow struct {
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+}
+
+// EnergyMetrics are the energy figures of the measured window. Every figure
+// carries its source through Sources; an estimate is labelled as such.
+type EnergyMetrics struct {
+	// Source is the best source used for the total (see energy.Source).
+	Source string `json:"source"`
+	// Estimated is true when any part of the total is an estimate.
+	Estimated        bool                `json:"estimated"`
+	Domains          []DomainEnergy      `json:"domains"`
+	DurationS        float64             `json:"duration_s"`
+	BaselinePowerW   float64             `json:"baseline_power_w"`
+	BaselineStdW     float64             `json:"baseline_std_w,omitempty"`
+	TotalJ           float64             `json:"energy_total_j"`
+	AdjustedJ        float64             `json:"energy_adjusted_j"`
+	PerOutputTokenJ  float64             `json:"energy_per_output_token_j"`
+	PerRequestJ      float64             `json:"energy_per_request_j"`
+	PerTokenJ        float64             `json:"energy_per_token_j"` // per input+output token
+	AvgPowerW        float64             `json:"avg_power_w"`
+	PeakPowerW       float64             `json:"peak_power_w"`
+	PerOutputTokenCI *ConfidenceInterval `json:"energy_per_output_token_ci,omitempty"`
+	// FallbackReasons says why better sources were not used.
+	FallbackReasons []string `json:"fallback_reasons,omitempty"`
+}
+
+// DomainEnergy is the energy of one domain over the measured window.
+type DomainEnergy struct {
+	Kind   string  `json:"kind"`
+	Index  int     `json:"index"`
+	Name   string  `json:"name,omitempty"`
+	Source string  `json:"source"`
+	TotalJ float64 `json:"energy_j"`
+	// CounterJ and IntegratedJ are the two paths on GPUs: the counter delta and
+	// the integral of sampled power over the same windows.
+	CounterJ     *float64 `json:"counter_j,omitempty"`
+	IntegratedJ  *float64 `json:"integrated_j,omitempty"`
+	BaselineW    float64  `json:"baseline_power_w"`
+	AdjustedJ    float64  `json:"energy_adjusted_j"`
+	PeakMemoryMB float64  `json:"peak_memory_mb,omitempty"`
+}
+
+// ConfidenceInterval is a 95% interval and how it was computed.
+type ConfidenceInterval struct {
+	Low    float64 `json:"low"`
+	High   float64 `json:"high"`
+	Method string  `json:"method"`
+	N      int     `json:"n"`
+}
+
+// ThroughputStats counts tokens and rates over the measured window.
+type ThroughputStats struct {
+	Requests         int     `json:"requests"`
+	InputTokens      int     `json:"input_tokens"`
+	OutputTokens     int     `json:"output_tokens"`
+	OutputTokensPerS float64 `json:"output_tokens_per_s"`
+	TotalTokensPerS  float64 `json:"input_plus_output_tokens_per_s"`
+	RequestsPerS     float64 `json:"requests_per_s"`
+	Batches          int     `json:"batches"`
+	BatchSize        int     `json:"batch_size"`
+}
+
+// LatencyStats summarises per-request latencies in seconds.
+type LatencyStats struct {
+	TTFT Distribution `json:"ttft_s"`
+	ITL  Distribution `json:"itl_s"`
+	E2E  Distribution `json:"e2e_s"`
+}
+
+// Distribution is a summary of a sample.
+type Distribution struct {
+	N    int                 `json:"n"`
+	Mean float64             `json:"mean"`
+	P50  float64             `json:"p50"`
+	P90  float64             `json:"p90"`
+	P99  float64             `json:"p99"`
+	Min  float64             `json:"min"`
+	Max  float64             `json:"max"`
+	CI   *ConfidenceInterval `json:"ci,omitempty"`
+}
+
+// ComputeMetrics are reference metadata about the work done.
+type ComputeMetrics struct {
+	FLOPsTotal    float64 `json:"flops_total"`
+	FLOPsPerToken float64 `json:"flops_per_token"`
+	FLOPsMethod   string  `json:"flops_method,omitempty"`
+	MFU           float64 `json:"mfu,omitempty"`
+	PeakMemoryMB  float64 `json:"peak_memory_mb,omitempty"`
+}
+
+// CarbonMetrics is emitted carbon, given user-config context.
+type CarbonMetrics struct {
+	EnergyKWh           float64 `json:"energy_kwh"`
+	PUE                 float64 `json:"pue"`
+	CarbonIntensityGKWh float64 `json:"carbon_intensity_gco2_per_kwh"`
+	Location            string  `json:"location,omitempty"`
+	EmissionsG          float64 `json:"emissions_gco2"`
+}
+
+// WarmupStats describes the warm-up that preceded measurement.
+type WarmupStats struct {
+	Runs         int     `json:"runs"`
+	Converged    bool    `json:"converged"`
+	FinalCV      float64 `json:"final_cv"`
+	DurationS    float64 `json:"duration_s"`
+	ThermalWaitS float64 `json:"thermal_wait_s"`
+	// ExcludedSamples is how many time-series samples fell in warm-up.
+	ExcludedSamples int `json:"warmup_excluded_samples"`
+}
+
+// RequestRecord is one measured request.
+type RequestRecord struct {
+	PromptID     string  `json:"prompt_id"`
+	Batch        int     `json:"batch"`
+	InputTokens  int     `json:"input_tokens"`
+	OutputTokens int     `json:"output_tokens"`
+	TTFTS        float64 `json:"ttft_s"`
+	E2ES         float64 `json:"e2e_s"`
+	MeanITLS     float64 `json:"mean_itl_s"`
+	// EnergyJ is the request's share of its batch window's energy.
+	EnergyJ float64 `json:"energy_j"`
+}
+
+// Warning is a measurement warning (MEA-6): data, stored with the result.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Warning codes.
+const (
+	WarnShortRun          = "short_run"
+	WarnPersistenceOff    = "persistence_mode_off"
+	WarnGPUShared         = "gpu_shared"
+	WarnThrottling        = "throttling"
+	WarnEnergyEstimated   = "energy_estimated"
+	WarnBaselineUnstable  = "baseline_unstable"
+	WarnHighCycleVariance = "high_cycle_variance"
+	WarnEnergyMismatch    = "energy_paths_disagree"
+	WarnWindowTooShort    = "window_shorter_than_sensor_period"
+	WarnOutputLength      = "output_length_not_enforced"
+	WarnQuickProtocol     = "quick_protocol"
+	WarnNoBaseline        = "no_baseline"
+)

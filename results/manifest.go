@@ -1,0 +1,91 @@
+package results
+
+import (
+	"fmt"
+	"time"
+)
+
+// RunState is the state of one run in a StudyManifest.
+type RunState string
+
+// Run states.
+const (
+	StatePending     RunState = "pending"
+	StateRunning     RunState = "running"
+	StateCompleted   RunState = "completed"
+	StateFailed      RunState = "failed"
+	StateSkipped     RunState = "skipped"
+	StateInterrupted RunState = "interrupted"
+)
+
+// StudyManifest is the in-progress checkpoint of a study, rewritten
+// atomically after every state change. It is distinct from StudyResult.
+type StudyManifest struct {
+	SchemaVersion   string    `json:"schema_version"`
+	StudyName       string    `json:"study_name"`
+	StudyDesignHash string    `json:"study_design_hash"`
+	StudyFile       string    `json:"study_file,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+	// JournalSeq is the sequence number of the last journal entry folded
+	// into this snapshot; entries of manifest.journal.jsonl with a higher
+	// number are applied over it (see ReadManifest).
+	JournalSeq int64         `json:"journal_seq"`
+	Runs       []ManifestRun `json:"runs"`
+}
+
+// JournalEntry is one line of manifest.journal.jsonl: the full new entry
+// of one run after a state change. Lines are appended and fsync'd one per
+// change, so the cost of recording a change does not grow with the study.
+type JournalEntry struct {
+	Seq  int64       `json:"seq"`
+	Time time.Time   `json:"time"`
+	Run  ManifestRun `json:"run"`
+}
+
+// Apply folds a journal entry into the manifest: the run with the entry's
+// index is replaced. Entries already folded in (Seq <= JournalSeq) are
+// ignored, so replaying a journal twice is harmless.
+func (m *StudyManifest) Apply(e JournalEntry) error {
+	if e.Seq <= m.JournalSeq {
+		return nil
+	}
+	i := e.Run.Index
+	if i < 0 || i >= len(m.Runs) || m.Runs[i].Index != i {
+		return fmt.Errorf("journal entry %d: run index %d not in the manifest's %d runs", e.Seq, i, len(m.Runs))
+	}
+	m.Runs[i] = e.Run
+	m.JournalSeq = e.Seq
+	if e.Time.After(m.UpdatedAt) {
+		m.UpdatedAt = e.Time
+	}
+	return nil
+}
+
+// Counts returns how many runs are in each state.
+func (m *StudyManifest) Counts() map[RunState]int {
+	c := make(map[RunState]int)
+	for _, r := range m.Runs {
+		c[r.State]++
+	}
+	return c
+}
+
+// ManifestRun is one run's entry in the manifest.
+type ManifestRun struct {
+	Index                 int        `json:"index"`
+	Cycle                 int        `json:"cycle"`
+	Experiment            int        `json:"experiment"`
+	MeasurementConfigHash string     `json:"measurement_config_hash"`
+	State                 RunState   `json:"state"`
+	StartedAt             *time.Time `json:"started_at,omitempty"`
+	EndedAt               *time.Time `json:"ended_at,omitempty"`
+	// ResultPath is relative to the study directory.
+	ResultPath string `json:"result_path,omitempty"`
+	Error      string `json:"error,omitempty"`
+	ErrorType  string `json:"error_type,omitempty"`
+	LogTail    string `json:"log_tail,omitempty"`
+	// StartTempC and EndTempC are device temperatures around the run, when readable.
+	StartTempC *float64 `json:"start_temp_c,omitempty"`
+	EndTempC   *float64 `json:"end_temp_c,omitempty"`
+}
