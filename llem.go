@@ -14,12 +14,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
-	"time"
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/buildinfo"
-	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/harness"
@@ -64,18 +63,9 @@ func RunExperiment(ctx context.Context, cfg config.ExperimentConfig, opts Option
 		return nil, err
 	}
 	bi := buildinfo.Get()
-	ho := harness.Options{
-		NewEngine:        func(c config.ExperimentConfig) (engine.Engine, error) { return engines.New(c, user, nil) },
-		SamplingInterval: secondsToDuration(user.SamplingIntervalSeconds),
-		Dataset:          dataset.OptionsFromEnv(nil),
-		CarbonIntensity:  user.CarbonIntensity,
-		PUE:              user.DatacenterPUE,
-		Location:         user.DatacenterLocation,
-		Version:          bi.Version,
-		Commit:           bi.Commit,
-		Observer:         opts.OnRunEvent,
-	}
-	ho.Energy.CPUTDPWatts = user.CPUTDPWatts
+	newEngine := func(c config.ExperimentConfig) (engine.Engine, error) { return engines.New(c, user, nil) }
+	ho := harness.UserOptions(user, newEngine, os.Getenv, bi.Version, bi.Commit)
+	ho.Observer = opts.OnRunEvent
 	return harness.Run(ctx, cfg, ho)
 }
 
@@ -115,5 +105,3 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 	}
 	return res, err
 }
-
-func secondsToDuration(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -144,11 +144,11 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 // quickStudy is `llem run` with no file: the default experiment on the
 // built-in engine with the short demonstration protocol (SPEC CLI-1).
 func quickStudy() *config.StudyConfig {
-	cfg := quickExperiment()
+	cfg := config.QuickExperiment()
 	return &config.StudyConfig{
 		Name:        "quickstart",
 		Experiments: []config.ExperimentConfig{cfg},
-		Execution:   quickExecution(),
+		Execution:   config.DefaultExecution(),
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/buildinfo"
+	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/harness"
 	"github.com/llenergymeasure/llem/results"
 )
@@ -67,17 +69,9 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 // receives a Python worker's own output.
 func harnessOptions(user config.UserConfig, stdio *IO, dataBase string, log io.Writer) harness.Options {
 	bi := buildinfo.Get()
-	opts := harness.Options{
-		NewEngine:        func(c config.ExperimentConfig) (engineT, error) { return newEngine(c, user, log) },
-		SamplingInterval: time.Duration(user.SamplingIntervalSeconds * float64(time.Second)),
-		CarbonIntensity:  user.CarbonIntensity,
-		PUE:              user.DatacenterPUE,
-		Location:         user.DatacenterLocation,
-		Version:          bi.Version,
-		Commit:           bi.Commit,
-	}
-	opts.Energy.CPUTDPWatts = user.CPUTDPWatts
-	opts.Dataset = datasetOptions(stdio, dataBase)
+	newEngine := func(c config.ExperimentConfig) (engine.Engine, error) { return engines.New(c, user, log) }
+	opts := harness.UserOptions(user, newEngine, stdio.Getenv, bi.Version, bi.Commit)
+	opts.Dataset.BaseDir = dataBase
 	return opts
 }
 

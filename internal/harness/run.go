@@ -500,7 +500,21 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// WriteLog opens the run's log file in dir.
-func WriteLog(dir string) (*os.File, error) {
-	return os.OpenFile(filepath.Join(dir, "run.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+// UserOptions are the measurement options the user config sets: sampling
+// interval, carbon context and CPU TDP, with newEngine building engines,
+// dataset access from getenv (HF_* variables) and version for the snapshot.
+// Callers add OutDir, Observer, Log and the rest.
+func UserOptions(user config.UserConfig, newEngine func(config.ExperimentConfig) (engine.Engine, error), getenv func(string) string, version, commit string) Options {
+	o := Options{
+		NewEngine:        newEngine,
+		SamplingInterval: seconds(user.SamplingIntervalSeconds),
+		Dataset:          dataset.OptionsFromEnv(getenv),
+		CarbonIntensity:  user.CarbonIntensity,
+		PUE:              user.DatacenterPUE,
+		Location:         user.DatacenterLocation,
+		Version:          version,
+		Commit:           commit,
+	}
+	o.Energy.CPUTDPWatts = user.CPUTDPWatts
+	return o
 }
