@@ -11,7 +11,8 @@
 set -eu
 
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! [ -x /bin/busybox ]; then
-	apt-get install -y podman runc busybox-static >&2
+	apt-get update -qq >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static >&2
 fi
 
 conf=/etc/containers/containers.conf
