@@ -11,11 +11,15 @@ import (
 // child (`<test binary> __run-child`), so CLI tests run studies with real
 // child processes and the real harness.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == childCommand {
+	if (len(os.Args) > 1 && os.Args[1] == childCommand) || os.Getenv(asLlemEnv) == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}))
 	}
 	os.Exit(m.Run())
 }
+
+// asLlemEnv makes the test binary behave as the llem command, so a test can
+// run llem as a separate process (and kill it).
+const asLlemEnv = "LLEM_TEST_AS_LLEM"
 
 // runCLI runs llem in-process with args and returns exit code, stdout, stderr.
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {

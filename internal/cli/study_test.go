@@ -1,10 +1,17 @@
 package cli
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/llenergymeasure/llem/results"
 )
@@ -99,4 +106,144 @@ func TestStudyEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStudyTimeoutKillsOnlyThatRun gives one configuration far more work
+// than the per-run timeout allows: it is killed and marked failed, the
+// others complete, and llem exits 1.
+func TestStudyTimeoutKillsOnlyThatRun(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "study.yaml")
+	src := `name: timeouts
+model: tiny
+backend: native
+n: 2
+dataset: {name: synthetic, input_len: 8, output_len: 4}
+baseline: {enabled: false}
+warmup: {enabled: false}
+experiments:
+  - {native: {batch_size: 1}}
+  - {model: stories15M, n: 50, dataset: {name: synthetic, input_len: 64, output_len: 512}}
+  - {native: {batch_size: 2}}
+execution: {n_cycles: 1}
+`
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "results")
+	code, stdout, errOut := runCLI(t, nil, "run", file, "--no-gaps", "--order", "sequential", "--timeout", "3s", "--output", out)
+	if code != ExitRunsFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, errOut)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "timeouts_*"))
+	if len(dirs) != 1 {
+		t.Fatalf("study dirs %v", dirs)
+	}
+	m, err := results.ReadManifest(filepath.Join(dirs[0], "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[results.RunState]int{}
+	for _, r := range m.Runs {
+		states[r.State]++
+		if r.State == results.StateFailed && (r.ErrorType != "timeout" || r.LogTail == "") {
+			t.Errorf("failed run %d: type %q, log tail %q", r.Index, r.ErrorType, r.LogTail)
+		}
+	}
+	if states[results.StateCompleted] != 2 || states[results.StateFailed] != 1 {
+		t.Errorf("states %v, want 2 completed and 1 failed", states)
+	}
+	if !strings.Contains(stdout, "FAILED") {
+		t.Errorf("summary should list the failure:\n%s", stdout)
+	}
+}
+
+// TestKilledStudyResumes runs llem as its own process, kills it with
+// SIGKILL mid-study, then resumes: every completed result stays byte for
+// byte, no run executes twice, and the study finishes.
+func TestKilledStudyResumes(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "study.yaml")
+	src := strings.Replace(tinyStudy, "execution: {n_cycles: 2}", "execution: {n_cycles: 2, cycle_order: interleaved, config_gap_seconds: 0.4, cycle_gap_seconds: 0.4}", 1)
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "results")
+	cmd := exec.Command(os.Args[0], "run", file, "--output", out)
+	cmd.Env = append(os.Environ(), asLlemEnv+"=1")
+	var logBuf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logBuf, &logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until some but not all runs are done, then kill llem outright.
+	var sd string
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("study never reached 2 completed runs:\n%s", logBuf.String())
+		}
+		dirs, _ := filepath.Glob(filepath.Join(out, "tinystudy_*"))
+		if len(dirs) == 1 {
+			sd = dirs[0]
+			if m, err := results.ReadManifest(filepath.Join(sd, "manifest.json")); err == nil && m.Counts()[results.StateCompleted] >= 2 {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	before, err := results.ReadManifest(filepath.Join(sd, "manifest.json"))
+	if err != nil {
+		t.Fatalf("manifest after SIGKILL: %v", err)
+	}
+	done := map[int]string{} // run index → sha256 of its result.json
+	for _, r := range before.Runs {
+		if r.State == results.StateCompleted {
+			done[r.Index] = sha256File(t, filepath.Join(sd, r.ResultPath))
+		}
+	}
+	if len(done) < 2 || len(done) == 8 {
+		t.Fatalf("%d runs completed before the kill; the test needs a study cut in the middle", len(done))
+	}
+
+	code, stdout, errOut := runCLI(t, nil, "run", file, "--resume", sd, "--no-gaps")
+	if code != 0 {
+		t.Fatalf("resume exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	after, err := results.ReadManifest(filepath.Join(sd, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range after.Runs {
+		if r.State != results.StateCompleted {
+			t.Errorf("run %d is %s after resume", r.Index, r.State)
+		}
+		if sum, ok := done[r.Index]; ok && sha256File(t, filepath.Join(sd, r.ResultPath)) != sum {
+			t.Errorf("run %d: result.json changed on resume", r.Index)
+		}
+	}
+	// No run done twice: one run directory per run, each with one result.
+	runDirs, _ := filepath.Glob(filepath.Join(sd, "run-*"))
+	if len(runDirs) != 8 {
+		t.Errorf("%d run directories, want 8", len(runDirs))
+	}
+	if want := 8 - len(done); !strings.Contains(stdout, "8 completed") || !strings.Contains(errOut+stdout, fmt.Sprintf("%d of 8 runs to do", want)) {
+		t.Errorf("resume should run only the %d missing runs:\n%s\n%s", want, stdout, errOut)
+	}
+}
+
+func sha256File(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
