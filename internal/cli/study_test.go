@@ -95,6 +95,9 @@ func TestStudyEndToEnd(t *testing.T) {
 				if c.EnergyPerOutputTokenJ.N != 2 || c.EnergyPerOutputTokenJ.Mean <= 0 {
 					t.Errorf("configuration %s: %+v", c.MeasurementConfigHash, c.EnergyPerOutputTokenJ)
 				}
+				if _, ok := c.Swept["native.batch_size"]; !ok || len(c.Swept) != 2 {
+					t.Errorf("configuration %s: swept values %v, want native.batch_size and dataset.output_len", c.MeasurementConfigHash, c.Swept)
+				}
 			}
 			for _, f := range []string{"results.parquet", "study.json"} {
 				if _, err := os.Stat(filepath.Join(sd, f)); err != nil {

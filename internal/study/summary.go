@@ -89,7 +89,11 @@ func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
 		hashes[run.Experiment] = run.MeasurementConfigHash
 	}
 	for i, cfg := range r.sc.Experiments {
-		res.Configurations = append(res.Configurations, configSummary(cfg, hashes[i], perExp[i], failedPerExp[i]))
+		cs := configSummary(cfg, hashes[i], perExp[i], failedPerExp[i])
+		if i < len(r.sc.Origins) {
+			cs.Swept = sweptValues(r.sc.Origins[i])
+		}
+		res.Configurations = append(res.Configurations, cs)
 	}
 	if r.opts.DisableWrites {
 		res.ResultFiles = []string{}
@@ -149,4 +153,16 @@ func configSummary(cfg config.ExperimentConfig, hash string, rows []results.RunR
 	cs.E2EP50S = col(func(r results.RunRow) float64 { return r.E2EP50S })
 	cs.AvgPowerW = col(func(r results.RunRow) float64 { return r.AvgPowerW })
 	return cs
+}
+
+// sweptValues are the sweep axes that produced a configuration, by key.
+func sweptValues(o config.Origin) map[string]any {
+	if len(o.Swept) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(o.Swept))
+	for _, v := range o.Swept {
+		m[v.Key] = v.Value
+	}
+	return m
 }
