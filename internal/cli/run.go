@@ -325,6 +325,9 @@ func loadStudyFromDir(dir string) (*config.StudyConfig, error) {
 	if err := json.Unmarshal(data, &sc); err != nil {
 		return nil, usageError{fmt.Errorf("resume %s: study.json: %w", dir, err)}
 	}
+	// The recorded execution is the study's own: resuming keeps its cycles
+	// (only --cycles tops them up), never the CLI default for bare files.
+	sc.ExecutionFromFile = true
 	return &sc, nil
 }
 

@@ -250,3 +250,28 @@ func sha256File(t *testing.T, path string) string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestResumeFromDirectoryKeepsTheStudy resumes a finished study from its
+// directory alone: nothing runs again and the cycle count stays as run.
+func TestResumeFromDirectoryKeepsTheStudy(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "study.yaml")
+	if err := os.WriteFile(file, []byte(tinyStudy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "results")
+	if code, stdout, errOut := runCLI(t, nil, "run", file, "--no-gaps", "--output", out, "-q"); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "tinystudy_*"))
+	if len(dirs) != 1 {
+		t.Fatalf("study dirs %v", dirs)
+	}
+	code, stdout, errOut := runCLI(t, nil, "run", "--resume", dirs[0], "--no-gaps")
+	if code != 0 {
+		t.Fatalf("resume exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	if !strings.Contains(stdout, "8 completed") || !strings.Contains(errOut, "0 of 8 runs to do") {
+		t.Errorf("resuming a finished study should run nothing:\n%s\n%s", stdout, errOut)
+	}
+}
