@@ -14,6 +14,7 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/dataset"
+	"github.com/llenergymeasure/llem/internal/study"
 )
 
 // runFlags are the flags of `llem run` that override the file (SPEC CLI-2).
@@ -265,6 +266,7 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 
 // estimateMinDuration is a lower bound: the fixed waits the protocol imposes.
 func estimateMinDuration(sc *config.StudyConfig, plan []config.Run, user config.UserConfig) float64 {
+	cfgGap, cycleGap := study.Gaps(sc.Execution, study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds})
 	var total float64
 	for i, r := range plan {
 		cfg := sc.Experiments[r.Experiment]
@@ -275,21 +277,14 @@ func estimateMinDuration(sc *config.StudyConfig, plan []config.Run, user config.
 			total += cfg.Warmup.ThermalFloorSeconds
 		}
 		if i > 0 {
-			if plan[i-1].Cycle != r.Cycle {
-				total += gapOr(sc.Execution.CycleGapSeconds, user.CycleGapSeconds)
+			if study.GapKind(sc.Execution.CycleOrder, plan[i-1], r) == "cycle" {
+				total += cycleGap
 			} else {
-				total += gapOr(sc.Execution.ConfigGapSeconds, user.ConfigGapSeconds)
+				total += cfgGap
 			}
 		}
 	}
 	return total
-}
-
-func gapOr(v *float64, def float64) float64 {
-	if v != nil {
-		return *v
-	}
-	return def
 }
 
 // describe is a one-line label of a configuration for humans.

@@ -27,17 +27,20 @@ type GapDefaults struct {
 	CycleGapSeconds  float64
 }
 
-// gapKind says which gap separates prev from next: a cycle gap when the
-// next run belongs to another cycle, a config gap otherwise.
-func gapKind(prev, next config.Run) string {
-	if next.Cycle != prev.Cycle {
+// GapKind says which gap separates prev from next in a study run in order:
+// "cycle" between two passes over every configuration (the orders that run
+// cycle by cycle), "config" otherwise. In sequential order the cycles of
+// one configuration run back to back, so config gaps separate them.
+func GapKind(order config.CycleOrder, prev, next config.Run) string {
+	if order != config.OrderSequential && next.Cycle != prev.Cycle {
 		return "cycle"
 	}
 	return "config"
 }
 
-// gapSeconds are the effective fixed gap lengths.
-func gapSeconds(ex config.Execution, d GapDefaults) (cfgGap, cycleGap float64) {
+// Gaps are the effective fixed gap lengths in seconds: the study's
+// execution block where it sets them, else the user config's defaults.
+func Gaps(ex config.Execution, d GapDefaults) (cfgGap, cycleGap float64) {
 	cfgGap, cycleGap = d.ConfigGapSeconds, d.CycleGapSeconds
 	if ex.ConfigGapSeconds != nil {
 		cfgGap = *ex.ConfigGapSeconds
@@ -55,7 +58,7 @@ func (r *runner) gap(ctx context.Context, prev, next config.Run, startTemp *floa
 	if r.opts.NoGaps {
 		return nil
 	}
-	kind := gapKind(prev, next)
+	kind := GapKind(r.sc.Execution.CycleOrder, prev, next)
 	secs := r.configGap
 	if kind == "cycle" {
 		secs = r.cycleGap

@@ -57,6 +57,19 @@ func TestGaps(t *testing.T) {
 	if len(ends) != 0 {
 		t.Errorf("NoGaps: %d gaps", len(ends))
 	}
+
+	// Sequential: (e0,c1) (e0,c2) (e1,c1) (e1,c2). The cycles of one
+	// configuration run back to back: every gap is a config gap.
+	seq := sweep("gaps-seq", config.OrderSequential, 2, []int{1, 2}, []string{"fp32"}, nil)
+	seq.Execution.ConfigGapSeconds = fptr(3)
+	ends, _ = gapEvents(t, seq, Options{UserGapDefaults: GapDefaults{CycleGapSeconds: 7}})
+	got = got[:0]
+	for _, e := range ends {
+		got = append(got, e.GapKind+"/"+e.GapTotal.String())
+	}
+	if strings.Join(got, " ") != "config/3s config/3s config/3s" {
+		t.Errorf("sequential gaps %v", got)
+	}
 }
 
 // coolingSensor reads base until a run heats it by 10 °C; it then cools

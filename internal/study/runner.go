@@ -116,7 +116,7 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 	if opts.TimeoutOverride > 0 {
 		r.timeout = opts.TimeoutOverride
 	}
-	r.configGap, r.cycleGap = gapSeconds(sc.Execution, opts.UserGapDefaults)
+	r.configGap, r.cycleGap = Gaps(sc.Execution, opts.UserGapDefaults)
 	return r.run(ctx)
 }
 
