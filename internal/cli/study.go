@@ -179,6 +179,9 @@ func printStudySummary(w io.Writer, r *results.StudyResult) {
 	if r.StopReason != "" {
 		fmt.Fprintf(w, "  stopped: %s\n", r.StopReason)
 	}
+	for _, m := range r.Warnings {
+		fmt.Fprintf(w, "  warning [%s] %s\n", m.Code, m.Message)
+	}
 }
 
 func absDir(d string) string {

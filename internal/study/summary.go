@@ -93,6 +93,9 @@ func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
 		if i < len(r.sc.Origins) {
 			cs.Swept = sweptValues(r.sc.Origins[i])
 		}
+		if w, ok := cycleVarianceWarning(cs); ok {
+			res.Warnings = append(res.Warnings, w)
+		}
 		res.Configurations = append(res.Configurations, cs)
 	}
 	if r.opts.DisableWrites {
@@ -165,4 +168,26 @@ func sweptValues(o config.Origin) map[string]any {
 		m[v.Key] = v.Value
 	}
 	return m
+}
+
+// HighCycleCV is the coefficient of variation of energy per output token
+// across cycles above which a configuration is flagged (MEA-6).
+const HighCycleCV = 0.10
+
+// cycleVarianceWarning flags a configuration whose energy per output token
+// varies across cycles by more than HighCycleCV.
+func cycleVarianceWarning(cs results.ConfigSummary) (results.Warning, bool) {
+	e := cs.EnergyPerOutputTokenJ
+	if e.N < 2 || e.Mean <= 0 {
+		return results.Warning{}, false
+	}
+	cv := e.Std / e.Mean
+	if cv <= HighCycleCV {
+		return results.Warning{}, false
+	}
+	return results.Warning{
+		Code: results.WarnHighCycleVariance,
+		Message: fmt.Sprintf("configuration %s: energy per output token varies by %.0f%% (CV) across %d cycles (threshold %.0f%%); check for thermal drift, background load or too short runs",
+			cs.MeasurementConfigHash, cv*100, e.N, HighCycleCV*100),
+	}, true
 }
