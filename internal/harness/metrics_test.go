@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/results"
 )
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
@@ -102,5 +104,24 @@ func TestComputeCarbon(t *testing.T) {
 	c := computeCarbon(3.6e6, 1.5, 400, "GB")
 	if c.EnergyKWh != 1 || c.EmissionsG != 600 || c.Location != "GB" {
 		t.Errorf("carbon %+v", c)
+	}
+}
+
+func TestPeakGPUMemory(t *testing.T) {
+	gpu := func(i int, mb float64) energy.SampleDomain {
+		return energy.SampleDomain{Domain: energy.Domain{Kind: energy.DomainGPU, Index: i}, HasGPUStats: true, MemoryUsedMB: mb}
+	}
+	cpu := energy.SampleDomain{Domain: energy.Domain{Kind: energy.DomainCPU}}
+	samples := []energy.Sample{
+		{Domains: []energy.SampleDomain{gpu(0, 1000), gpu(1, 500), cpu}},
+		{Domains: []energy.SampleDomain{gpu(0, 1200), gpu(1, 700), cpu}},
+		{Domains: []energy.SampleDomain{gpu(0, 1100), gpu(1, 900), cpu}},
+	}
+	domains := []results.DomainEnergy{{Kind: "gpu", Index: 0}, {Kind: "gpu", Index: 1}, {Kind: "cpu"}}
+	if got := peakGPUMemory(samples, domains); got != 2000 {
+		t.Errorf("peak total %v, want 2000 (1100+900 at the third sample)", got)
+	}
+	if domains[0].PeakMemoryMB != 1200 || domains[1].PeakMemoryMB != 900 || domains[2].PeakMemoryMB != 0 {
+		t.Errorf("per-domain peaks %+v", domains)
 	}
 }

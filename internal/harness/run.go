@@ -300,6 +300,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	h.res.Latency = lat
 	h.res.Requests = reqs
 	h.res.Compute = computeCompute(info, tp, em.DurationS)
+	h.res.Compute.PeakMemoryMB = peakGPUMemory(rec.Samples(energy.PhaseMeasure), h.res.Energy.Domains)
 	h.res.Carbon = computeCarbon(em.TotalJ, h.opts.PUE, h.opts.CarbonIntensity, h.opts.Location)
 	h.res.SteadyStateWindow = &results.TimeWindow{StartS: measureStart.Sub(h.began).Seconds(), EndS: measureEnd.Sub(h.began).Seconds()}
 	h.res.Warmup.ExcludedSamples = len(rec.Samples(energy.PhaseWarmup))
@@ -517,4 +518,26 @@ func UserOptions(user config.UserConfig, newEngine func(config.ExperimentConfig)
 	}
 	o.Energy.CPUTDPWatts = user.CPUTDPWatts
 	return o
+}
+
+// peakGPUMemory is the highest GPU memory in use during measurement (the
+// inference window only, load excluded), in total and per GPU domain.
+func peakGPUMemory(samples []energy.Sample, domains []results.DomainEnergy) float64 {
+	var peak float64
+	for _, s := range samples {
+		var total float64
+		for _, d := range s.Domains {
+			if !d.HasGPUStats {
+				continue
+			}
+			total += d.MemoryUsedMB
+			for i := range domains {
+				if domains[i].Kind == string(d.Domain.Kind) && domains[i].Index == d.Domain.Index {
+					domains[i].PeakMemoryMB = max(domains[i].PeakMemoryMB, d.MemoryUsedMB)
+				}
+			}
+		}
+		peak = max(peak, total)
+	}
+	return peak
 }
