@@ -384,8 +384,9 @@ func (h *run) collectWarnings(det *energy.Detected, em results.EnergyMetrics, se
 	if em.Estimated && !h.hasWarning(results.WarnEnergyEstimated) {
 		h.warn(results.WarnEnergyEstimated, "energy is ESTIMATED, not measured: %s", strings.Join(em.FallbackReasons, "; "))
 	}
-	if em.AdjustedJ < 0 {
-		h.warn(results.WarnBaselineUnstable, "adjusted energy is negative (%.2f J): the idle baseline exceeds the measured power", em.AdjustedJ)
+	// Beyond rounding, a negative adjusted energy means idle drew more than load.
+	if em.AdjustedJ < -0.01*em.TotalJ {
+		h.warn(results.WarnBaselineUnstable, "adjusted energy is negative (%.3g J): the idle baseline (%.3g W) exceeds the measured power (%.3g W)", em.AdjustedJ, em.BaselinePowerW, em.AvgPowerW)
 	}
 	for _, s := range det.Samplers {
 		if ws, ok := s.(interface{ Warnings() []results.Warning }); ok {

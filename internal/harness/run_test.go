@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/energy"
+	"github.com/llenergymeasure/llem/internal/energy/samplertest"
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/engine/native"
 	"github.com/llenergymeasure/llem/results"
@@ -205,5 +207,53 @@ func validateAgainstResultSchema(t *testing.T, res *results.ExperimentResult) {
 	}
 	if err := sch.Validate(doc); err != nil {
 		t.Errorf("result.json does not validate against schema/result.schema.json: %v", err)
+	}
+}
+
+// TestRunEnergyAccountingOnAFakeGPU runs the real engine with a fake NVML
+// GPU drawing a constant 100 W behind the NVML seam: the whole accounting
+// (windows, baseline, adjusted, per token, source labels) must give the
+// numbers physics says.
+func TestRunEnergyAccountingOnAFakeGPU(t *testing.T) {
+	cfg := tinyExperiment()
+	cfg.N = 8
+	gpu := &samplertest.Fake{PowerW: 100}
+	res, err := Run(context.Background(), cfg, Options{
+		NewEngine:        nativeEngine,
+		SamplingInterval: 20 * time.Millisecond,
+		Energy: energy.DetectOptions{
+			PowercapRoot: t.TempDir(),
+			OpenNVML:     func(energy.NVMLOptions) (energy.Sampler, error) { return gpu, nil },
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Energy
+	if e.Source != string(energy.SourceNVMLCounter) || e.Estimated {
+		t.Fatalf("source %q estimated=%v, want the NVML counter, measured", e.Source, e.Estimated)
+	}
+	for _, w := range res.MeasurementWarnings {
+		if w.Code == results.WarnEnergyEstimated {
+			t.Errorf("a measured source must not carry the estimate warning: %+v", w)
+		}
+	}
+	if math.Abs(e.TotalJ-100*e.DurationS) > 0.01*e.TotalJ {
+		t.Errorf("total %v J over %v s, want 100 W × duration = %v J", e.TotalJ, e.DurationS, 100*e.DurationS)
+	}
+	if math.Abs(e.BaselinePowerW-100) > 1 {
+		t.Errorf("baseline %v W, want 100", e.BaselinePowerW)
+	}
+	if math.Abs(e.AdjustedJ) > 0.02*e.TotalJ {
+		t.Errorf("adjusted %v J, want ≈ 0 (idle power equals load power)", e.AdjustedJ)
+	}
+	if len(e.Domains) != 1 || e.Domains[0].Kind != "gpu" || e.Domains[0].CounterJ == nil {
+		t.Fatalf("domains %+v", e.Domains)
+	}
+	if math.Abs(e.AvgPowerW-100) > 1 {
+		t.Errorf("average power %v W", e.AvgPowerW)
+	}
+	if got := e.TotalJ / float64(res.Throughput.OutputTokens); math.Abs(got-e.PerOutputTokenJ) > 1e-12 {
+		t.Errorf("per output token %v, want %v", e.PerOutputTokenJ, got)
 	}
 }
