@@ -191,3 +191,24 @@ func TestConfigReport(t *testing.T) {
 		}
 	}
 }
+
+// TestPreflightFailsBeforeMeasuring: a GPU backend whose Python cannot run
+// is refused before any baseline is measured or folder written.
+func TestPreflightFailsBeforeMeasuring(t *testing.T) {
+	dir := t.TempDir()
+	userCfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(userCfg, []byte("runners:\n  pytorch: {python: "+filepath.Join(dir, "no-such-python")+"}\n"), 0o644)
+	out := filepath.Join(dir, "results")
+	code, _, errOut := runCLI(t, map[string]string{"LLEM_CONFIG": userCfg}, "run", "--backend", "pytorch", "--model", "gpt2", "-n", "2", "--output", out)
+	if code != ExitRunsFailed {
+		t.Fatalf("exit %d, want 1: %s", code, errOut)
+	}
+	for _, want := range []string{"pre-flight", "pytorch", "no-such-python", "fix:"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("error lacks %q:\n%s", want, errOut)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("nothing should be written before pre-flight passes (stat %s: %v)", out, err)
+	}
+}

@@ -132,6 +132,9 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 	if err := checkDatasets(ctx, stdio, sc); err != nil {
 		return err
 	}
+	if err := preflight(ctx, sc, user); err != nil {
+		return err
+	}
 	outDir := f.output
 	if outDir == "" {
 		outDir = user.ResultsDir

@@ -20,9 +20,6 @@ import (
 // runStudy runs a study through the study runner: one child process per
 // run, manifest, gaps, resume.
 func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir string, user config.UserConfig, f runFlags) error {
-	if err := preflight(ctx, sc, user); err != nil {
-		return err
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find the llem binary to re-execute per run: %w", err)
