@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/llenergymeasure/llem/config"
@@ -26,15 +27,18 @@ type Report struct {
 	StatusNote string    `json:"status_note,omitempty"`
 	Runs       RunCounts `json:"runs"`
 	// Swept are the configuration keys that vary across configurations.
-	Swept       []string         `json:"swept_parameters"`
-	Configs     []ConfigRow      `json:"configurations"`
-	Effects     []Effect         `json:"effects"`
-	Interaction *Interaction     `json:"interaction,omitempty"`
-	Frontier    []string         `json:"pareto_frontier"`
-	Failed      []FailedRow      `json:"failed"`
-	Skipped     []SkippedRow     `json:"skipped"`
-	Problems    []string         `json:"problems,omitempty"`
-	Sources     []SourceAccuracy `json:"source_accuracies"`
+	Swept       []string     `json:"swept_parameters"`
+	Configs     []ConfigRow  `json:"configurations"`
+	Effects     []Effect     `json:"effects"`
+	Interaction *Interaction `json:"interaction,omitempty"`
+	Frontier    []string     `json:"pareto_frontier"`
+	Failed      []FailedRow  `json:"failed"`
+	Skipped     []SkippedRow `json:"skipped"`
+	Problems    []string     `json:"problems,omitempty"`
+	// Warnings are the study's and the runs' measurement warnings (MEA-6),
+	// one row per code with how many runs raised it.
+	Warnings []WarningRow     `json:"warnings"`
+	Sources  []SourceAccuracy `json:"source_accuracies"`
 	// AnyEstimated is true when any figure in the report rests on an
 	// estimated energy source.
 	AnyEstimated bool    `json:"any_estimated"`
@@ -297,7 +301,53 @@ func Build(s *Study) (*Report, error) {
 	}
 	rep.Frontier = paretoFrontier(rep.Configs)
 	rep.Power, rep.Problems = powerSeries(s, rep, rep.Problems)
+	rep.Warnings = warningRows(s)
 	return rep, nil
+}
+
+// WarningRow is one measurement warning code seen in a study: how many runs
+// raised it (0 for a study-level warning) and one of its messages.
+type WarningRow struct {
+	Code    string `json:"code"`
+	Runs    int    `json:"runs"`
+	Example string `json:"example"`
+}
+
+// warningRows gathers the study's warnings and every completed run's, one
+// row per code, study-level first, then by how many runs raised them.
+func warningRows(s *Study) []WarningRow {
+	rows := []WarningRow{}
+	if s.Result != nil {
+		for _, w := range s.Result.Warnings {
+			rows = append(rows, WarningRow{Code: w.Code, Example: w.Message})
+		}
+	}
+	perRun := map[string]*WarningRow{}
+	var order []string
+	for _, r := range s.Runs {
+		if r.Result == nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, w := range r.Result.MeasurementWarnings {
+			if seen[w.Code] {
+				continue
+			}
+			seen[w.Code] = true
+			row, ok := perRun[w.Code]
+			if !ok {
+				row = &WarningRow{Code: w.Code, Example: w.Message}
+				perRun[w.Code] = row
+				order = append(order, w.Code)
+			}
+			row.Runs++
+		}
+	}
+	sort.SliceStable(order, func(i, j int) bool { return perRun[order[i]].Runs > perRun[order[j]].Runs })
+	for _, c := range order {
+		rows = append(rows, *perRun[c])
+	}
+	return rows
 }
 
 // skippedLabel names a skipped configuration by the swept keys and by

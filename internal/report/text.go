@@ -63,6 +63,17 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	fmt.Fprintf(&b, "\n_Method:_ %s\n\n", rep.Methods.Pareto)
 
 	writeFailedMD(&b, rep)
+	if len(rep.Warnings) > 0 {
+		b.WriteString("## Measurement warnings\n\n| code | runs | example |\n|---|---:|---|\n")
+		for _, w := range rep.Warnings {
+			runs := "study"
+			if w.Runs > 0 {
+				runs = fmt.Sprint(w.Runs)
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", w.Code, runs, strings.ReplaceAll(w.Example, "|", "\\|"))
+		}
+		b.WriteString("\n")
+	}
 	if len(rep.Problems) > 0 {
 		b.WriteString("## Problems reading the study\n\n")
 		for _, p := range rep.Problems {
