@@ -384,6 +384,11 @@ func (h *run) collectWarnings(det *energy.Detected, em results.EnergyMetrics, se
 	if em.Estimated && !h.hasWarning(results.WarnEnergyEstimated) {
 		h.warn(results.WarnEnergyEstimated, "energy is ESTIMATED, not measured: %s", strings.Join(em.FallbackReasons, "; "))
 	}
+	if em.Estimated && h.cfg.Backend != config.BackendNative {
+		// The estimate counts this process's CPU time; a worker process or a
+		// server does its inference elsewhere.
+		h.warn(results.WarnEnergyEstimated, "the CPU-time estimate covers llem's own process only, not the %s engine's worker or server, so it understates the energy: measure with NVML or RAPL", h.cfg.Backend)
+	}
 	// Beyond rounding, a negative adjusted energy means idle drew more than load.
 	if em.AdjustedJ < -0.01*em.TotalJ {
 		h.warn(results.WarnBaselineUnstable, "adjusted energy is negative (%.3g J): the idle baseline (%.3g W) exceeds the measured power (%.3g W)", em.AdjustedJ, em.BaselinePowerW, em.AvgPowerW)
