@@ -83,6 +83,8 @@ methodology sound enough to publish.
 		newReportCmd(stdio),
 		newModelCmd(stdio),
 		newChildCmd(stdio),
+		newGatherCmd(stdio),
+		newArrayTaskCmd(stdio),
 	)
 	return root
 }

@@ -25,6 +25,10 @@ type runFlags struct {
 	noGaps, dryRun, failFast, asJSON   bool
 	quiet, verbose                     bool
 	timeout                            time.Duration
+	scheduler                          string
+	slurmOpts                          []string
+	slurmConcurrency                   int
+	wait                               bool
 }
 
 func newRunCmd(stdio *IO) *cobra.Command {
@@ -65,6 +69,10 @@ screen and records in the result. Files get the full methodology defaults.`,
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print every event")
 	fl.DurationVar(&f.timeout, "timeout", 0, "per-run timeout (overrides execution.experiment_timeout_seconds)")
+	fl.StringVar(&f.scheduler, "scheduler", "", "submit the runs to a scheduler instead of running them here: slurm (a job array, see docs/slurm.md)")
+	fl.StringArrayVar(&f.slurmOpts, "slurm-opt", nil, "extra sbatch option, repeatable (e.g. --slurm-opt=--partition=debug)")
+	fl.IntVar(&f.slurmConcurrency, "slurm-concurrency", 1, "array tasks running at once (1: runs never share a machine's energy sensors)")
+	fl.BoolVar(&f.wait, "wait", false, "with --scheduler: wait for the job array to end, then gather the results")
 	_ = cmd.RegisterFlagCompletionFunc("backend", fixedCompletion("native", "pytorch", "vllm", "tensorrt", "openai"))
 	_ = cmd.RegisterFlagCompletionFunc("order", fixedCompletion("sequential", "interleaved", "shuffled", "reverse", "latin_square"))
 	_ = cmd.RegisterFlagCompletionFunc("precision", fixedCompletion("fp32", "fp16", "bf16", "int8", "fp8", "int4"))
@@ -138,6 +146,9 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 	outDir := f.output
 	if outDir == "" {
 		outDir = user.ResultsDir
+	}
+	if f.scheduler != "" {
+		return runScheduled(ctx, stdio, sc, outDir, user, f)
 	}
 	if len(plan) == 1 && f.resume == "" {
 		return runSingle(ctx, stdio, sc, outDir, user, f, quick)

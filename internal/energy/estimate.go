@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,8 +77,13 @@ type EstimateSampler struct {
 	basis       string
 	cpuTime     func() (time.Duration, error)
 
+	procRoot string
+
 	mu   sync.Mutex
+	pfs  *procfs.FS
+	pids []int
 	last map[int]time.Duration // last CPU time seen per PID, so exits never go backwards
+	base map[int]time.Duration // CPU time a PID had already used when it was added
 }
 
 // NewEstimateSampler returns the estimate sampler for opts.
@@ -86,22 +92,61 @@ func NewEstimateSampler(opts EstimateOptions) (*EstimateSampler, error) {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
-	s := &EstimateSampler{last: map[int]time.Duration{}}
+	s := &EstimateSampler{last: map[int]time.Duration{}, base: map[int]time.Duration{}, procRoot: opts.ProcRoot}
 	s.wattsPerCPU, s.basis = wattsPerCPU(opts.TDPWatts, opts.CPUModel, n)
-	procRoot := opts.ProcRoot
-	if procRoot == "" {
-		procRoot = procfs.DefaultMountPoint
+	if s.procRoot == "" {
+		s.procRoot = procfs.DefaultMountPoint
 	}
-	var pfs procfs.FS
 	if len(opts.PIDs) > 0 {
-		var err error
-		if pfs, err = procfs.NewFS(procRoot); err != nil {
-			return nil, fmt.Errorf("estimate sampler: open %s: %w", procRoot, err)
+		if err := s.openProc(); err != nil {
+			return nil, err
+		}
+		s.pids = append([]int(nil), opts.PIDs...)
+	}
+	s.cpuTime = s.processCPUTime
+	return s, nil
+}
+
+func (s *EstimateSampler) openProc() error {
+	if s.pfs != nil {
+		return nil
+	}
+	pfs, err := procfs.NewFS(s.procRoot)
+	if err != nil {
+		return fmt.Errorf("estimate sampler: open %s: %w", s.procRoot, err)
+	}
+	s.pfs = &pfs
+	return nil
+}
+
+// AddPIDs attributes the CPU time of more processes to the estimate from
+// now on (an engine's worker or server started after sampling began): the
+// CPU time they used before being added is not counted, so the cumulative
+// figure never jumps.
+func (s *EstimateSampler) AddPIDs(pids ...int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.openProc(); err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if _, ok := s.base[pid]; ok || slices.Contains(s.pids, pid) {
+			continue
+		}
+		s.base[pid] = s.procCPULocked(pid)
+		s.pids = append(s.pids, pid)
+	}
+	return nil
+}
+
+// procCPULocked reads a PID's CPU time, keeping the last value once it exits.
+func (s *EstimateSampler) procCPULocked(pid int) time.Duration {
+	if p, err := s.pfs.Proc(pid); err == nil {
+		if st, err := p.Stat(); err == nil {
+			s.last[pid] = time.Duration(st.CPUTime() * float64(time.Second))
 		}
 	}
-	pids := append([]int(nil), opts.PIDs...)
-	s.cpuTime = func() (time.Duration, error) { return s.processCPUTime(pfs, pids) }
-	return s, nil
+	return s.last[pid]
 }
 
 // wattsPerCPU resolves the per-logical-CPU power and says where it came from.
@@ -117,9 +162,9 @@ func wattsPerCPU(tdp float64, model string, logical int) (float64, string) {
 	return DefaultWattsPerCPU, fmt.Sprintf("default %g W per logical CPU (CPU model %q not in llem's table; set cpu_tdp_watts in the user config)", DefaultWattsPerCPU, model)
 }
 
-// processCPUTime is this process's CPU time plus that of pids; a PID that
-// has exited keeps its last value.
-func (s *EstimateSampler) processCPUTime(pfs procfs.FS, pids []int) (time.Duration, error) {
+// processCPUTime is this process's CPU time plus that of the attributed
+// PIDs since they were added; a PID that has exited keeps its last value.
+func (s *EstimateSampler) processCPUTime() (time.Duration, error) {
 	var ru unix.Rusage
 	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
 		return 0, fmt.Errorf("estimate sampler: getrusage: %w", err)
@@ -127,13 +172,8 @@ func (s *EstimateSampler) processCPUTime(pfs procfs.FS, pids []int) (time.Durati
 	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, pid := range pids {
-		if p, err := pfs.Proc(pid); err == nil {
-			if st, err := p.Stat(); err == nil {
-				s.last[pid] = time.Duration(st.CPUTime() * float64(time.Second))
-			}
-		}
-		total += s.last[pid]
+	for _, pid := range s.pids {
+		total += s.procCPULocked(pid) - s.base[pid]
 	}
 	return total, nil
 }

@@ -3,6 +3,7 @@ package energy
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -135,5 +136,46 @@ func TestEstimateChildPIDs(t *testing.T) {
 	}
 	if b.Domains[0].EnergyUJ < a.Domains[0].EnergyUJ {
 		t.Errorf("counter went backwards when the child exited: %d → %d", a.Domains[0].EnergyUJ, b.Domains[0].EnergyUJ)
+	}
+}
+
+// TestEstimateAddPIDsCountsOnlyFromNow attributes a busy child process to
+// the estimate mid-run: what it burned before is not counted (no jump), what
+// it burns afterwards is.
+func TestEstimateAddPIDsCountsOnlyFromNow(t *testing.T) {
+	child := exec.Command("sh", "-c", "while :; do :; done")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	time.Sleep(400 * time.Millisecond) // the child burns CPU before it is added
+
+	s, err := NewEstimateSampler(EstimateOptions{TDPWatts: 10, LogicalCPUs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joules := func() float64 {
+		r, err := s.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Energy(r.Domains[0].EnergyUJ).Joules()
+	}
+	before := joules()
+	if err := s.AddPIDs(child.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	added := joules()
+	if jump := added - before; jump > 0.5 { // 10 W × 50 ms of our own CPU at most
+		t.Errorf("adding the PID made the counter jump by %.2f J: its earlier CPU time was counted", jump)
+	}
+	// The child's CPU time now counts: 0.1 s of it at 10 W is 1 J. Poll, so
+	// a loaded machine only makes the test slower, not flaky.
+	deadline := time.Now().Add(10 * time.Second)
+	for joules()-added < 1.0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the added process's CPU time is not counted: +%.2f J in 10 s of a busy loop", joules()-added)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

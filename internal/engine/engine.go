@@ -122,6 +122,13 @@ type TokenizerProvider interface {
 	Tokenizer() Tokenizer
 }
 
+// ProcessOwner is implemented by loaded engines whose inference runs in
+// processes llem started (a Python worker, a local server), so an energy
+// estimate from CPU time can count those processes too.
+type ProcessOwner interface {
+	PIDs() []int
+}
+
 // ErrUnsupported wraps errors for configurations an engine cannot run.
 type ErrUnsupported struct{ What string }
 

@@ -105,6 +105,28 @@ type run struct {
 	opts  Options
 	began time.Time
 	res   results.ExperimentResult
+	// enginePIDs are the engine's processes the estimate also counts.
+	enginePIDs []int
+}
+
+// attributeEngineProcesses lets a CPU-time estimate count the processes an
+// out-of-process engine runs inference in (a Python worker, a server llem
+// started), from now on.
+func (h *run) attributeEngineProcesses(eng engine.Engine, det *energy.Detected) {
+	po, ok := eng.(engine.ProcessOwner)
+	if !ok || len(po.PIDs()) == 0 {
+		return
+	}
+	for _, s := range det.Samplers {
+		if a, ok := s.(interface{ AddPIDs(...int) error }); ok {
+			if err := a.AddPIDs(po.PIDs()...); err != nil {
+				h.opts.Log.Warn("attribute engine processes to the estimate", "err", err)
+				continue
+			}
+			h.enginePIDs = po.PIDs()
+			h.opts.Log.Info("the CPU-time estimate counts the engine's processes", "pids", h.enginePIDs)
+		}
+	}
 }
 
 func (h *run) emit(e Event) {
@@ -208,6 +230,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	for _, w := range info.Warnings {
 		h.warn("engine", "%s", w)
 	}
+	h.attributeEngineProcesses(eng, det)
 
 	// Prompts, tokenised by the engine's own tokenizer where it has one.
 	var tok engine.Tokenizer
@@ -384,9 +407,9 @@ func (h *run) collectWarnings(det *energy.Detected, em results.EnergyMetrics, se
 	if em.Estimated && !h.hasWarning(results.WarnEnergyEstimated) {
 		h.warn(results.WarnEnergyEstimated, "energy is ESTIMATED, not measured: %s", strings.Join(em.FallbackReasons, "; "))
 	}
-	if em.Estimated && h.cfg.Backend != config.BackendNative {
-		// The estimate counts this process's CPU time; a worker process or a
-		// server does its inference elsewhere.
+	if em.Estimated && h.cfg.Backend != config.BackendNative && len(h.enginePIDs) == 0 {
+		// The estimate counts CPU time of processes llem knows; a remote
+		// server or a container worker does its inference elsewhere.
 		h.warn(results.WarnEnergyEstimated, "the CPU-time estimate covers llem's own process only, not the %s engine's worker or server, so it understates the energy: measure with NVML or RAPL", h.cfg.Backend)
 	}
 	// Beyond rounding, a negative adjusted energy means idle drew more than load.

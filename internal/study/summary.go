@@ -13,6 +13,31 @@ import (
 // result files and, unless writes are off, writes results.parquet and
 // study_result.json.
 func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
+	res, rows, readErrs := r.summarize(stopReason, "local")
+	if r.opts.DisableWrites {
+		res.ResultFiles = []string{}
+		return res, joinReadErrs(readErrs)
+	}
+	if err := writeStudyResult(r.dir, res, rows); err != nil {
+		return res, err
+	}
+	return res, joinReadErrs(readErrs)
+}
+
+// writeStudyResult writes results.parquet and study_result.json.
+func writeStudyResult(dir string, res *results.StudyResult, rows []results.RunRow) error {
+	if err := results.WriteRunsParquet(filepath.Join(dir, results.ResultsParquetFile), rows); err != nil {
+		return fmt.Errorf("run study: %w", err)
+	}
+	if err := results.WriteJSONAtomic(filepath.Join(dir, results.StudyResultFile), res); err != nil {
+		return fmt.Errorf("run study: %w", err)
+	}
+	return nil
+}
+
+// summarize builds the StudyResult (runner is its Runner field), the rows
+// of results.parquet and the errors met reading completed results back.
+func (r *runner) summarize(stopReason, runnerName string) (*results.StudyResult, []results.RunRow, []error) {
 	m := r.store.m
 	ex := r.sc.Execution
 	cycles := max(ex.NCycles, 1)
@@ -24,7 +49,7 @@ func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
 		StudyDesignHash: r.designHash,
 		StartedAt:       m.CreatedAt,
 		CompletedAt:     r.clock.Now().UTC(),
-		Runner:          "local",
+		Runner:          runnerName,
 		MeasurementProtocol: results.MeasurementProtocol{
 			NCycles: cycles, CycleOrder: string(ex.CycleOrder),
 			ConfigGapSeconds: r.configGap, CycleGapSeconds: r.cycleGap,
@@ -98,17 +123,7 @@ func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
 		}
 		res.Configurations = append(res.Configurations, cs)
 	}
-	if r.opts.DisableWrites {
-		res.ResultFiles = []string{}
-		return res, joinReadErrs(readErrs)
-	}
-	if err := results.WriteRunsParquet(filepath.Join(r.dir, results.ResultsParquetFile), rows); err != nil {
-		return res, fmt.Errorf("run study: %w", err)
-	}
-	if err := results.WriteJSONAtomic(filepath.Join(r.dir, results.StudyResultFile), res); err != nil {
-		return res, fmt.Errorf("run study: %w", err)
-	}
-	return res, joinReadErrs(readErrs)
+	return res, rows, readErrs
 }
 
 func joinReadErrs(errs []error) error {

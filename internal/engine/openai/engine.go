@@ -405,6 +405,14 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// PIDs is the server llem started, if any.
+func (e *Engine) PIDs() []int {
+	if e.server == nil || e.server.cmd.Process == nil {
+		return nil
+	}
+	return []int{e.server.cmd.Process.Pid}
+}
+
 // Close stops the server llem started, if any.
 func (e *Engine) Close() error {
 	if e.server == nil {

@@ -24,7 +24,9 @@ type proc struct {
 	kill func()
 	// release frees what is left once the worker has ended (a container).
 	release func() error
-	stderr  *tail
+	// pid is the local worker's process id; 0 in a container.
+	pid    int
+	stderr *tail
 }
 
 // line is one line read from the worker's stdout.

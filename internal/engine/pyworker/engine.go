@@ -26,6 +26,14 @@ type Engine struct {
 	hello   Hello
 }
 
+// PIDs is the local worker's process (none for a container worker).
+func (e *Engine) PIDs() []int {
+	if e.conn == nil || e.conn.p.pid == 0 {
+		return nil
+	}
+	return []int{e.conn.p.pid}
+}
+
 // New returns an unloaded engine for a Python backend (pytorch, vllm,
 // tensorrt), whose Python comes from runner.
 func New(backend config.Backend, runner Runner) engine.Engine {

@@ -42,6 +42,7 @@ func startLocal(python string, args, env []string, stderr *tail) (*proc, error) 
 	inR.Close()
 	outW.Close()
 	return &proc{
+		pid:    cmd.Process.Pid,
 		stdin:  inW,
 		stdout: outR,
 		wait: func() error {
