@@ -118,7 +118,7 @@ func gatherStudy(stdio *IO, dir string, sub slurm.Submission, user config.UserCo
 		Active:          active,
 		NoGaps:          sub.NoGaps,
 		UserGapDefaults: study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds},
-		FallbackLog: func(run config.Run) string {
+		SchedulerLog: func(run config.Run) string {
 			return filepath.Join(dir, slurm.Dir, slurm.TaskOutput(run.Index))
 		},
 	})

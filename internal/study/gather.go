@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -205,9 +206,11 @@ type GatherOptions struct {
 	NoGaps bool
 	// UserGapDefaults are the gaps used where the study leaves them unset.
 	UserGapDefaults GapDefaults
-	// FallbackLog names, for a run that left no run.log, the file whose
-	// tail explains it (the scheduler's own output of that task); "" for none.
-	FallbackLog func(run config.Run) string
+	// SchedulerLog names the scheduler's own output of a run's task ("" for
+	// none); a failed run's log tail adds its tail to run.log's, since it
+	// holds what the scheduler says when it kills a task (time limit,
+	// memory) and what went wrong before llem started.
+	SchedulerLog func(run config.Run) string
 }
 
 // Gather rebuilds manifest.json of a detached study from its run
@@ -275,9 +278,12 @@ func gatherRun(dir string, run config.Run, opts GatherOptions) results.ManifestR
 	failed := func(typ, msg string) results.ManifestRun {
 		mr.State, mr.ErrorType, mr.Error = results.StateFailed, typ, msg
 		mr.LogTail = logTail(filepath.Join(runDir, results.RunLogFile), logTailLines)
-		if mr.LogTail == "" && opts.FallbackLog != nil {
-			if p := opts.FallbackLog(run); p != "" {
-				mr.LogTail = logTail(p, logTailLines)
+		if opts.SchedulerLog == nil {
+			return mr
+		}
+		if p := opts.SchedulerLog(run); p != "" {
+			if tail := logTail(p, logTailLines); tail != "" {
+				mr.LogTail = strings.TrimLeft(mr.LogTail+"\n--- "+filepath.Base(p)+" ---\n"+tail, "\n")
 			}
 		}
 		return mr
