@@ -137,13 +137,7 @@ func gatherStudy(stdio *IO, dir string, sub slurm.Submission, user config.UserCo
 			fmt.Fprintf(stdio.Out, "  job %s has ended: runs without a result are counted failed\n", sub.JobID)
 		}
 	}
-	switch {
-	case err != nil:
-		return err
-	case res.Summary.Failed > 0:
-		return exitError{code: ExitRunsFailed, err: fmt.Errorf("%d of %d runs failed (see the failures above and each run's run.log)", res.Summary.Failed, res.Summary.Ran)}
-	}
-	return nil
+	return studyOutcome(res, err)
 }
 
 func newGatherCmd(stdio *IO) *cobra.Command {

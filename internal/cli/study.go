@@ -56,6 +56,12 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 	} else {
 		printStudySummary(stdio.Out, res)
 	}
+	return studyOutcome(res, err)
+}
+
+// studyOutcome is the command's error for a study that produced res: the
+// runner's own error, else exit 1 when runs failed.
+func studyOutcome(res *results.StudyResult, err error) error {
 	switch {
 	case err != nil:
 		return err

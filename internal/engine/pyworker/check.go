@@ -87,6 +87,23 @@ func Check(ctx context.Context, backend config.Backend, runner Runner) Availabil
 		return a
 	}
 	a.Where = "python " + python
+	return probe(ctx, a, runner, req, probeHints{
+		runFix:    "check that the interpreter works: " + python + " -c 'import json'",
+		outputIn:  "probe",
+		outputFix: "check the interpreter's site customisations (sitecustomize, PYTHONSTARTUP) print nothing",
+	})
+}
+
+// probeHints are what a failed probe suggests, locally or in a container.
+type probeHints struct {
+	runFix    string // the probe did not run
+	outputIn  string // names the probe in the not-JSON message
+	outputFix string // the probe printed something else
+}
+
+// probe runs the environment probe with the runner's Python and judges
+// what it reports.
+func probe(ctx context.Context, a Availability, runner Runner, req requirement, h probeHints) Availability {
 	dir, err := WriteScripts(runner.CacheDir)
 	if err != nil {
 		a.Problems = append(a.Problems, Problem{What: err.Error(), Fix: "make the user cache folder writable"})
@@ -94,14 +111,13 @@ func Check(ctx context.Context, backend config.Backend, runner Runner) Availabil
 	}
 	out, err := runProbe(ctx, runner, dir, req.modules)
 	if err != nil {
-		a.Problems = append(a.Problems, Problem{What: err.Error(),
-			Fix: "check that the interpreter works: " + python + " -c 'import json'"})
+		a.Problems = append(a.Problems, Problem{What: err.Error(), Fix: h.runFix})
 		return a
 	}
 	var env Hello
 	if err := json.Unmarshal(out, &env); err != nil {
-		a.Problems = append(a.Problems, Problem{What: fmt.Sprintf("probe printed something that is not JSON: %q", truncate(string(out), 200)),
-			Fix: "check the interpreter's site customisations (sitecustomize, PYTHONSTARTUP) print nothing"})
+		a.Problems = append(a.Problems, Problem{What: fmt.Sprintf("%s printed something that is not JSON: %q", h.outputIn, truncate(string(out), 200)),
+			Fix: h.outputFix})
 		return a
 	}
 	return judge(a, env, req.install)
@@ -146,24 +162,11 @@ func checkContainer(ctx context.Context, a Availability, runner Runner, req requ
 		a.Problems = append(a.Problems, Problem{What: "image " + runner.Image + " is not present", Fix: "docker pull " + runner.Image})
 		return a
 	}
-	dir, err := WriteScripts(runner.CacheDir)
-	if err != nil {
-		a.Problems = append(a.Problems, Problem{What: err.Error(), Fix: "make the user cache folder writable"})
-		return a
-	}
-	out, err := runProbe(ctx, runner, dir, req.modules)
-	if err != nil {
-		a.Problems = append(a.Problems, Problem{What: err.Error(),
-			Fix: "check that the image has python3, and for GPUs that the NVIDIA container toolkit is installed (docker run --gpus all IMAGE nvidia-smi)"})
-		return a
-	}
-	var env Hello
-	if err := json.Unmarshal(out, &env); err != nil {
-		a.Problems = append(a.Problems, Problem{What: fmt.Sprintf("probe in %s printed something that is not JSON: %q", runner.Image, truncate(string(out), 200)),
-			Fix: "check the image's python3"})
-		return a
-	}
-	return judge(a, env, req.install)
+	return probe(ctx, a, runner, req, probeHints{
+		runFix:    "check that the image has python3, and for GPUs that the NVIDIA container toolkit is installed (docker run --gpus all IMAGE nvidia-smi)",
+		outputIn:  "probe in " + runner.Image,
+		outputFix: "check the image's python3",
+	})
 }
 
 // runProbe runs llem_protocol.py's environment probe with the runner's
