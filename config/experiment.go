@@ -194,6 +194,10 @@ type PyTorchConfig struct {
 	LoadIn8bit *bool `json:"load_in_8bit,omitempty" yaml:"load_in_8bit,omitempty"`
 	// Bnb4bitQuantType is nf4 or fp4 (needs load_in_4bit).
 	Bnb4bitQuantType *string `json:"bnb_4bit_quant_type,omitempty" yaml:"bnb_4bit_quant_type,omitempty" jsonschema:"enum=nf4,enum=fp4"`
+	// TorchaoQuantType quantises linear-layer weights with torchao (needs the torchao package; not with load_in_4bit/8bit).
+	TorchaoQuantType *string `json:"torchao_quant_type,omitempty" yaml:"torchao_quant_type,omitempty" jsonschema:"enum=int4_weight_only,enum=int8_weight_only,enum=int8_dynamic_activation_int8_weight,enum=float8_weight_only,enum=float8_dynamic_activation_float8_weight"`
+	// TorchaoGroupSize is the int4_weight_only group size (32, 64, 128 or 256; torchao default 128).
+	TorchaoGroupSize *int `json:"torchao_group_size,omitempty" yaml:"torchao_group_size,omitempty" jsonschema:"enum=32,enum=64,enum=128,enum=256"`
 	// UseCache turns the KV cache on or off.
 	UseCache *bool `json:"use_cache,omitempty" yaml:"use_cache,omitempty"`
 	// CacheImplementation selects the KV cache kind (needs use_cache).

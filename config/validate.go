@@ -263,6 +263,20 @@ func checkPyTorch(c *checker, p *PyTorchConfig) {
 	if p.Bnb4bitQuantType != nil && !on(p.LoadIn4bit) {
 		c.add("pytorch.bnb_4bit_quant_type", "only applies with load_in_4bit: true")
 	}
+	if on(p.RandomInit) && (on(p.LoadIn4bit) || on(p.LoadIn8bit)) {
+		c.add("pytorch.random_init", "cannot be combined with load_in_4bit/load_in_8bit (bitsandbytes quantises while loading real weights); use torchao_quant_type")
+	}
+	if p.TorchaoQuantType != nil && (on(p.LoadIn4bit) || on(p.LoadIn8bit)) {
+		c.add("pytorch.torchao_quant_type", "torchao and bitsandbytes quantisation (load_in_4bit/load_in_8bit) are mutually exclusive")
+	}
+	if g := p.TorchaoGroupSize; g != nil {
+		switch {
+		case p.TorchaoQuantType == nil || *p.TorchaoQuantType != "int4_weight_only":
+			c.add("pytorch.torchao_group_size", "only applies with torchao_quant_type: int4_weight_only")
+		case *g != 32 && *g != 64 && *g != 128 && *g != 256:
+			c.add("pytorch.torchao_group_size", "must be 32, 64, 128 or 256, got %d", *g)
+		}
+	}
 	if p.TorchCompileMode != nil && !on(p.TorchCompile) {
 		c.add("pytorch.torch_compile_mode", "only applies with torch_compile: true")
 	}

@@ -77,7 +77,9 @@ func studyOutcome(res *results.StudyResult, err error) error {
 func preflight(ctx context.Context, sc *config.StudyConfig, user config.UserConfig) error {
 	seen := map[config.Backend]bool{}
 	var py []config.Backend
+	optional := map[config.Backend][]string{}
 	for _, cfg := range sc.Experiments {
+		optional[cfg.Backend] = append(optional[cfg.Backend], pyworker.ConfigModules(cfg)...)
 		if seen[cfg.Backend] {
 			continue
 		}
@@ -99,7 +101,7 @@ func preflight(ctx context.Context, sc *config.StudyConfig, user config.UserConf
 	}
 	var errs []error
 	for _, b := range py {
-		if err := pyworker.Check(ctx, b, runners[b]).Err(); err != nil {
+		if err := pyworker.Check(ctx, b, runners[b], optional[b]...).Err(); err != nil {
 			errs = append(errs, fmt.Errorf("pre-flight: %w", err))
 		}
 	}

@@ -51,14 +51,53 @@ func (a Availability) Err() error {
 type requirement struct {
 	modules []string
 	install string
+	// optional are modules a configuration needs beyond the base set
+	// (see ConfigModules); each missing one gets its own fix.
+	optional []string
+}
+
+// optionalModules maps each module a configuration may need to the command
+// that installs it.
+var optionalModules = map[string]string{
+	"bitsandbytes": "pip install bitsandbytes",
+	"torchao":      "pip install torchao",
+	"peft":         "pip install peft",
+	"flash_attn":   "pip install flash-attn --no-build-isolation",
+}
+
+// ConfigModules lists the optional Python modules cfg needs beyond its
+// backend's own: bitsandbytes for load_in_4bit/8bit, torchao for
+// torchao_quant_type, peft for a LoRA adapter and flash_attn for
+// flash_attention_2 (all pytorch).
+func ConfigModules(cfg config.ExperimentConfig) []string {
+	if cfg.Backend != config.BackendPyTorch {
+		return nil
+	}
+	var mods []string
+	if p := cfg.PyTorch; p != nil {
+		on := func(b *bool) bool { return b != nil && *b }
+		if on(p.LoadIn4bit) || on(p.LoadIn8bit) {
+			mods = append(mods, "bitsandbytes")
+		}
+		if p.TorchaoQuantType != nil {
+			mods = append(mods, "torchao")
+		}
+		if p.AttnImplementation != nil && *p.AttnImplementation == "flash_attention_2" {
+			mods = append(mods, "flash_attn")
+		}
+	}
+	if cfg.LoRA != nil {
+		mods = append(mods, "peft")
+	}
+	return mods
 }
 
 // requirements lists, per backend, the modules it imports and the command
 // that installs them.
 var requirements = map[config.Backend]requirement{
-	config.BackendPyTorch:  {[]string{"torch", "transformers", "accelerate"}, "pip install torch transformers accelerate"},
-	config.BackendVLLM:     {[]string{"torch", "vllm"}, "pip install vllm"},
-	config.BackendTensorRT: {[]string{"torch", "tensorrt_llm"}, "pip install tensorrt_llm --extra-index-url https://pypi.nvidia.com"},
+	config.BackendPyTorch:  {modules: []string{"torch", "transformers", "accelerate"}, install: "pip install torch transformers accelerate"},
+	config.BackendVLLM:     {modules: []string{"torch", "vllm"}, install: "pip install vllm"},
+	config.BackendTensorRT: {modules: []string{"torch", "tensorrt_llm"}, install: "pip install tensorrt_llm --extra-index-url https://pypi.nvidia.com"},
 }
 
 // probeTimeout bounds the environment probe (importing torch is slow).
@@ -66,9 +105,10 @@ const probeTimeout = 2 * time.Minute
 
 // Check says whether backend can run with runner, naming exactly what is
 // missing and how to get it: no Python, a module that does not import, no
-// CUDA device, no container runtime or image. `llem config` shows it and
-// the run pre-flight fails on it.
-func Check(ctx context.Context, backend config.Backend, runner Runner) Availability {
+// CUDA device, no container runtime or image. optional names further
+// modules the planned configurations need (ConfigModules). `llem config`
+// shows it and the run pre-flight fails on it.
+func Check(ctx context.Context, backend config.Backend, runner Runner, optional ...string) Availability {
 	a := Availability{Backend: backend, Versions: map[string]string{}}
 	req, ok := requirements[backend]
 	if !ok {
@@ -76,6 +116,12 @@ func Check(ctx context.Context, backend config.Backend, runner Runner) Availabil
 		a.Problems = append(a.Problems, Problem{What: fmt.Sprintf("%s: %v", backend, errNoBackend), Fix: "use backend pytorch, vllm or tensorrt"})
 		return a
 	}
+	for _, m := range optional {
+		if !slices.Contains(req.modules, m) && !slices.Contains(req.optional, m) {
+			req.optional = append(req.optional, m)
+		}
+	}
+	slices.Sort(req.optional)
 	if runner.Image != "" {
 		return checkContainer(ctx, a, runner, req)
 	}
@@ -109,7 +155,7 @@ func probe(ctx context.Context, a Availability, runner Runner, req requirement, 
 		a.Problems = append(a.Problems, Problem{What: err.Error(), Fix: "make the user cache folder writable"})
 		return a
 	}
-	out, err := runProbe(ctx, runner, dir, req.modules)
+	out, err := runProbe(ctx, runner, dir, append(slices.Clone(req.modules), req.optional...))
 	if err != nil {
 		a.Problems = append(a.Problems, Problem{What: err.Error(), Fix: h.runFix})
 		return a
@@ -120,20 +166,27 @@ func probe(ctx context.Context, a Availability, runner Runner, req requirement, 
 			Fix: h.outputFix})
 		return a
 	}
-	return judge(a, env, req.install)
+	return judge(a, env, req)
 }
 
 // judge turns a probe's report into problems.
-func judge(a Availability, env Hello, install string) Availability {
+func judge(a Availability, env Hello, req requirement) Availability {
 	a.Versions = env.Versions
 	a.GPUs = env.GPUs
 	var missing []string
 	for m, why := range env.Missing {
-		missing = append(missing, m+" ("+why+")")
+		if !slices.Contains(req.optional, m) {
+			missing = append(missing, m+" ("+why+")")
+		}
 	}
 	slices.Sort(missing)
 	if len(missing) > 0 {
-		a.Problems = append(a.Problems, Problem{What: "cannot import " + strings.Join(missing, ", "), Fix: install})
+		a.Problems = append(a.Problems, Problem{What: "cannot import " + strings.Join(missing, ", "), Fix: req.install})
+	}
+	for _, m := range req.optional {
+		if why, ok := env.Missing[m]; ok {
+			a.Problems = append(a.Problems, Problem{What: fmt.Sprintf("the configuration needs %s, which cannot be imported (%s)", m, why), Fix: optionalModules[m]})
+		}
 	}
 	if _, ok := env.Versions["torch"]; ok && !env.CUDAAvailable {
 		what := "torch sees no CUDA device"

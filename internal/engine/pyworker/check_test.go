@@ -29,6 +29,51 @@ func TestCheckLocal(t *testing.T) {
 	if a.Versions["python"] == "" {
 		t.Errorf("probe reported no python version: %+v", a)
 	}
+
+	// A configuration's own modules are probed too, each with its own fix.
+	if exec.Command("python3", "-c", "import bitsandbytes").Run() == nil {
+		t.Skip("bitsandbytes is installed here")
+	}
+	a = Check(context.Background(), config.BackendPyTorch, Runner{CacheDir: t.TempDir()}, "bitsandbytes")
+	var found bool
+	for _, p := range a.Problems {
+		if strings.Contains(p.What, "the configuration needs bitsandbytes, which cannot be imported (ModuleNotFoundError") {
+			found = p.Fix == "pip install bitsandbytes"
+		}
+		if strings.HasPrefix(p.What, "cannot import") && strings.Contains(p.What, "bitsandbytes") {
+			t.Errorf("optional module folded into the base problem: %+v", p)
+		}
+	}
+	if !found {
+		t.Errorf("no bitsandbytes problem with its own fix: %+v", a.Problems)
+	}
+}
+
+func TestConfigModules(t *testing.T) {
+	yes, fa2, nf4 := true, "flash_attention_2", "int4_weight_only"
+	tests := []struct {
+		name string
+		cfg  config.ExperimentConfig
+		want []string
+	}{
+		{"plain pytorch", config.ExperimentConfig{Backend: config.BackendPyTorch}, nil},
+		{"bitsandbytes", config.ExperimentConfig{Backend: config.BackendPyTorch, PyTorch: &config.PyTorchConfig{LoadIn8bit: &yes}}, []string{"bitsandbytes"}},
+		{"torchao and flash attention", config.ExperimentConfig{Backend: config.BackendPyTorch,
+			PyTorch: &config.PyTorchConfig{TorchaoQuantType: &nf4, AttnImplementation: &fa2}}, []string{"torchao", "flash_attn"}},
+		{"lora", config.ExperimentConfig{Backend: config.BackendPyTorch, LoRA: &config.LoRAConfig{AdapterID: "a"}}, []string{"peft"}},
+		{"vllm lora needs no peft", config.ExperimentConfig{Backend: config.BackendVLLM, LoRA: &config.LoRAConfig{AdapterID: "a"}}, nil},
+	}
+	for _, tt := range tests {
+		got := ConfigModules(tt.cfg)
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s: ConfigModules = %v, want %v", tt.name, got, tt.want)
+		}
+		for _, m := range got {
+			if optionalModules[m] == "" {
+				t.Errorf("%s: module %s has no install command", tt.name, m)
+			}
+		}
+	}
 }
 
 func TestJudge(t *testing.T) {
@@ -40,11 +85,16 @@ func TestJudge(t *testing.T) {
 		{"ready", Hello{Versions: map[string]string{"torch": "2.5.1", "cuda": "12.4"}, CUDA: "12.4", CUDAAvailable: true}, nil},
 		{"cpu-only torch", Hello{Versions: map[string]string{"torch": "2.5.1+cpu"}}, []string{"CPU-only build"}},
 		{"no GPU", Hello{Versions: map[string]string{"torch": "2.5.1"}, CUDA: "12.4"}, []string{"torch sees no CUDA device"}},
+		{"optional module present", Hello{Versions: map[string]string{"torch": "2.5.1", "peft": "0.13.0"}, CUDA: "12.4", CUDAAvailable: true}, nil},
+		{"optional module missing", Hello{Versions: map[string]string{"torch": "2.5.1"}, CUDA: "12.4", CUDAAvailable: true,
+			Missing: map[string]string{"peft": "ModuleNotFoundError: No module named 'peft'"}}, []string{"the configuration needs peft"}},
 		{"no vllm", Hello{Versions: map[string]string{"torch": "2.5.1"}, CUDA: "12.4", CUDAAvailable: true,
 			Missing: map[string]string{"vllm": "ModuleNotFoundError: No module named 'vllm'"}}, []string{"cannot import vllm (ModuleNotFoundError"}},
 	}
 	for _, tt := range tests {
-		a := judge(Availability{Backend: config.BackendVLLM}, tt.env, "pip install vllm")
+		req := requirements[config.BackendVLLM]
+		req.optional = []string{"peft"}
+		a := judge(Availability{Backend: config.BackendVLLM}, tt.env, req)
 		if len(a.Problems) != len(tt.want) {
 			t.Errorf("%s: problems = %+v, want %d", tt.name, a.Problems, len(tt.want))
 			continue

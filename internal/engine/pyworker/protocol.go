@@ -59,9 +59,6 @@ type loadRequest struct {
 	Seed              int64          `json:"seed"`
 	// EngineDir is where a TensorRT-LLM engine is cached (tensorrt only).
 	EngineDir string `json:"engine_dir,omitempty"`
-	// Tokenizer, when set, is where to load the tokenizer from (random_init
-	// of a shipped shape has no tokenizer of its own).
-	Tokenizer string `json:"tokenizer,omitempty"`
 }
 
 // loadReply is what the worker loaded.

@@ -1,7 +1,7 @@
 """llem's pytorch backend: Hugging Face transformers behind llem's worker protocol.
 
 Load: AutoModelForCausalLM with the requested dtype, device_map, attention
-implementation, bitsandbytes 4/8-bit quantisation, optional torch.compile and
+implementation, bitsandbytes 4/8-bit or torchao quantisation, optional torch.compile and
 LoRA adapters through PEFT; random_init builds the model from its config with
 random weights (no weight download). Generate: batches with left padding, one
 timestamp per decoding step taken by a LogitsProcessor after synchronising the
@@ -71,7 +71,8 @@ class PyTorchWorker:
         if req.get("seed") is not None:
             torch.manual_seed(int(req["seed"]))
 
-        load_kwargs = {"torch_dtype": dtype}
+        dtype_key = _dtype_keyword(transformers.__version__)
+        load_kwargs = {dtype_key: dtype}
         for k in LOAD_OPTIONS:
             if opts.get(k) is not None:
                 load_kwargs[k] = opts[k]
@@ -89,12 +90,14 @@ class PyTorchWorker:
                 if opts.get("bnb_4bit_quant_type"):
                     q["bnb_4bit_quant_type"] = opts["bnb_4bit_quant_type"]
             load_kwargs["quantization_config"] = BitsAndBytesConfig(**q)
+        if opts.get("torchao_quant_type"):
+            load_kwargs["quantization_config"] = _torchao_config(opts["torchao_quant_type"], opts.get("torchao_group_size"))
         load_kwargs.update(kwargs)
 
         random_init = bool(req.get("random_init"))
         if random_init:
             config = AutoConfig.from_pretrained(model_ref)
-            from_config = {"torch_dtype": dtype}
+            from_config = {dtype_key: dtype}
             if "attn_implementation" in load_kwargs:
                 from_config["attn_implementation"] = load_kwargs["attn_implementation"]
             model = AutoModelForCausalLM.from_config(config, **from_config)
@@ -103,6 +106,15 @@ class PyTorchWorker:
                 model = model.to(dev)
             elif torch.cuda.is_available():
                 model = model.to("cuda:0")
+            qc = load_kwargs.get("quantization_config")
+            if qc is not None:
+                # from_config takes no quantization_config: quantise the
+                # random weights in place, as loading would have.
+                if not opts.get("torchao_quant_type"):
+                    raise proto.WorkerError("random_init cannot be combined with bitsandbytes (load_in_4bit/load_in_8bit): "
+                                            "it quantises while loading real weights; use torchao_quant_type")
+                from torchao.quantization import quantize_
+                quantize_(model, qc.quant_type)
         else:
             model = AutoModelForCausalLM.from_pretrained(model_ref, **load_kwargs)
 
@@ -127,7 +139,7 @@ class PyTorchWorker:
             warnings.append("no tokenizer found for %s: prompts are encoded one token per UTF-8 byte; "
                             "prompt token ids given by llem are used as they are" % model_ref)
         if req.get("draft_model"):
-            self.assistant = AutoModelForCausalLM.from_pretrained(req["draft_model"], torch_dtype=dtype,
+            self.assistant = AutoModelForCausalLM.from_pretrained(req["draft_model"], **{dtype_key: dtype},
                                                                   device_map=load_kwargs.get("device_map"))
         self.model = model
         self.device = str(next(model.parameters()).device)
@@ -148,6 +160,7 @@ class PyTorchWorker:
                 "device_map": load_kwargs.get("device_map"),
                 "attn_implementation": getattr(model.config, "_attn_implementation", None),
                 "torch_compile": bool(opts.get("torch_compile")),
+                "quantization": _quantization_summary(load_kwargs.get("quantization_config")),
                 "generation": self.gen_options,
                 "lora": lora,
             },
@@ -283,6 +296,56 @@ class PyTorchWorker:
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+# torchao quantisation names llem accepts, and the torchao config class each
+# maps to (torchao 0.10+); older torchao takes the name as a string.
+TORCHAO_CONFIGS = {
+    "int4_weight_only": "Int4WeightOnlyConfig",
+    "int8_weight_only": "Int8WeightOnlyConfig",
+    "int8_dynamic_activation_int8_weight": "Int8DynamicActivationInt8WeightConfig",
+    "float8_weight_only": "Float8WeightOnlyConfig",
+    "float8_dynamic_activation_float8_weight": "Float8DynamicActivationFloat8WeightConfig",
+}
+
+
+def _torchao_config(quant_type, group_size):
+    """Build transformers' TorchAoConfig for one of TORCHAO_CONFIGS."""
+    if quant_type not in TORCHAO_CONFIGS:
+        raise proto.WorkerError("torchao_quant_type %r is not one of %s" % (quant_type, ", ".join(sorted(TORCHAO_CONFIGS))))
+    try:
+        import torchao.quantization as aoq
+        from transformers import TorchAoConfig
+    except ImportError as exc:
+        raise proto.WorkerError("torchao_quant_type needs torchao and transformers 4.47 or newer: "
+                                "pip install torchao (%s)" % exc)
+    kwargs = {"group_size": int(group_size)} if group_size and quant_type == "int4_weight_only" else {}
+    cls = getattr(aoq, TORCHAO_CONFIGS[quant_type], None)
+    if cls is not None:
+        return TorchAoConfig(quant_type=cls(**kwargs))
+    return TorchAoConfig(quant_type, **kwargs)
+
+
+def _quantization_summary(qc):
+    """What a quantization config amounts to, as plain values for results."""
+    if qc is None:
+        return None
+    to_dict = getattr(qc, "to_dict", None)
+    d = to_dict() if to_dict else {}
+    out = {"method": str(d.get("quant_method", type(qc).__name__))}
+    for k in ("load_in_4bit", "load_in_8bit", "bnb_4bit_quant_type", "quant_type", "quant_type_kwargs"):
+        if k in d:
+            out[k] = d[k] if isinstance(d[k], (int, float, str, bool, type(None))) else str(d[k])
+    return out
+
+
+def _dtype_keyword(version):
+    """transformers 4.56 renamed from_pretrained's torch_dtype to dtype."""
+    try:
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except ValueError:
+        return "dtype"
+    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
 
 
 def _prompt_tokens(prompt, encoded, bos):
