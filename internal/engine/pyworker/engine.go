@@ -75,7 +75,7 @@ func (e *Engine) Load(ctx context.Context, cfg config.ExperimentConfig) (engine.
 		return engine.LoadInfo{}, fmt.Errorf("%s worker: %w", e.backend, err)
 	}
 	e.conn = newConn(p)
-	info, err := e.handshake(ctx, req)
+	info, err := e.handshake(ctx, cfg.Model, req)
 	if err != nil {
 		e.conn.close(5 * time.Second)
 		e.conn = nil
@@ -84,7 +84,9 @@ func (e *Engine) Load(ctx context.Context, cfg config.ExperimentConfig) (engine.
 	return info, nil
 }
 
-func (e *Engine) handshake(ctx context.Context, req loadRequest) (engine.LoadInfo, error) {
+// handshake says hello and loads; model is the reference as the user wrote
+// it (req.Model may be rewritten to a path the worker sees).
+func (e *Engine) handshake(ctx context.Context, model string, req loadRequest) (engine.LoadInfo, error) {
 	if err := e.conn.call(ctx, "hello", helloRequest{Protocol: ProtocolVersion}, &e.hello); err != nil {
 		return engine.LoadInfo{}, err
 	}
@@ -96,7 +98,7 @@ func (e *Engine) handshake(ctx context.Context, req loadRequest) (engine.LoadInf
 		return engine.LoadInfo{}, err
 	}
 	info := engine.LoadInfo{
-		ModelName:         req.Model,
+		ModelName:         model,
 		Weights:           lr.Weights,
 		Parameters:        lr.Parameters,
 		Device:            lr.Device,

@@ -102,6 +102,26 @@ func TestHappyPath(t *testing.T) {
 	}
 }
 
+// A random-init run of a shape llem ships sends the worker the shipped
+// config's folder but records the model as the user named it.
+func TestRandomInitShippedShape(t *testing.T) {
+	e, _ := fakeEngine(t)
+	cfg := fakeConfig(nil)
+	cfg.Model = "llama-3.2-1b"
+	yes := true
+	cfg.PyTorch.RandomInit = &yes
+	info, err := e.Load(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.ModelName != "llama-3.2-1b" || info.Weights != "random_init" {
+		t.Errorf("model %q weights %q, want llama-3.2-1b random_init", info.ModelName, info.Weights)
+	}
+	if sent, _ := info.Effective["model_sent"].(string); !strings.HasSuffix(sent, filepath.Join("models", "llama-3.2-1b")) || info.Effective["model_config_exists"] != true {
+		t.Errorf("worker was sent %q (config.json there: %v), want the shipped shape's folder", sent, info.Effective["model_config_exists"])
+	}
+}
+
 func TestWorkerFailures(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -228,6 +248,28 @@ func TestWorkerScriptsCompile(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s does not compile: %v\n%s", s, err, out)
 		}
+	}
+}
+
+// TestWorkerHelpers runs testdata/test_worker_helpers.py: unit tests of the
+// pytorch worker's helpers that need no torch.
+func TestWorkerHelpers(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	dir, err := WriteScripts(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := filepath.Abs("testdata/test_worker_helpers.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", tests, "-v")
+	cmd.Env = append(cmd.Environ(), "PYTHONPATH="+filepath.Join(dir, "workers"), "PYTHONDONTWRITEBYTECODE=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "\nOK") {
+		t.Errorf("worker helper tests failed: %v\n%s", err, out)
 	}
 }
 

@@ -35,7 +35,9 @@ class FakeWorker:
             "weights": "random_init" if body.get("random_init") else "hf",
             "device": "cpu",
             "exact_output_length": True,
-            "effective": {"precision": body.get("precision"), "options": body.get("options") or {}},
+            "effective": {"precision": body.get("precision"), "options": body.get("options") or {},
+                          "model_sent": body.get("model"),
+                          "model_config_exists": os.path.isfile(os.path.join(body.get("model") or "", "config.json"))},
             "warnings": ["fake worker: no real compute"],
         }
 
