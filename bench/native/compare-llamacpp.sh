@@ -15,6 +15,11 @@
 # Usage: bench/native/compare-llamacpp.sh [THREADS]   (default 1)
 #        TYPE=q8_0 bench/native/compare-llamacpp.sh   (tensor type: f32 default, f16, q8_0;
 #        llama.cpp quantizes activations for f16/q8_0 weights, so ids may then differ)
+#        SHAPE=stories110M TYPE=Q4_K_M bench/native/compare-llamacpp.sh
+#        (an upper-case TYPE is a llama-quantize file type: Q4_K_M, Q5_K_M,
+#        Q6_K, Q3_K_M, Q2_K, Q4_1, Q5_0, Q5_1, …; the F32 synthetic model is
+#        quantised by llama.cpp's own llama-quantize. k-quants need rows that
+#        are multiples of 256, so use stories110M, whose dims all are.)
 # Needs: go, npm, git, cmake, a C++ compiler, python3, curl.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,7 +27,8 @@ THREADS=${1:-1}
 PEERS="$ROOT/.peers"
 BIN="$PEERS/llama.cpp/build/bin"
 TYPE=${TYPE:-f32}
-MODEL="$PEERS/stories15M-$TYPE.gguf"
+SHAPE=${SHAPE:-stories15M}
+MODEL="$PEERS/$SHAPE-$TYPE.gguf"
 PORT=${PORT:-18089}
 N=32
 
@@ -30,13 +36,50 @@ N=32
 mkdir -p "$PEERS/bin"
 (cd "$ROOT" && go build -o "$PEERS/bin/nativetool" ./internal/engine/native/cmd/nativetool && go build -o "$PEERS/bin/llem" ./cmd/llem)
 TOOL="$PEERS/bin/nativetool"
-"$PEERS/bin/llem" model synth --shape stories15M --type "$TYPE" --out "$MODEL"
+if [[ "$TYPE" =~ [A-Z] ]]; then
+  (cd "$PEERS/llama.cpp" && cmake --build build --target llama-quantize -j2 >/dev/null)
+  "$PEERS/bin/llem" model synth --shape "$SHAPE" --type f32 --out "$PEERS/$SHAPE-f32.gguf"
+  "$BIN/llama-quantize" "$PEERS/$SHAPE-f32.gguf" "$MODEL" "$TYPE" 2 > "$PEERS/llama-quantize.log" 2>&1 ||
+    { tail -20 "$PEERS/llama-quantize.log"; exit 1; }
+  python3 - "$MODEL" <<'PY'
+import collections, struct, sys
+# Count tensor types in the quantised file (GGUF v3 header walk).
+f = open(sys.argv[1], "rb")
+magic, version, n_tensors, n_kv = struct.unpack("<4sIQQ", f.read(24))
+def s(): n, = struct.unpack("<Q", f.read(8)); return f.read(n)
+sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+def val(t):
+    if t == 8: s()
+    elif t == 9:
+        et, n = struct.unpack("<IQ", f.read(12))
+        for _ in range(n): val(et)
+    else: f.read(sizes[t])
+for _ in range(n_kv):
+    s(); t, = struct.unpack("<I", f.read(4)); val(t)
+names = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K"}
+count = collections.Counter()
+for _ in range(n_tensors):
+    s(); nd, = struct.unpack("<I", f.read(4)); f.read(8 * nd); t, = struct.unpack("<I", f.read(4)); f.read(8)
+    count[names.get(t, str(t))] += 1
+print("tensor types:", ", ".join(f"{k} ×{v}" for k, v in sorted(count.items())))
+PY
+  # llama.cpp multiplies k-quant weights with int8-quantised activations, so
+  # its greedy ids drift from llem's (float activations) after a few tokens.
+  # For the id comparison llama.cpp instead runs its own F32 decoding of the
+  # quantised file: the same weights, with float activations.
+  PEER_MODEL="$PEERS/$SHAPE-$TYPE-as-f32.gguf"
+  "$BIN/llama-quantize" --allow-requantize "$MODEL" "$PEER_MODEL" F32 2 >> "$PEERS/llama-quantize.log" 2>&1
+  echo "greedy ids compared with llama.cpp running $PEER_MODEL (its F32 decoding of $TYPE)"
+else
+  "$PEERS/bin/llem" model synth --shape "$SHAPE" --type "$TYPE" --out "$MODEL"
+fi
+PEER_MODEL=${PEER_MODEL:-$MODEL}
 echo "model: $MODEL ($(du -h "$MODEL" | cut -f1))"
 
 PROMPTS=("Once upon a time there was a little fox" "The committee met on Thursday to review the budget." "How many kilowatt-hours does it take to answer a question?")
 "$TOOL" greedy --model "$MODEL" --threads "$THREADS" --n "$N" "${PROMPTS[@]}" > "$PEERS/llem-greedy.jsonl"
 
-"$BIN/llama-server" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -t "$THREADS" -c 2048 -np 1 \
+"$BIN/llama-server" -m "$PEER_MODEL" --host 127.0.0.1 --port "$PORT" -t "$THREADS" -c 2048 -np 1 \
   --cache-type-k f32 --cache-type-v f32 -fa off > "$PEERS/llama-server.log" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true' EXIT

@@ -4,7 +4,8 @@
 //
 // The pieces are:
 //   - a GGUF v3 reader and writer (gguf.go) with F32, F16, BF16, Q8_0 and
-//     Q4_0 tensors (quant.go);
+//     Q4_0 tensors (quant.go), and readers for Q4_1, Q5_0, Q5_1 and the
+//     k-quants Q2_K…Q6_K (quant_k.go);
 //   - tokenizers read from GGUF metadata: SentencePiece-style ("llama") and
 //     byte-level BPE ("gpt2") (tokenizer.go), and a deterministic byte-level
 //     BPE trained on an embedded corpus for synthetic models (synthvocab.go);

@@ -14,7 +14,15 @@ const (
 	TypeF32  GGMLType = 0
 	TypeF16  GGMLType = 1
 	TypeQ4_0 GGMLType = 2
+	TypeQ4_1 GGMLType = 3
+	TypeQ5_0 GGMLType = 6
+	TypeQ5_1 GGMLType = 7
 	TypeQ8_0 GGMLType = 8
+	TypeQ2_K GGMLType = 10
+	TypeQ3_K GGMLType = 11
+	TypeQ4_K GGMLType = 12
+	TypeQ5_K GGMLType = 13
+	TypeQ6_K GGMLType = 14
 	TypeBF16 GGMLType = 30
 )
 
@@ -58,8 +66,24 @@ func (t GGMLType) blockSize() (int, int, error) {
 		return 32, 34, nil
 	case TypeQ4_0:
 		return 32, 18, nil
+	case TypeQ4_1:
+		return 32, 20, nil
+	case TypeQ5_0:
+		return 32, 22, nil
+	case TypeQ5_1:
+		return 32, 24, nil
+	case TypeQ2_K:
+		return qkK, 84, nil
+	case TypeQ3_K:
+		return qkK, 110, nil
+	case TypeQ4_K:
+		return qkK, 144, nil
+	case TypeQ5_K:
+		return qkK, 176, nil
+	case TypeQ6_K:
+		return qkK, 210, nil
 	}
-	return 0, 0, fmt.Errorf("tensor type %s is not supported by the native engine (supported: F32, F16, BF16, Q8_0, Q4_0)", t)
+	return 0, 0, fmt.Errorf("tensor type %s is not supported by the native engine (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)", t)
 }
 
 // rowBytes is the byte length of a row of n elements.
@@ -107,6 +131,22 @@ func dequantRow(t GGMLType, src []byte, dst []float32) {
 				out[j+16] = float32(int(q>>4)-8) * d
 			}
 		}
+	case TypeQ4_1:
+		dequantQ4_1(src, dst)
+	case TypeQ5_0:
+		dequantQ5(src, dst, false)
+	case TypeQ5_1:
+		dequantQ5(src, dst, true)
+	case TypeQ2_K:
+		dequantQ2K(src, dst)
+	case TypeQ3_K:
+		dequantQ3K(src, dst)
+	case TypeQ4_K:
+		dequantQ4K(src, dst)
+	case TypeQ5_K:
+		dequantQ5K(src, dst)
+	case TypeQ6_K:
+		dequantQ6K(src, dst)
 	default:
 		panic("dequantRow: unsupported type " + t.String())
 	}
