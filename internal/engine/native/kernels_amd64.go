@@ -71,8 +71,31 @@ func gemvF16AVX2(w *uint16, x, y *float32, rows, cols int)
 //go:noescape
 func gemvQ80AVX2(w *byte, x, y *float32, rows, nblocks int)
 
-// gemvQuantSIMD multiplies F16 or Q8_0 rows without decoding them to
-// memory first; it reports false for other types or ragged rows.
+// q4kDotAVX2 and q6kDotAVX2 (kernels_amd64.s) return the dot product of
+// nblocks Q4_K or Q6_K super-blocks with x; tmp is 16 floats of scratch for
+// a block's decoded scales.
+//
+//go:noescape
+func q4kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+//go:noescape
+func q6kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+// gemvKQuant runs a k-quant dot kernel over rows of nb super-blocks of
+// size bytes each.
+func gemvKQuant(dot func(*byte, *float32, int, *float32) float32, size int, w []byte, x, y []float32, rows, cols int) {
+	nb := cols / qkK
+	_ = w[rows*nb*size-1]
+	_ = x[cols-1]
+	_ = y[rows-1]
+	var tmp [16]float32
+	for r := range rows {
+		y[r] = dot(&w[r*nb*size], unsafe.SliceData(x), nb, &tmp[0])
+	}
+}
+
+// gemvQuantSIMD multiplies F16, Q8_0, Q4_K or Q6_K rows without decoding
+// them to memory first; it reports false for other types or ragged rows.
 func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 	if rows == 0 {
 		return true
@@ -89,6 +112,12 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 		_ = x[cols-1]
 		_ = y[rows-1]
 		gemvQ80AVX2(unsafe.SliceData(w), unsafe.SliceData(x), unsafe.SliceData(y), rows, cols/32)
+		return true
+	case t == TypeQ4_K && cols%qkK == 0:
+		gemvKQuant(q4kDotAVX2, 144, w, x, y, rows, cols)
+		return true
+	case t == TypeQ6_K && cols%qkK == 0:
+		gemvKQuant(q6kDotAVX2, 210, w, x, y, rows, cols)
 		return true
 	}
 	return false

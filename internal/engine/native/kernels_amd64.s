@@ -362,3 +362,237 @@ qred:
 qdone:
 	VZEROUPPER
 	RET
+
+// Q4_K super-block: d, dmin (f16) at 0 and 2, twelve bytes of packed 6-bit
+// scales and minimums at 4, 128 bytes of nibbles at 16; 144 bytes for 256
+// weights. Weight = d·sc_g·q − dmin·m_g for its 32-element group g, so
+// dot(row, x) = Σ_g d·sc_g·Σ q·x − dmin·m_g·Σ x, both sums per group.
+
+// Q4KCHUNK handles 8 bytes of nibbles at byte offset Q: their low nibbles
+// pair with x at float offset XO (low group), high nibbles with XO+32.
+#define Q4KCHUNK(Q, XO) \
+	VPMOVZXBD Q(R12), Y5 \
+	VPAND Y14, Y5, Y6 \
+	VPSRLD $4, Y5, Y5 \
+	VCVTDQ2PS Y6, Y6 \
+	VCVTDQ2PS Y5, Y5 \
+	VMOVUPS (4*XO)(DI), Y7 \
+	VMOVUPS (4*XO+128)(DI), Y9 \
+	VFMADD231PS Y7, Y6, Y1 \
+	VFMADD231PS Y9, Y5, Y2 \
+	VADDPS Y7, Y3, Y3 \
+	VADDPS Y9, Y4, Y4
+
+// func q4kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// tmp holds 16 floats: the block's d·sc_g then dmin·m_g.
+TEXT ·q4kDotAVX2(SB), NOSPLIT, $0-36
+	MOVQ blocks+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	MOVQ tmp+24(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	MOVQ $0x0f, AX
+	VMOVQ AX, X14
+	VPBROADCASTD X14, Y14
+
+k4blk:
+	TESTQ CX, CX
+	JE    k4done
+	// Unpack the eight 6-bit scales (bytes of R11) and minimums (R9).
+	MOVL 4(SI), AX
+	MOVL 8(SI), DX
+	MOVL 12(SI), R9
+	MOVL AX, R10
+	ANDL $0x3f3f3f3f, R10
+	MOVL R9, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL AX, R12
+	SHRL $6, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, R11
+	MOVL DX, R12
+	ANDL $0x3f3f3f3f, R12
+	SHRL $4, R9
+	ANDL $0x0f0f0f0f, R9
+	SHRL $6, DX
+	ANDL $0x03030303, DX
+	SHLL $4, DX
+	ORL  DX, R9
+	SHLQ $32, R11
+	ORQ  R10, R11
+	SHLQ $32, R9
+	ORQ  R12, R9
+	VMOVQ R11, X1
+	VMOVQ R9, X2
+	VPMOVZXBD X1, Y1
+	VPMOVZXBD X2, Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	MOVWLZX (SI), AX
+	VMOVQ AX, X3
+	VCVTPH2PS X3, X3
+	VBROADCASTSS X3, Y3
+	MOVWLZX 2(SI), AX
+	VMOVQ AX, X4
+	VCVTPH2PS X4, X4
+	VBROADCASTSS X4, Y4
+	VMULPS Y3, Y1, Y1
+	VMULPS Y4, Y2, Y2
+	VMOVUPS Y1, (BX)
+	VMOVUPS Y2, 32(BX)
+	LEAQ 16(SI), R12
+	MOVQ BX, R13
+	MOVQ $4, R10
+
+k4pair:
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	Q4KCHUNK(0, 0)
+	Q4KCHUNK(8, 8)
+	Q4KCHUNK(16, 16)
+	Q4KCHUNK(24, 24)
+	VBROADCASTSS (R13), Y5
+	VFMADD231PS Y1, Y5, Y0
+	VBROADCASTSS 4(R13), Y6
+	VFMADD231PS Y2, Y6, Y0
+	VBROADCASTSS 32(R13), Y5
+	VFMADD231PS Y3, Y5, Y8
+	VBROADCASTSS 36(R13), Y6
+	VFMADD231PS Y4, Y6, Y8
+	ADDQ $32, R12
+	ADDQ $256, DI
+	ADDQ $8, R13
+	DECQ R10
+	JNE  k4pair
+	ADDQ $144, SI
+	DECQ CX
+	JMP  k4blk
+
+k4done:
+	VSUBPS Y8, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// Q6_K super-block: 128 bytes of low nibbles (ql), 64 bytes of 2-bit high
+// parts (qh), sixteen int8 scales at 192, d (f16) at 208; 210 bytes for 256
+// weights. Weight = d·sc·(q − 32), q six bits. Each half of 128 weights
+// takes 64 bytes of ql and 32 of qh: for l < 32, ql[l] and ql[l+32] give
+// the low nibbles of weights l, l+32 (low) and l+64, l+96 (high), qh[l]
+// their top two bits.
+
+// Q6KQ builds eight 6-bit weights minus 32 in Y8 from low nibbles in LO,
+// the top bits in Y9 (already masked to 0x30), and adds their product with
+// x at byte offset XB to ACC.
+#define Q6KQ(LO, XB, ACC) \
+	VPOR Y9, LO, Y8 \
+	VPSUBD Y12, Y8, Y8 \
+	VCVTDQ2PS Y8, Y8 \
+	VFMADD231PS XB(DI), Y8, ACC
+
+// Q6KCHUNK handles l = L..L+7 of the current half.
+#define Q6KCHUNK(L) \
+	VPMOVZXBD L(R8), Y1 \
+	VPMOVZXBD (L+32)(R8), Y2 \
+	VPMOVZXBD L(R9), Y3 \
+	VPAND Y14, Y1, Y10 \
+	VPSLLD $4, Y3, Y9 \
+	VPAND Y13, Y9, Y9 \
+	Q6KQ(Y10, (4*L), Y4) \
+	VPAND Y14, Y2, Y10 \
+	VPSLLD $2, Y3, Y9 \
+	VPAND Y13, Y9, Y9 \
+	Q6KQ(Y10, (4*L+128), Y5) \
+	VPSRLD $4, Y1, Y10 \
+	VPAND Y13, Y3, Y9 \
+	Q6KQ(Y10, (4*L+256), Y6) \
+	VPSRLD $4, Y2, Y10 \
+	VPSRLD $2, Y3, Y9 \
+	VPAND Y13, Y9, Y9 \
+	Q6KQ(Y10, (4*L+384), Y7)
+
+// Q6KGROUP handles the 16-element group G (0 or 1) of the current half and
+// adds it, scaled, to Y0.
+#define Q6KGROUP(G) \
+	VXORPS Y4, Y4, Y4 \
+	VXORPS Y5, Y5, Y5 \
+	VXORPS Y6, Y6, Y6 \
+	VXORPS Y7, Y7, Y7 \
+	Q6KCHUNK((16*G)) \
+	Q6KCHUNK((16*G+8)) \
+	VBROADCASTSS (4*G)(R13), Y8 \
+	VFMADD231PS Y4, Y8, Y0 \
+	VBROADCASTSS (4*G+8)(R13), Y8 \
+	VFMADD231PS Y5, Y8, Y0 \
+	VBROADCASTSS (4*G+16)(R13), Y8 \
+	VFMADD231PS Y6, Y8, Y0 \
+	VBROADCASTSS (4*G+24)(R13), Y8 \
+	VFMADD231PS Y7, Y8, Y0
+
+// func q6kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// tmp holds 16 floats: the block's d·sc.
+TEXT ·q6kDotAVX2(SB), NOSPLIT, $0-36
+	MOVQ blocks+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	MOVQ tmp+24(FP), BX
+	VXORPS Y0, Y0, Y0
+	MOVQ $0x0f, AX
+	VMOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ $0x30, AX
+	VMOVQ AX, X13
+	VPBROADCASTD X13, Y13
+	MOVQ $32, AX
+	VMOVQ AX, X12
+	VPBROADCASTD X12, Y12
+
+k6blk:
+	TESTQ CX, CX
+	JE    k6done
+	VPMOVSXBD 192(SI), Y1
+	VPMOVSXBD 200(SI), Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	MOVWLZX 208(SI), AX
+	VMOVQ AX, X3
+	VCVTPH2PS X3, X3
+	VBROADCASTSS X3, Y3
+	VMULPS Y3, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMOVUPS Y1, (BX)
+	VMOVUPS Y2, 32(BX)
+	MOVQ SI, R8
+	LEAQ 128(SI), R9
+	MOVQ BX, R13
+	MOVQ $2, R10
+
+k6half:
+	Q6KGROUP(0)
+	Q6KGROUP(1)
+	ADDQ $64, R8
+	ADDQ $32, R9
+	ADDQ $512, DI
+	ADDQ $32, R13
+	DECQ R10
+	JNE  k6half
+	ADDQ $210, SI
+	DECQ CX
+	JMP  k6blk
+
+k6done:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET

@@ -85,3 +85,70 @@ func BenchmarkDequant(b *testing.B) {
 		})
 	}
 }
+
+// TestKQuantGemvAgrees checks the fused Q4_K/Q6_K kernels against decoding
+// then multiplying, on ggml's golden rows and on random block bytes (every
+// bit pattern of scales and quants, with finite f16 block scales).
+func TestKQuantGemvAgrees(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok {
+		t.Skip("no SIMD kernels on this CPU")
+	}
+	type input struct {
+		name       string
+		typ        GGMLType
+		raw        []byte
+		rows, cols int
+	}
+	var inputs []input
+	for _, g := range readQuantGolden(t) {
+		if g.typ == TypeQ4_K || g.typ == TypeQ6_K {
+			inputs = append(inputs, input{"golden", g.typ, g.raw, g.rows, g.cols})
+		}
+	}
+	rng := uint64(7)
+	next := func() byte {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		return byte(rng >> 56)
+	}
+	for _, tc := range []struct {
+		typ      GGMLType
+		size     int
+		halfOffs []int
+	}{{TypeQ4_K, 144, []int{0, 2}}, {TypeQ6_K, 210, []int{208}}} {
+		rows, cols := 5, 4*qkK
+		raw := make([]byte, rows*cols/qkK*tc.size)
+		for i := range raw {
+			raw[i] = next()
+		}
+		for b := 0; b < len(raw)/tc.size; b++ {
+			for _, off := range tc.halfOffs {
+				binary.LittleEndian.PutUint16(raw[b*tc.size+off:], f32ToF16(float32(next())/4096))
+			}
+		}
+		inputs = append(inputs, input{"random", tc.typ, raw, rows, cols})
+	}
+	for _, in := range inputs {
+		x := make([]float32, in.cols)
+		synthTensor{name: "x", std: 1}.fillRow(3, in.cols, x)
+		w := make([]float32, in.rows*in.cols)
+		rb := in.typ.rowBytes(in.cols)
+		for r := 0; r < in.rows; r++ {
+			dequantRow(in.typ, in.raw[r*rb:(r+1)*rb], w[r*in.cols:(r+1)*in.cols])
+		}
+		want, got := make([]float32, in.rows), make([]float32, in.rows)
+		gemvPortable(w, x, want, in.rows, in.cols)
+		if !simd.gemvQuant(in.typ, in.raw, x, got, in.rows, in.cols) {
+			t.Fatalf("%s %s: fused kernel refused %d cols", in.name, in.typ, in.cols)
+		}
+		for r := range want {
+			var scale float64
+			for c := 0; c < in.cols; c++ {
+				scale += math.Abs(float64(w[r*in.cols+c] * x[c]))
+			}
+			if d := math.Abs(float64(want[r] - got[r])); d > 1e-5*scale {
+				t.Errorf("%s %s row %d: decoded-then-multiplied %g, fused %g (|w|·|x| %g)", in.name, in.typ, r, want[r], got[r], scale)
+			}
+		}
+	}
+}
