@@ -71,12 +71,15 @@ func gemvF16AVX2(w *uint16, x, y *float32, rows, cols int)
 //go:noescape
 func gemvQ80AVX2(w *byte, x, y *float32, rows, nblocks int)
 
-// q4kDotAVX2 and q6kDotAVX2 (kernels_amd64.s) return the dot product of
-// nblocks Q4_K or Q6_K super-blocks with x; tmp is 16 floats of scratch for
+// q4kDotAVX2, q5kDotAVX2 and q6kDotAVX2 (kernels_amd64.s) return the dot
+// product of nblocks Q4_K, Q5_K or Q6_K super-blocks with x; tmp is 16 floats of scratch for
 // a block's decoded scales.
 //
 //go:noescape
 func q4kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+//go:noescape
+func q5kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 
 //go:noescape
 func q6kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
@@ -94,7 +97,7 @@ func gemvKQuant(dot func(*byte, *float32, int, *float32) float32, size int, w []
 	}
 }
 
-// gemvQuantSIMD multiplies F16, Q8_0, Q4_K or Q6_K rows without decoding
+// gemvQuantSIMD multiplies F16, Q8_0, Q4_K, Q5_K or Q6_K rows without decoding
 // them to memory first; it reports false for other types or ragged rows.
 func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 	if rows == 0 {
@@ -115,6 +118,9 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 		return true
 	case t == TypeQ4_K && cols%qkK == 0:
 		gemvKQuant(q4kDotAVX2, 144, w, x, y, rows, cols)
+		return true
+	case t == TypeQ5_K && cols%qkK == 0:
+		gemvKQuant(q5kDotAVX2, 176, w, x, y, rows, cols)
 		return true
 	case t == TypeQ6_K && cols%qkK == 0:
 		gemvKQuant(q6kDotAVX2, 210, w, x, y, rows, cols)

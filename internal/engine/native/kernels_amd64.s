@@ -383,6 +383,53 @@ qdone:
 	VADDPS Y7, Y3, Y3 \
 	VADDPS Y9, Y4, Y4
 
+// KSCALES decodes a Q4_K/Q5_K super-block's d·sc_g and dmin·m_g (its
+// packed 6-bit scales and minimums, bytes 4..15) into 16 floats at (BX).
+// Clobbers AX, DX, R9..R12, Y1..Y4.
+#define KSCALES \
+	MOVL 4(SI), AX \
+	MOVL 8(SI), DX \
+	MOVL 12(SI), R9 \
+	MOVL AX, R10 \
+	ANDL $0x3f3f3f3f, R10 \
+	MOVL R9, R11 \
+	ANDL $0x0f0f0f0f, R11 \
+	MOVL AX, R12 \
+	SHRL $6, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, R11 \
+	MOVL DX, R12 \
+	ANDL $0x3f3f3f3f, R12 \
+	SHRL $4, R9 \
+	ANDL $0x0f0f0f0f, R9 \
+	SHRL $6, DX \
+	ANDL $0x03030303, DX \
+	SHLL $4, DX \
+	ORL  DX, R9 \
+	SHLQ $32, R11 \
+	ORQ  R10, R11 \
+	SHLQ $32, R9 \
+	ORQ  R12, R9 \
+	VMOVQ R11, X1 \
+	VMOVQ R9, X2 \
+	VPMOVZXBD X1, Y1 \
+	VPMOVZXBD X2, Y2 \
+	VCVTDQ2PS Y1, Y1 \
+	VCVTDQ2PS Y2, Y2 \
+	MOVWLZX (SI), AX \
+	VMOVQ AX, X3 \
+	VCVTPH2PS X3, X3 \
+	VBROADCASTSS X3, Y3 \
+	MOVWLZX 2(SI), AX \
+	VMOVQ AX, X4 \
+	VCVTPH2PS X4, X4 \
+	VBROADCASTSS X4, Y4 \
+	VMULPS Y3, Y1, Y1 \
+	VMULPS Y4, Y2, Y2 \
+	VMOVUPS Y1, (BX) \
+	VMOVUPS Y2, 32(BX)
+
 // func q4kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 // tmp holds 16 floats: the block's d·sc_g then dmin·m_g.
 TEXT ·q4kDotAVX2(SB), NOSPLIT, $0-36
@@ -399,49 +446,7 @@ TEXT ·q4kDotAVX2(SB), NOSPLIT, $0-36
 k4blk:
 	TESTQ CX, CX
 	JE    k4done
-	// Unpack the eight 6-bit scales (bytes of R11) and minimums (R9).
-	MOVL 4(SI), AX
-	MOVL 8(SI), DX
-	MOVL 12(SI), R9
-	MOVL AX, R10
-	ANDL $0x3f3f3f3f, R10
-	MOVL R9, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL AX, R12
-	SHRL $6, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL  R12, R11
-	MOVL DX, R12
-	ANDL $0x3f3f3f3f, R12
-	SHRL $4, R9
-	ANDL $0x0f0f0f0f, R9
-	SHRL $6, DX
-	ANDL $0x03030303, DX
-	SHLL $4, DX
-	ORL  DX, R9
-	SHLQ $32, R11
-	ORQ  R10, R11
-	SHLQ $32, R9
-	ORQ  R12, R9
-	VMOVQ R11, X1
-	VMOVQ R9, X2
-	VPMOVZXBD X1, Y1
-	VPMOVZXBD X2, Y2
-	VCVTDQ2PS Y1, Y1
-	VCVTDQ2PS Y2, Y2
-	MOVWLZX (SI), AX
-	VMOVQ AX, X3
-	VCVTPH2PS X3, X3
-	VBROADCASTSS X3, Y3
-	MOVWLZX 2(SI), AX
-	VMOVQ AX, X4
-	VCVTPH2PS X4, X4
-	VBROADCASTSS X4, Y4
-	VMULPS Y3, Y1, Y1
-	VMULPS Y4, Y2, Y2
-	VMOVUPS Y1, (BX)
-	VMOVUPS Y2, 32(BX)
+	KSCALES
 	LEAQ 16(SI), R12
 	MOVQ BX, R13
 	MOVQ $4, R10
@@ -589,6 +594,96 @@ k6half:
 	JMP  k6blk
 
 k6done:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// Q5_K super-block: Q4_K's d, dmin and scales, then 32 bytes of fifth bits
+// (qh) at 16 and 128 bytes of nibbles at 48; 176 bytes for 256 weights.
+// Group pair p takes its fifth bits from bits 2p (low nibbles) and 2p+1
+// (high nibbles) of qh[l].
+
+// Q5KCHUNK is Q4KCHUNK with the fifth bits from qh (R11) shifted by X13.
+#define Q5KCHUNK(Q, XO) \
+	VPMOVZXBD Q(R12), Y5 \
+	VPMOVZXBD Q(R11), Y10 \
+	VPSRLD X13, Y10, Y10 \
+	VPAND Y14, Y5, Y6 \
+	VPSRLD $4, Y5, Y5 \
+	VPSLLD $4, Y10, Y11 \
+	VPAND Y12, Y11, Y11 \
+	VPOR Y11, Y6, Y6 \
+	VPSLLD $3, Y10, Y11 \
+	VPAND Y12, Y11, Y11 \
+	VPOR Y11, Y5, Y5 \
+	VCVTDQ2PS Y6, Y6 \
+	VCVTDQ2PS Y5, Y5 \
+	VMOVUPS (4*XO)(DI), Y7 \
+	VMOVUPS (4*XO+128)(DI), Y9 \
+	VFMADD231PS Y7, Y6, Y1 \
+	VFMADD231PS Y9, Y5, Y2 \
+	VADDPS Y7, Y3, Y3 \
+	VADDPS Y9, Y4, Y4
+
+// func q5kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// tmp holds 16 floats: the block's d·sc_g then dmin·m_g.
+TEXT ·q5kDotAVX2(SB), NOSPLIT, $0-36
+	MOVQ blocks+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	MOVQ tmp+24(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	MOVQ $0x0f, AX
+	VMOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ $0x10, AX
+	VMOVQ AX, X12
+	VPBROADCASTD X12, Y12
+
+k5blk:
+	TESTQ CX, CX
+	JE    k5done
+	KSCALES
+	LEAQ 48(SI), R12
+	LEAQ 16(SI), R11
+	MOVQ BX, R13
+	MOVQ $0, R8
+
+k5pair:
+	VMOVQ R8, X13
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	Q5KCHUNK(0, 0)
+	Q5KCHUNK(8, 8)
+	Q5KCHUNK(16, 16)
+	Q5KCHUNK(24, 24)
+	VBROADCASTSS (R13), Y5
+	VFMADD231PS Y1, Y5, Y0
+	VBROADCASTSS 4(R13), Y6
+	VFMADD231PS Y2, Y6, Y0
+	VBROADCASTSS 32(R13), Y5
+	VFMADD231PS Y3, Y5, Y8
+	VBROADCASTSS 36(R13), Y6
+	VFMADD231PS Y4, Y6, Y8
+	ADDQ $32, R12
+	ADDQ $256, DI
+	ADDQ $8, R13
+	ADDQ $2, R8
+	CMPQ R8, $8
+	JNE  k5pair
+	ADDQ $176, SI
+	DECQ CX
+	JMP  k5blk
+
+k5done:
+	VSUBPS Y8, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VHADDPS X0, X0, X0

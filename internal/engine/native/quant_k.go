@@ -106,22 +106,20 @@ func dequantQ3K(src []byte, dst []float32) {
 		d := half(blk[108:])
 		y := dst[b*qkK : b*qkK+qkK]
 		is := 0
-		m := byte(1)
+		hbit := uint(0)
 		for n := 0; n < qkK; n += 128 {
 			for shift := uint(0); shift < 8; shift += 2 {
 				for h := 0; h < 2; h++ {
 					dl := d * float32(int(scales[is])-32)
 					is++
 					for l := 0; l < 16; l++ {
-						v := int((q[l+16*h] >> shift) & 3)
-						if hm[l+16*h]&m == 0 {
-							v -= 4
-						}
-						y[l] = dl * float32(v)
+						// Subtract 4 where the hmask bit is clear, without a branch.
+						clear := 1 - int((hm[l+16*h]>>hbit)&1)
+						y[l] = dl * float32(int((q[l+16*h]>>shift)&3)-4*clear)
 					}
 					y = y[16:]
 				}
-				m <<= 1
+				hbit++
 			}
 			q = q[32:]
 		}
@@ -166,26 +164,21 @@ func dequantQ5K(src []byte, dst []float32) {
 		d, dmin := half(blk), half(blk[2:])
 		scales, qh, ql := blk[4:16], blk[16:48], blk[48:176]
 		y := dst[b*qkK : b*qkK+qkK]
-		u1, u2 := byte(1), byte(2)
 		for is := 0; is < 8; is += 2 {
 			sc, mn := scaleMinK4(is, scales)
 			d1, m1 := d*sc, dmin*mn
 			sc, mn = scaleMinK4(is+1, scales)
 			d2, m2 := d*sc, dmin*mn
+			shift := uint(is) // qh bit is (low nibbles) and is+1 (high)
 			for l := 0; l < 32; l++ {
-				lo, hi := float32(ql[l]&0x0f), float32(ql[l]>>4)
-				if qh[l]&u1 != 0 {
-					lo += 16
-				}
-				if qh[l]&u2 != 0 {
-					hi += 16
-				}
-				y[l] = d1*lo - m1
-				y[l+32] = d2*hi - m2
+				h := qh[l] >> shift
+				// Branch-free: the fifth bits are random, so branches mispredict.
+				lo := int(ql[l]&0x0f) | int(h&1)<<4
+				hi := int(ql[l]>>4) | int(h&2)<<3
+				y[l] = d1*float32(lo) - m1
+				y[l+32] = d2*float32(hi) - m2
 			}
 			y, ql = y[64:], ql[32:]
-			u1 <<= 2
-			u2 <<= 2
 		}
 	}
 }

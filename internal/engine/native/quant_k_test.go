@@ -72,10 +72,13 @@ func TestDequantMatchesGGML(t *testing.T) {
 }
 
 func BenchmarkDequant(b *testing.B) {
-	for _, typ := range []GGMLType{TypeQ8_0, TypeQ4_0, TypeQ4_K, TypeQ5_K, TypeQ6_K} {
+	for _, typ := range []GGMLType{TypeQ8_0, TypeQ4_0, TypeQ4_1, TypeQ5_0, TypeQ2_K, TypeQ3_K, TypeQ4_K, TypeQ5_K, TypeQ6_K} {
 		bs, ts, _ := typ.blockSize()
 		const cols = 4096
 		src := make([]byte, cols/bs*ts)
+		for i := range src { // random bits, so data-dependent branches would mispredict
+			src[i] = byte(i*2654435761>>13) ^ byte(i>>3)
+		}
 		dst := make([]float32, cols)
 		b.Run(typ.String(), func(b *testing.B) {
 			b.SetBytes(int64(cols * 4))
@@ -86,7 +89,7 @@ func BenchmarkDequant(b *testing.B) {
 	}
 }
 
-// TestKQuantGemvAgrees checks the fused Q4_K/Q6_K kernels against decoding
+// TestKQuantGemvAgrees checks the fused Q4_K/Q5_K/Q6_K kernels against decoding
 // then multiplying, on ggml's golden rows and on random block bytes (every
 // bit pattern of scales and quants, with finite f16 block scales).
 func TestKQuantGemvAgrees(t *testing.T) {
@@ -102,7 +105,7 @@ func TestKQuantGemvAgrees(t *testing.T) {
 	}
 	var inputs []input
 	for _, g := range readQuantGolden(t) {
-		if g.typ == TypeQ4_K || g.typ == TypeQ6_K {
+		if g.typ == TypeQ4_K || g.typ == TypeQ5_K || g.typ == TypeQ6_K {
 			inputs = append(inputs, input{"golden", g.typ, g.raw, g.rows, g.cols})
 		}
 	}
@@ -115,7 +118,7 @@ func TestKQuantGemvAgrees(t *testing.T) {
 		typ      GGMLType
 		size     int
 		halfOffs []int
-	}{{TypeQ4_K, 144, []int{0, 2}}, {TypeQ6_K, 210, []int{208}}} {
+	}{{TypeQ4_K, 144, []int{0, 2}}, {TypeQ5_K, 176, []int{0, 2}}, {TypeQ6_K, 210, []int{208}}} {
 		rows, cols := 5, 4*qkK
 		raw := make([]byte, rows*cols/qkK*tc.size)
 		for i := range raw {
