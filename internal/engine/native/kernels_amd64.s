@@ -383,6 +383,27 @@ qdone:
 	VADDPS Y7, Y3, Y3 \
 	VADDPS Y9, Y4, Y4
 
+// KPAIRSUMS adds a Q4_K/Q5_K group pair to the sums: Y1, Y2 (Σq·x of the
+// low and high group) scaled by d·sc into Y0, and Y3, Y4 (Σx) scaled by
+// dmin·m into Y8; the pair's scales are at (R13) and 4(R13), its minimums
+// at 32(R13) and 36(R13).
+#define KPAIRSUMS \
+	VBROADCASTSS (R13), Y5 \
+	VFMADD231PS Y1, Y5, Y0 \
+	VBROADCASTSS 4(R13), Y6 \
+	VFMADD231PS Y2, Y6, Y0 \
+	VBROADCASTSS 32(R13), Y5 \
+	VFMADD231PS Y3, Y5, Y8 \
+	VBROADCASTSS 36(R13), Y6 \
+	VFMADD231PS Y4, Y6, Y8
+
+// HSUMY0 leaves the horizontal sum of Y0 in X0's low lane.
+#define HSUMY0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
 // KSCALES decodes a Q4_K/Q5_K super-block's d·sc_g and dmin·m_g (its
 // packed 6-bit scales and minimums, bytes 4..15) into 16 floats at (BX).
 // Clobbers AX, DX, R9..R12, Y1..Y4.
@@ -460,14 +481,7 @@ k4pair:
 	Q4KCHUNK(8, 8)
 	Q4KCHUNK(16, 16)
 	Q4KCHUNK(24, 24)
-	VBROADCASTSS (R13), Y5
-	VFMADD231PS Y1, Y5, Y0
-	VBROADCASTSS 4(R13), Y6
-	VFMADD231PS Y2, Y6, Y0
-	VBROADCASTSS 32(R13), Y5
-	VFMADD231PS Y3, Y5, Y8
-	VBROADCASTSS 36(R13), Y6
-	VFMADD231PS Y4, Y6, Y8
+	KPAIRSUMS
 	ADDQ $32, R12
 	ADDQ $256, DI
 	ADDQ $8, R13
@@ -479,10 +493,7 @@ k4pair:
 
 k4done:
 	VSUBPS Y8, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUMY0
 	VMOVSS X0, ret+32(FP)
 	VZEROUPPER
 	RET
@@ -594,10 +605,7 @@ k6half:
 	JMP  k6blk
 
 k6done:
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUMY0
 	VMOVSS X0, ret+32(FP)
 	VZEROUPPER
 	RET
@@ -664,14 +672,7 @@ k5pair:
 	Q5KCHUNK(8, 8)
 	Q5KCHUNK(16, 16)
 	Q5KCHUNK(24, 24)
-	VBROADCASTSS (R13), Y5
-	VFMADD231PS Y1, Y5, Y0
-	VBROADCASTSS 4(R13), Y6
-	VFMADD231PS Y2, Y6, Y0
-	VBROADCASTSS 32(R13), Y5
-	VFMADD231PS Y3, Y5, Y8
-	VBROADCASTSS 36(R13), Y6
-	VFMADD231PS Y4, Y6, Y8
+	KPAIRSUMS
 	ADDQ $32, R12
 	ADDQ $256, DI
 	ADDQ $8, R13
@@ -684,10 +685,7 @@ k5pair:
 
 k5done:
 	VSUBPS Y8, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUMY0
 	VMOVSS X0, ret+32(FP)
 	VZEROUPPER
 	RET

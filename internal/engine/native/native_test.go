@@ -263,8 +263,11 @@ func TestGGUFErrors(t *testing.T) {
 	if _, err := ParseGGUF([]byte("GGML....")); err == nil {
 		t.Error("bad magic accepted")
 	}
-	if _, err := (TensorInfo{Name: "x", Dims: []uint64{256}, Type: 12}).Bytes(); err == nil || !strings.Contains(err.Error(), "Q4_K") {
+	if _, err := (TensorInfo{Name: "x", Dims: []uint64{256}, Type: 16}).Bytes(); err == nil || !strings.Contains(err.Error(), "IQ2_XXS is not supported") {
 		t.Errorf("unsupported type error = %v", err)
+	}
+	if _, err := (TensorInfo{Name: "x", Dims: []uint64{288, 2}, Type: TypeQ4_K}).Bytes(); err == nil || !strings.Contains(err.Error(), "row length 288 is not a multiple of the Q4_K block size 256") {
+		t.Errorf("ragged k-quant row error = %v", err)
 	}
 }
 

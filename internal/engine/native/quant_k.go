@@ -136,45 +136,36 @@ func scaleMinK4(j int, q []byte) (float32, float32) {
 
 // dequantQ4K: {d, dmin f16; scales[12]; qs[128]}; eight 32-element groups
 // with 6-bit scales and minimums.
-func dequantQ4K(src []byte, dst []float32) {
-	for b := 0; b < len(dst)/qkK; b++ {
-		blk := src[b*144 : b*144+144]
-		d, dmin := half(blk), half(blk[2:])
-		scales, q := blk[4:16], blk[16:144]
-		y := dst[b*qkK : b*qkK+qkK]
-		for is := 0; is < 8; is += 2 {
-			sc, mn := scaleMinK4(is, scales)
-			d1, m1 := d*sc, dmin*mn
-			sc, mn = scaleMinK4(is+1, scales)
-			d2, m2 := d*sc, dmin*mn
-			for l := 0; l < 32; l++ {
-				y[l] = d1*float32(q[l]&0x0f) - m1
-				y[l+32] = d2*float32(q[l]>>4) - m2
-			}
-			y, q = y[64:], q[32:]
-		}
-	}
-}
+func dequantQ4K(src []byte, dst []float32) { dequantQ45K(src, dst, false) }
 
 // dequantQ5K: {d, dmin f16; scales[12]; qh[32]; qs[128]}; Q4_K plus a fifth
 // bit per element from qh.
-func dequantQ5K(src []byte, dst []float32) {
+func dequantQ5K(src []byte, dst []float32) { dequantQ45K(src, dst, true) }
+
+func dequantQ45K(src []byte, dst []float32, fifthBit bool) {
+	size, qsAt := 144, 16
+	if fifthBit {
+		size, qsAt = 176, 48
+	}
 	for b := 0; b < len(dst)/qkK; b++ {
-		blk := src[b*176 : b*176+176]
+		blk := src[b*size : (b+1)*size]
 		d, dmin := half(blk), half(blk[2:])
-		scales, qh, ql := blk[4:16], blk[16:48], blk[48:176]
+		scales, qh, ql := blk[4:16], blk[16:48], blk[qsAt:size]
 		y := dst[b*qkK : b*qkK+qkK]
 		for is := 0; is < 8; is += 2 {
 			sc, mn := scaleMinK4(is, scales)
 			d1, m1 := d*sc, dmin*mn
 			sc, mn = scaleMinK4(is+1, scales)
 			d2, m2 := d*sc, dmin*mn
-			shift := uint(is) // qh bit is (low nibbles) and is+1 (high)
 			for l := 0; l < 32; l++ {
-				h := qh[l] >> shift
-				// Branch-free: the fifth bits are random, so branches mispredict.
-				lo := int(ql[l]&0x0f) | int(h&1)<<4
-				hi := int(ql[l]>>4) | int(h&2)<<3
+				lo, hi := int(ql[l]&0x0f), int(ql[l]>>4)
+				if fifthBit {
+					// qh bit is for the low nibbles, is+1 for the high; OR-ed in
+					// without a branch, as the bits are random.
+					h := qh[l] >> uint(is)
+					lo |= int(h&1) << 4
+					hi |= int(h&2) << 3
+				}
 				y[l] = d1*float32(lo) - m1
 				y[l+32] = d2*float32(hi) - m2
 			}

@@ -231,10 +231,10 @@ func TestWriteScriptsReuses(t *testing.T) {
 	}
 }
 
-// TestWorkerScriptsCompile byte-compiles every embedded worker: the real
-// engines cannot run here (no torch, vllm or tensorrt_llm), but their
-// scripts must at least be valid Python.
-func TestWorkerScriptsCompile(t *testing.T) {
+// scriptsForPython writes the embedded scripts to a temporary folder for a
+// test that runs them with python3, skipping the test without python3.
+func scriptsForPython(t *testing.T) string {
+	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not installed")
 	}
@@ -242,6 +242,14 @@ func TestWorkerScriptsCompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+// TestWorkerScriptsCompile byte-compiles every embedded worker: the real
+// engines cannot run here (no torch, vllm or tensorrt_llm), but their
+// scripts must at least be valid Python.
+func TestWorkerScriptsCompile(t *testing.T) {
+	dir := scriptsForPython(t)
 	for _, s := range []string{"llem_protocol.py", "pytorch_worker.py", "vllm_worker.py", "tensorrt_worker.py"} {
 		code := "import sys, py_compile; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"
 		out, err := exec.Command("python3", "-c", code, filepath.Join(dir, "workers", s), filepath.Join(t.TempDir(), s+"c")).CombinedOutput()
@@ -254,13 +262,7 @@ func TestWorkerScriptsCompile(t *testing.T) {
 // TestWorkerHelpers runs testdata/test_worker_helpers.py: unit tests of the
 // pytorch worker's helpers that need no torch.
 func TestWorkerHelpers(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
-	dir, err := WriteScripts(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := scriptsForPython(t)
 	tests, err := filepath.Abs("testdata/test_worker_helpers.py")
 	if err != nil {
 		t.Fatal(err)
