@@ -84,10 +84,15 @@ func q5kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 //go:noescape
 func q6kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 
-// gemvKQuant runs a k-quant dot kernel over rows of nb super-blocks of
+// q40DotAVX2 is the Q4_0 kernel with the same signature (tmp unused).
+//
+//go:noescape
+func q40DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+// gemvBlocks runs a block dot kernel over rows of cols/perBlock blocks of
 // size bytes each.
-func gemvKQuant(dot func(*byte, *float32, int, *float32) float32, size int, w []byte, x, y []float32, rows, cols int) {
-	nb := cols / qkK
+func gemvBlocks(dot func(*byte, *float32, int, *float32) float32, perBlock, size int, w []byte, x, y []float32, rows, cols int) {
+	nb := cols / perBlock
 	_ = w[rows*nb*size-1]
 	_ = x[cols-1]
 	_ = y[rows-1]
@@ -97,7 +102,7 @@ func gemvKQuant(dot func(*byte, *float32, int, *float32) float32, size int, w []
 	}
 }
 
-// gemvQuantSIMD multiplies F16, Q8_0, Q4_K, Q5_K or Q6_K rows without decoding
+// gemvQuantSIMD multiplies F16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K rows without decoding
 // them to memory first; it reports false for other types or ragged rows.
 func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 	if rows == 0 {
@@ -116,14 +121,17 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 		_ = y[rows-1]
 		gemvQ80AVX2(unsafe.SliceData(w), unsafe.SliceData(x), unsafe.SliceData(y), rows, cols/32)
 		return true
+	case t == TypeQ4_0 && cols%32 == 0:
+		gemvBlocks(q40DotAVX2, 32, 18, w, x, y, rows, cols)
+		return true
 	case t == TypeQ4_K && cols%qkK == 0:
-		gemvKQuant(q4kDotAVX2, 144, w, x, y, rows, cols)
+		gemvBlocks(q4kDotAVX2, qkK, 144, w, x, y, rows, cols)
 		return true
 	case t == TypeQ5_K && cols%qkK == 0:
-		gemvKQuant(q5kDotAVX2, 176, w, x, y, rows, cols)
+		gemvBlocks(q5kDotAVX2, qkK, 176, w, x, y, rows, cols)
 		return true
 	case t == TypeQ6_K && cols%qkK == 0:
-		gemvKQuant(q6kDotAVX2, 210, w, x, y, rows, cols)
+		gemvBlocks(q6kDotAVX2, qkK, 210, w, x, y, rows, cols)
 		return true
 	}
 	return false

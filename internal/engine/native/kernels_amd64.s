@@ -689,3 +689,55 @@ k5done:
 	VMOVSS X0, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// Q4_0 block: d (f16) at 0, 16 bytes at 2 whose low nibbles are weights
+// 0..15 and high nibbles 16..31; weight = d·(q − 8); 18 bytes for 32.
+
+// Q40HALF handles 8 bytes at Q: weights L..L+7 (low nibbles) and
+// L+16..L+23 (high), summed into Y1.
+#define Q40HALF(Q, L) \
+	VPMOVZXBD Q(SI), Y5 \
+	VPAND Y14, Y5, Y6 \
+	VPSRLD $4, Y5, Y5 \
+	VPSUBD Y13, Y6, Y6 \
+	VPSUBD Y13, Y5, Y5 \
+	VCVTDQ2PS Y6, Y6 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS (4*L)(DI), Y6, Y1 \
+	VFMADD231PS (4*L+64)(DI), Y5, Y1
+
+// func q40DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// tmp is unused (the signature matches the k-quant kernels).
+TEXT ·q40DotAVX2(SB), NOSPLIT, $0-36
+	MOVQ blocks+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVQ $0x0f, AX
+	VMOVQ AX, X14
+	VPBROADCASTD X14, Y14
+	MOVQ $8, AX
+	VMOVQ AX, X13
+	VPBROADCASTD X13, Y13
+
+q40blk:
+	TESTQ CX, CX
+	JE    q40done
+	VXORPS Y1, Y1, Y1
+	Q40HALF(2, 0)
+	Q40HALF(10, 8)
+	MOVWLZX (SI), AX
+	VMOVQ AX, X3
+	VCVTPH2PS X3, X3
+	VBROADCASTSS X3, Y3
+	VFMADD231PS Y1, Y3, Y0
+	ADDQ $18, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP  q40blk
+
+q40done:
+	HSUMY0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET

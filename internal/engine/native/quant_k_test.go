@@ -89,7 +89,7 @@ func BenchmarkDequant(b *testing.B) {
 	}
 }
 
-// TestKQuantGemvAgrees checks the fused Q4_K/Q5_K/Q6_K kernels against decoding
+// TestKQuantGemvAgrees checks the fused Q4_0/Q4_K/Q5_K/Q6_K kernels against decoding
 // then multiplying, on ggml's golden rows and on random block bytes (every
 // bit pattern of scales and quants, with finite f16 block scales).
 func TestKQuantGemvAgrees(t *testing.T) {
@@ -105,7 +105,7 @@ func TestKQuantGemvAgrees(t *testing.T) {
 	}
 	var inputs []input
 	for _, g := range readQuantGolden(t) {
-		if g.typ == TypeQ4_K || g.typ == TypeQ5_K || g.typ == TypeQ6_K {
+		if g.typ == TypeQ4_0 || g.typ == TypeQ4_K || g.typ == TypeQ5_K || g.typ == TypeQ6_K {
 			inputs = append(inputs, input{"golden", g.typ, g.raw, g.rows, g.cols})
 		}
 	}
@@ -118,9 +118,10 @@ func TestKQuantGemvAgrees(t *testing.T) {
 		typ      GGMLType
 		size     int
 		halfOffs []int
-	}{{TypeQ4_K, 144, []int{0, 2}}, {TypeQ5_K, 176, []int{0, 2}}, {TypeQ6_K, 210, []int{208}}} {
+	}{{TypeQ4_0, 18, []int{0}}, {TypeQ4_K, 144, []int{0, 2}}, {TypeQ5_K, 176, []int{0, 2}}, {TypeQ6_K, 210, []int{208}}} {
 		rows, cols := 5, 4*qkK
-		raw := make([]byte, rows*cols/qkK*tc.size)
+		per, _, _ := tc.typ.blockSize()
+		raw := make([]byte, rows*cols/per*tc.size)
 		for i := range raw {
 			raw[i] = next()
 		}
