@@ -37,7 +37,6 @@ mkdir -p "$PEERS/bin"
 (cd "$ROOT" && go build -o "$PEERS/bin/nativetool" ./internal/engine/native/cmd/nativetool && go build -o "$PEERS/bin/llem" ./cmd/llem)
 TOOL="$PEERS/bin/nativetool"
 if [[ "$TYPE" =~ [A-Z] ]]; then
-  (cd "$PEERS/llama.cpp" && cmake --build build --target llama-quantize -j2 >/dev/null)
   "$PEERS/bin/llem" model synth --shape "$SHAPE" --type f32 --out "$PEERS/$SHAPE-f32.gguf"
   "$BIN/llama-quantize" "$PEERS/$SHAPE-f32.gguf" "$MODEL" "$TYPE" 2 > "$PEERS/llama-quantize.log" 2>&1 ||
     { tail -20 "$PEERS/llama-quantize.log"; exit 1; }

@@ -179,6 +179,14 @@ func SynthesizeGGUF(w io.Writer, shape string, seed int64, typ string) error {
 	if err != nil {
 		return err
 	}
+	return synthesizeShapeGGUF(w, s, seed, tt)
+}
+
+// synthesizeShapeGGUF is SynthesizeGGUF for any valid shape.
+func synthesizeShapeGGUF(w io.Writer, s Shape, seed int64, tt GGMLType) error {
+	if err := s.validate(); err != nil {
+		return err
+	}
 	spec, err := synthTokenizerSpec(s.Vocab)
 	if err != nil {
 		return err

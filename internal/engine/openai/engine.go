@@ -323,6 +323,11 @@ func (e *Engine) do(ctx context.Context, pr engine.Prompt, p engine.GenParams) (
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
+	// Servers (llama.cpp's among them) close idle keep-alive connections;
+	// a request that meets a closed one was never read, so net/http may
+	// send it again on a new connection. A nil Idempotency-Key allows that
+	// retry without sending the header.
+	req.Header["Idempotency-Key"] = nil
 	e.authorise(req)
 	r := result{Completion: engine.Completion{PromptID: pr.ID, Start: time.Now()}}
 	resp, err := e.client.Do(req)
