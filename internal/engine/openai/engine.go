@@ -110,6 +110,12 @@ func (e *Engine) Load(ctx context.Context, cfg config.ExperimentConfig) (engine.
 		e.Close()
 		return engine.LoadInfo{}, err
 	}
+	if !exactServers[owner] {
+		if v := e.ollamaVersion(ctx); v != "" {
+			owner = "ollama" // Ollama lists its models as owned by their namespace ("library")
+			info.Versions["server_version"] = v
+		}
+	}
 	info.Versions["server"] = owner
 	info.ExactOutputLength = exactServers[owner]
 	if !info.ExactOutputLength {
@@ -163,11 +169,33 @@ func (e *Engine) serverOwner(ctx context.Context) (string, error) {
 		return "unknown", nil
 	}
 	for _, m := range list.Data {
-		if m.ID == e.model {
+		if m.ID == e.model || m.ID == e.model+":latest" { // Ollama tags an untagged name latest
 			return m.OwnedBy, nil
 		}
 	}
 	return list.Data[0].OwnedBy, nil
+}
+
+// ollamaVersion is the version Ollama's native /api/version reports beside
+// its OpenAI-compatible API, or "" when the server is not Ollama.
+func (e *Engine) ollamaVersion(ctx context.Context) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(e.baseURL, "/v1")+"/api/version", nil)
+	if err != nil {
+		return ""
+	}
+	e.authorise(req)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Version string `json:"version"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&v) != nil {
+		return ""
+	}
+	return v.Version
 }
 
 func (e *Engine) authorise(req *http.Request) {
