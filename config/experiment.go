@@ -180,7 +180,7 @@ type LoRAConfig struct {
 type PyTorchConfig struct {
 	// BatchSize is the number of prompts per generate call.
 	BatchSize *int `json:"batch_size,omitempty" yaml:"batch_size,omitempty"`
-	// BatchingStrategy is static (fixed batches) or dynamic.
+	// BatchingStrategy is static (batches of batch_size in dataset order) or dynamic (prompts sorted by input length, longest first, then batched, so batches pad less).
 	BatchingStrategy *string `json:"batching_strategy,omitempty" yaml:"batching_strategy,omitempty" jsonschema:"enum=static,enum=dynamic"`
 	// AttnImplementation is sdpa, flash_attention_2 or eager.
 	AttnImplementation *string `json:"attn_implementation,omitempty" yaml:"attn_implementation,omitempty" jsonschema:"enum=sdpa,enum=flash_attention_2,enum=eager"`
@@ -210,7 +210,7 @@ type PyTorchConfig struct {
 	TPPlan *string `json:"tp_plan,omitempty" yaml:"tp_plan,omitempty"`
 	// TPSize is the tensor-parallel degree.
 	TPSize *int `json:"tp_size,omitempty" yaml:"tp_size,omitempty"`
-	// NumProcesses is the number of processes (data parallel).
+	// NumProcesses is the number of processes (data parallel); llem's worker runs one (use device_map, tp_plan or the vllm backend for more GPUs).
 	NumProcesses *int `json:"num_processes,omitempty" yaml:"num_processes,omitempty"`
 	// RandomInit builds the model from its config with random weights (no
 	// weight download), like optimum-benchmark's no_weights.

@@ -348,6 +348,7 @@ func TestValidationTable(t *testing.T) {
 		{"torchao with bitsandbytes", "model: m\nbackend: pytorch\npytorch: {torchao_quant_type: int8_weight_only, load_in_8bit: true}\n", "pytorch.torchao_quant_type: torchao and bitsandbytes quantisation"},
 		{"torchao group size needs int4", "model: m\nbackend: pytorch\npytorch: {torchao_quant_type: int8_weight_only, torchao_group_size: 64}\n", "pytorch.torchao_group_size: only applies with torchao_quant_type: int4_weight_only"},
 		{"torchao group size values", "model: m\nbackend: pytorch\npytorch: {torchao_quant_type: int4_weight_only, torchao_group_size: 100}\n", "pytorch.torchao_group_size: must be 32, 64, 128 or 256, got 100"},
+		{"num_processes above one", "model: m\nbackend: pytorch\npytorch: {num_processes: 2}\n", "pytorch.num_processes: 2 processes need a launcher"},
 		{"random_init with bitsandbytes", "model: m\nbackend: pytorch\npytorch: {random_init: true, load_in_4bit: true}\n", "pytorch.random_init: cannot be combined with load_in_4bit/load_in_8bit"},
 		{"torchao quant type enum", "model: m\nbackend: pytorch\npytorch: {torchao_quant_type: int4}\n", `pytorch.torchao_quant_type: invalid value "int4"`},
 		{"builder opt level", "model: m\nbackend: tensorrt\ntensorrt: {builder_opt_level: 7}\n", "tensorrt.builder_opt_level: must be between 0 and 5, got 7"},

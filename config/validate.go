@@ -252,6 +252,9 @@ func checkPyTorch(c *checker, p *PyTorchConfig) {
 	}
 	c.positive("pytorch.batch_size", p.BatchSize)
 	c.positive("pytorch.num_processes", p.NumProcesses)
+	if p.NumProcesses != nil && *p.NumProcesses > 1 {
+		c.add("pytorch.num_processes", "%d processes need a launcher (accelerate/torchrun) that llem's pytorch worker does not provide; use device_map or tp_plan to spread one model over GPUs, or the vllm backend", *p.NumProcesses)
+	}
 	c.positive("pytorch.tp_size", p.TPSize)
 	if p.PromptLookupNumTokens != nil && *p.PromptLookupNumTokens < 1 {
 		c.add("pytorch.prompt_lookup_num_tokens", "must be at least 1, got %d", *p.PromptLookupNumTokens)

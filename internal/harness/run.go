@@ -272,8 +272,12 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	var windows []batchWindow
 	var peakW float64
 	done := 0
-	for start := 0; start < len(set.Prompts); start += batchSize {
-		batch := set.Prompts[start:min(start+batchSize, len(set.Prompts))]
+	batching := batchingOf(cfg)
+	if h.res.Effective == nil {
+		h.res.Effective = map[string]any{}
+	}
+	h.res.Effective["batching_strategy"] = batching
+	for _, batch := range batchesOf(set.Prompts, batchSize, batching) {
 		w := rec.OpenWindow()
 		comps, err := eng.Generate(ctx, batch, params)
 		wr := w.Close()

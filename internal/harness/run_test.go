@@ -63,6 +63,9 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 	if tp.InputTokens < 48 {
 		t.Errorf("input tokens %d, want at least 6 × 8", tp.InputTokens)
 	}
+	if res.Effective["batching_strategy"] != BatchingStatic {
+		t.Errorf("effective batching_strategy = %v, want static", res.Effective["batching_strategy"])
+	}
 	if res.Model.Weights != "synthetic" || res.Model.Parameters <= 0 || res.Model.FLOPsPerToken <= 0 {
 		t.Errorf("model info %+v", res.Model)
 	}
