@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command (README, .ci/run): format, vet, staticcheck,
-# the race-enabled test suite, and a short bounded fuzz of the study parser.
+# the race-enabled test suite, and short bounded fuzzing of the study parser
+# and the GGUF reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:$(go env GOPATH)/bin"
@@ -20,7 +21,8 @@ staticcheck ./...
 echo "== go test -race"
 go test -race -timeout 20m ./...
 
-echo "== fuzz (study parser, bounded)"
+echo "== fuzz (study parser, GGUF reader; bounded)"
 go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "${LLEM_FUZZTIME:-20s}" ./config/
+go test -run '^$' -fuzz '^FuzzGGUF$' -fuzztime "${LLEM_FUZZTIME:-20s}" ./internal/engine/native/
 
 echo "== all checks passed"

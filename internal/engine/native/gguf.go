@@ -344,8 +344,22 @@ func (r *byteReader) value(typ uint32, depth int) any {
 			return nil
 		}
 		et, n := r.u32(), r.u64()
-		if n > uint64(len(r.b)) {
-			r.err = fmt.Errorf("array length %d exceeds file", n)
+		// Each element takes at least one byte (a string eight, for its
+		// length), so a longer array cannot be in the file; checking first
+		// keeps a damaged length from allocating without bound.
+		minSize := uint64(1)
+		switch et {
+		case ggufString, ggufUint64, ggufInt64, ggufFloat64:
+			minSize = 8
+		case ggufUint32, ggufInt32, ggufFloat32:
+			minSize = 4
+		case ggufUint16, ggufInt16:
+			minSize = 2
+		}
+		if rest := uint64(len(r.b) - r.off); r.err != nil || n > rest/minSize {
+			if r.err == nil {
+				r.err = fmt.Errorf("array of %d elements at byte %d exceeds the file", n, r.off)
+			}
 			return nil
 		}
 		return r.array(et, int(n), depth)
@@ -360,7 +374,9 @@ func (r *byteReader) array(et uint32, n int, depth int) any {
 	case ggufString:
 		out := make([]string, n)
 		for i := range out {
-			out[i] = r.str()
+			if out[i] = r.str(); r.err != nil {
+				return nil
+			}
 		}
 		return out
 	case ggufInt32:
