@@ -71,8 +71,8 @@ func gemvF16AVX2(w *uint16, x, y *float32, rows, cols int)
 //go:noescape
 func gemvQ80AVX2(w *byte, x, y *float32, rows, nblocks int)
 
-// q4kDotAVX2, q5kDotAVX2 and q6kDotAVX2 (kernels_amd64.s) return the dot
-// product of nblocks Q4_K, Q5_K or Q6_K super-blocks with x; tmp is 16 floats of scratch for
+// q2kDotAVX2 … q6kDotAVX2 (kernels_amd64.s) return the dot product of
+// nblocks Q2_K … Q6_K super-blocks with x; tmp is 32 floats of scratch for
 // a block's decoded scales.
 //
 //go:noescape
@@ -82,12 +82,33 @@ func q4kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 func q5kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 
 //go:noescape
+func q2kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+//go:noescape
+func q3kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+//go:noescape
 func q6kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 
-// q40DotAVX2 is the Q4_0 kernel with the same signature (tmp unused).
+// q40DotAVX2, q41DotAVX2, q50DotAVX2 and q51DotAVX2 are the kernels of the
+// 32-weight block types, with the same signature (tmp unused).
 //
 //go:noescape
 func q40DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+//go:noescape
+func q41DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+//go:noescape
+func q50DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+//go:noescape
+func q51DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+
+// bf16DotAVX2 takes runs of 8 BF16 weights as its blocks (tmp unused).
+//
+//go:noescape
+func bf16DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 
 // gemvBlocks runs a block dot kernel over rows of cols/perBlock blocks of
 // size bytes each.
@@ -96,13 +117,13 @@ func gemvBlocks(dot func(*byte, *float32, int, *float32) float32, perBlock, size
 	_ = w[rows*nb*size-1]
 	_ = x[cols-1]
 	_ = y[rows-1]
-	var tmp [16]float32
+	var tmp [32]float32
 	for r := range rows {
 		y[r] = dot(&w[r*nb*size], unsafe.SliceData(x), nb, &tmp[0])
 	}
 }
 
-// gemvQuantSIMD multiplies F16, Q8_0, Q4_0, Q4_K, Q5_K or Q6_K rows without decoding
+// gemvQuantSIMD multiplies F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K…Q6_K rows without decoding
 // them to memory first; it reports false for other types or ragged rows.
 func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 	if rows == 0 {
@@ -121,8 +142,26 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 		_ = y[rows-1]
 		gemvQ80AVX2(unsafe.SliceData(w), unsafe.SliceData(x), unsafe.SliceData(y), rows, cols/32)
 		return true
+	case t == TypeBF16 && cols%8 == 0:
+		gemvBlocks(bf16DotAVX2, 8, 16, w, x, y, rows, cols)
+		return true
 	case t == TypeQ4_0 && cols%32 == 0:
 		gemvBlocks(q40DotAVX2, 32, 18, w, x, y, rows, cols)
+		return true
+	case t == TypeQ4_1 && cols%32 == 0:
+		gemvBlocks(q41DotAVX2, 32, 20, w, x, y, rows, cols)
+		return true
+	case t == TypeQ5_0 && cols%32 == 0:
+		gemvBlocks(q50DotAVX2, 32, 22, w, x, y, rows, cols)
+		return true
+	case t == TypeQ5_1 && cols%32 == 0:
+		gemvBlocks(q51DotAVX2, 32, 24, w, x, y, rows, cols)
+		return true
+	case t == TypeQ2_K && cols%qkK == 0:
+		gemvBlocks(q2kDotAVX2, qkK, 84, w, x, y, rows, cols)
+		return true
+	case t == TypeQ3_K && cols%qkK == 0:
+		gemvBlocks(q3kDotAVX2, qkK, 110, w, x, y, rows, cols)
 		return true
 	case t == TypeQ4_K && cols%qkK == 0:
 		gemvBlocks(q4kDotAVX2, qkK, 144, w, x, y, rows, cols)

@@ -741,3 +741,407 @@ q40done:
 	VMOVSS X0, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// lanes holds 0..7, the lane numbers the Q5 kernels shift qh by.
+DATA lanes<>+0(SB)/4, $0
+DATA lanes<>+4(SB)/4, $1
+DATA lanes<>+8(SB)/4, $2
+DATA lanes<>+12(SB)/4, $3
+DATA lanes<>+16(SB)/4, $4
+DATA lanes<>+20(SB)/4, $5
+DATA lanes<>+24(SB)/4, $6
+DATA lanes<>+28(SB)/4, $7
+GLOBL lanes<>(SB), RODATA|NOPTR, $32
+
+// BCASTD broadcasts the 32-bit constant C to every lane of Y.
+#define BCASTD(C, X, Y) \
+	MOVQ C, AX \
+	VMOVQ AX, X \
+	VPBROADCASTD X, Y
+
+// Q4_1, Q5_0 and Q5_1 blocks hold 32 weights whose low nibbles (16 bytes
+// at the block's qs) are weights 0..15 and high nibbles 16..31. Q5 blocks
+// add a fifth bit per weight from the 32-bit qh: bit j for weight j. Q4_1
+// and Q5_1 weights are d·q + m; Q5_0 weights d·(q − 16).
+
+// HALFBCAST broadcasts the f16 at OFF(SI) as a float to every lane of Y.
+#define HALFBCAST(OFF, X, Y) \
+	MOVWLZX OFF(SI), AX \
+	VMOVQ AX, X \
+	VCVTPH2PS X, X \
+	VBROADCASTSS X, Y
+
+// LEGACYCHUNK loads the 8 bytes at QS+L: low nibbles (weights L..L+7) to
+// Y6, high nibbles (L+16..L+23) to Y5.
+#define LEGACYCHUNK(QS, L) \
+	VPMOVZXBD (QS+L)(SI), Y5 \
+	VPAND Y14, Y5, Y6 \
+	VPSRLD $4, Y5, Y5
+
+// FIFTHBITS ORs bit 4 of Y6 and Y5 from qh (broadcast in Y15) shifted
+// right by the lane indices IDXLO and IDXHI.
+#define FIFTHBITS(IDXLO, IDXHI) \
+	VPSRLVD IDXLO, Y15, Y11 \
+	VPSLLD $31, Y11, Y11 \
+	VPSRLD $27, Y11, Y11 \
+	VPOR Y11, Y6, Y6 \
+	VPSRLVD IDXHI, Y15, Y12 \
+	VPSLLD $31, Y12, Y12 \
+	VPSRLD $27, Y12, Y12 \
+	VPOR Y12, Y5, Y5
+
+// LEGACYACC subtracts the bias (Y13) from weights L.. (Y6) and L+16..
+// (Y5), adds their products with x to Y1 and the x values to Y2.
+#define LEGACYACC(L) \
+	VPSUBD Y13, Y6, Y6 \
+	VPSUBD Y13, Y5, Y5 \
+	VCVTDQ2PS Y6, Y6 \
+	VCVTDQ2PS Y5, Y5 \
+	VMOVUPS (4*L)(DI), Y7 \
+	VMOVUPS (4*L+64)(DI), Y9 \
+	VFMADD231PS Y7, Y6, Y1 \
+	VFMADD231PS Y9, Y5, Y1 \
+	VADDPS Y7, Y2, Y2 \
+	VADDPS Y9, Y2, Y2
+
+// LEGACYSETUP loads the arguments and constants: Y14 = 0x0f, Y13 = BIAS,
+// Y3, Y4, Y8, Y10 = lane numbers + 0, 8, 16, 24.
+#define LEGACYSETUP(BIAS) \
+	MOVQ blocks+0(FP), SI \
+	MOVQ x+8(FP), DI \
+	MOVQ nblocks+16(FP), CX \
+	VXORPS Y0, Y0, Y0 \
+	BCASTD($0x0f, X14, Y14) \
+	BCASTD(BIAS, X13, Y13) \
+	VMOVDQU lanes<>(SB), Y3 \
+	BCASTD($8, X11, Y11) \
+	VPADDD Y11, Y3, Y4 \
+	VPADDD Y11, Y4, Y8 \
+	VPADDD Y11, Y8, Y10
+
+// func q41DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// Q4_1: d, m (f16) at 0 and 2, qs at 4; 20 bytes. tmp is unused.
+TEXT ·q41DotAVX2(SB), NOSPLIT, $0-36
+	LEGACYSETUP($0)
+
+q41blk:
+	TESTQ CX, CX
+	JE    q41done
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	LEGACYCHUNK(4, 0)
+	LEGACYACC(0)
+	LEGACYCHUNK(4, 8)
+	LEGACYACC(8)
+	HALFBCAST(0, X6, Y6)
+	VFMADD231PS Y1, Y6, Y0
+	HALFBCAST(2, X7, Y7)
+	VFMADD231PS Y2, Y7, Y0
+	ADDQ $20, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP  q41blk
+
+q41done:
+	HSUMY0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func q50DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// Q5_0: d (f16) at 0, qh at 2, qs at 6; 22 bytes. tmp is unused.
+TEXT ·q50DotAVX2(SB), NOSPLIT, $0-36
+	LEGACYSETUP($16)
+
+q50blk:
+	TESTQ CX, CX
+	JE    q50done
+	VXORPS Y1, Y1, Y1
+	VPBROADCASTD 2(SI), Y15
+	LEGACYCHUNK(6, 0)
+	FIFTHBITS(Y3, Y8)
+	LEGACYACC(0)
+	LEGACYCHUNK(6, 8)
+	FIFTHBITS(Y4, Y10)
+	LEGACYACC(8)
+	HALFBCAST(0, X6, Y6)
+	VFMADD231PS Y1, Y6, Y0
+	ADDQ $22, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP  q50blk
+
+q50done:
+	HSUMY0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func q51DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// Q5_1: d, m (f16) at 0 and 2, qh at 4, qs at 8; 24 bytes. tmp is unused.
+TEXT ·q51DotAVX2(SB), NOSPLIT, $0-36
+	LEGACYSETUP($0)
+
+q51blk:
+	TESTQ CX, CX
+	JE    q51done
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VPBROADCASTD 4(SI), Y15
+	LEGACYCHUNK(8, 0)
+	FIFTHBITS(Y3, Y8)
+	LEGACYACC(0)
+	LEGACYCHUNK(8, 8)
+	FIFTHBITS(Y4, Y10)
+	LEGACYACC(8)
+	HALFBCAST(0, X6, Y6)
+	VFMADD231PS Y1, Y6, Y0
+	HALFBCAST(2, X7, Y7)
+	VFMADD231PS Y2, Y7, Y0
+	ADDQ $24, SI
+	ADDQ $128, DI
+	DECQ CX
+	JMP  q51blk
+
+q51done:
+	HSUMY0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// Q2_K super-block: sixteen bytes of 4-bit scales (low nibble) and
+// minimums (high) at 0, 64 bytes of 2-bit weights at 16, d and dmin (f16)
+// at 80 and 82; 84 bytes for 256 weights. Weight 128n + 32j + 16g + l is
+// bits 2j..2j+1 of byte 16 + 32n + 16g + l, in group 8n + 2j + g, and
+// equals d·sc·q − dmin·m.
+
+// Q2CHUNK adds 8 weights of group (N, J, G) from byte offset C to Y1
+// (Σq·x) and Y2 (Σx). Y13 holds 3 in every lane.
+#define Q2CHUNK(N, J, G, C) \
+	VPMOVZXBD (16+32*N+16*G+C)(SI), Y5 \
+	VPSRLD $(2*J), Y5, Y5 \
+	VPAND Y13, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VMOVUPS (4*(128*N+32*J+16*G+C))(DI), Y7 \
+	VFMADD231PS Y7, Y5, Y1 \
+	VADDPS Y7, Y2, Y2
+
+// Q2GROUP adds group (N, J, G), scaled, to Y0 and its minimum term to Y8.
+#define Q2GROUP(N, J, G) \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	Q2CHUNK(N, J, G, 0) \
+	Q2CHUNK(N, J, G, 8) \
+	VBROADCASTSS (4*(8*N+2*J+G))(BX), Y5 \
+	VFMADD231PS Y1, Y5, Y0 \
+	VBROADCASTSS (64+4*(8*N+2*J+G))(BX), Y6 \
+	VFMADD231PS Y2, Y6, Y8
+
+// func q2kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// tmp holds 32 floats: the block's d·sc then dmin·m.
+TEXT ·q2kDotAVX2(SB), NOSPLIT, $0-36
+	MOVQ blocks+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	MOVQ tmp+24(FP), BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	BCASTD($3, X13, Y13)
+	BCASTD($0x0f, X14, Y14)
+
+q2blk:
+	TESTQ CX, CX
+	JE    q2done
+	HALFBCAST(80, X3, Y3)
+	HALFBCAST(82, X4, Y4)
+	VPMOVZXBD (SI), Y1
+	VPMOVZXBD 8(SI), Y2
+	VPAND Y14, Y1, Y5
+	VPAND Y14, Y2, Y6
+	VPSRLD $4, Y1, Y1
+	VPSRLD $4, Y2, Y2
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y6, Y6
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
+	VMULPS Y4, Y1, Y1
+	VMULPS Y4, Y2, Y2
+	VMOVUPS Y5, (BX)
+	VMOVUPS Y6, 32(BX)
+	VMOVUPS Y1, 64(BX)
+	VMOVUPS Y2, 96(BX)
+	Q2GROUP(0, 0, 0)
+	Q2GROUP(0, 0, 1)
+	Q2GROUP(0, 1, 0)
+	Q2GROUP(0, 1, 1)
+	Q2GROUP(0, 2, 0)
+	Q2GROUP(0, 2, 1)
+	Q2GROUP(0, 3, 0)
+	Q2GROUP(0, 3, 1)
+	Q2GROUP(1, 0, 0)
+	Q2GROUP(1, 0, 1)
+	Q2GROUP(1, 1, 0)
+	Q2GROUP(1, 1, 1)
+	Q2GROUP(1, 2, 0)
+	Q2GROUP(1, 2, 1)
+	Q2GROUP(1, 3, 0)
+	Q2GROUP(1, 3, 1)
+	ADDQ $84, SI
+	ADDQ $1024, DI
+	DECQ CX
+	JMP  q2blk
+
+q2done:
+	VSUBPS Y8, Y0, Y0
+	HSUMY0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// Q3_K super-block: 32 bytes of high bits (hmask) at 0, 64 bytes of 2-bit
+// low parts at 32, twelve bytes of packed 6-bit scales at 96, d (f16) at
+// 108; 110 bytes for 256 weights. Weight 128n + 32j + 16g + l takes bits
+// 2j..2j+1 of byte 32 + 32n + 16g + l, minus 4 unless bit 4n + j of
+// hmask[16g + l] is set, in group 8n + 2j + g with scale d·(sc − 32).
+
+// Q3CHUNK adds 8 weights of group (N, J, G) from byte offset C to Y1.
+// Y13 holds 3 and Y14 holds 4 in every lane.
+#define Q3CHUNK(N, J, G, C) \
+	VPMOVZXBD (32+32*N+16*G+C)(SI), Y5 \
+	VPSRLD $(2*J), Y5, Y5 \
+	VPAND Y13, Y5, Y5 \
+	VPMOVZXBD (16*G+C)(SI), Y6 \
+	VPSLLD $(31-4*N-J), Y6, Y6 \
+	VPSRLD $31, Y6, Y6 \
+	VPSLLD $2, Y6, Y6 \
+	VPADDD Y6, Y5, Y5 \
+	VPSUBD Y14, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS (4*(128*N+32*J+16*G+C))(DI), Y5, Y1
+
+// Q3GROUP adds group (N, J, G), scaled, to Y0.
+#define Q3GROUP(N, J, G) \
+	VXORPS Y1, Y1, Y1 \
+	Q3CHUNK(N, J, G, 0) \
+	Q3CHUNK(N, J, G, 8) \
+	VBROADCASTSS (4*(8*N+2*J+G))(BX), Y5 \
+	VFMADD231PS Y1, Y5, Y0
+
+// func q3kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// tmp holds 16 floats: the block's d·(sc − 32).
+TEXT ·q3kDotAVX2(SB), NOSPLIT, $0-36
+	MOVQ blocks+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	MOVQ tmp+24(FP), BX
+	VXORPS Y0, Y0, Y0
+	BCASTD($3, X13, Y13)
+	BCASTD($4, X14, Y14)
+	BCASTD($32, X12, Y12)
+
+q3blk:
+	TESTQ CX, CX
+	JE    q3done
+	// Unpack the sixteen 6-bit scales: low nibbles from bytes 96..103,
+	// top two bits from bytes 104..107.
+	MOVL 96(SI), AX
+	MOVL 100(SI), DX
+	MOVL 104(SI), R9
+	MOVL AX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL R9, R11
+	SHRL $4, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL  R11, R10
+	MOVL DX, R12
+	SHRL $4, R12
+	ANDL $0x0f0f0f0f, R12
+	MOVL R9, R11
+	SHRL $6, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL  R11, R12
+	ANDL $0x0f0f0f0f, AX
+	MOVL R9, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL  R11, AX
+	ANDL $0x0f0f0f0f, DX
+	MOVL R9, R11
+	SHRL $2, R11
+	ANDL $0x03030303, R11
+	SHLL $4, R11
+	ORL  R11, DX
+	SHLQ $32, DX
+	ORQ  AX, DX
+	SHLQ $32, R12
+	ORQ  R10, R12
+	VMOVQ DX, X1
+	VMOVQ R12, X2
+	VPMOVZXBD X1, Y1
+	VPMOVZXBD X2, Y2
+	VPSUBD Y12, Y1, Y1
+	VPSUBD Y12, Y2, Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	HALFBCAST(108, X3, Y3)
+	VMULPS Y3, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMOVUPS Y1, (BX)
+	VMOVUPS Y2, 32(BX)
+	Q3GROUP(0, 0, 0)
+	Q3GROUP(0, 0, 1)
+	Q3GROUP(0, 1, 0)
+	Q3GROUP(0, 1, 1)
+	Q3GROUP(0, 2, 0)
+	Q3GROUP(0, 2, 1)
+	Q3GROUP(0, 3, 0)
+	Q3GROUP(0, 3, 1)
+	Q3GROUP(1, 0, 0)
+	Q3GROUP(1, 0, 1)
+	Q3GROUP(1, 1, 0)
+	Q3GROUP(1, 1, 1)
+	Q3GROUP(1, 2, 0)
+	Q3GROUP(1, 2, 1)
+	Q3GROUP(1, 3, 0)
+	Q3GROUP(1, 3, 1)
+	ADDQ $110, SI
+	ADDQ $1024, DI
+	DECQ CX
+	JMP  q3blk
+
+q3done:
+	HSUMY0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func bf16DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
+// nblocks runs of 8 BF16 weights: each is the top half of a float32, so
+// widening to 32 bits and shifting left 16 gives the float. tmp is unused.
+TEXT ·bf16DotAVX2(SB), NOSPLIT, $0-36
+	MOVQ blocks+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	VXORPS Y0, Y0, Y0
+
+bfblk:
+	TESTQ CX, CX
+	JE    bfdone
+	VPMOVZXWD (SI), Y5
+	VPSLLD $16, Y5, Y5
+	VFMADD231PS (DI), Y5, Y0
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JMP  bfblk
+
+bfdone:
+	HSUMY0
+	VMOVSS X0, ret+32(FP)
+	VZEROUPPER
+	RET

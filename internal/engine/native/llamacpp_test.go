@@ -116,7 +116,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	}
 	prompts := []string{"Once upon a time there was a little fox", "The committee met on Thursday.", "How many kilowatt-hours?"}
 	const n = 24
-	for _, ftype := range []string{"F32", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "Q5_1", "Q5_0", "Q4_1", "Q4_0"} {
+	for _, ftype := range []string{"F32", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "Q5_1", "Q5_0", "Q4_1", "Q4_0"} {
 		t.Run(ftype, func(t *testing.T) {
 			model, peer := f32, f32
 			if ftype != "F32" {

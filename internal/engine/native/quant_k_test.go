@@ -89,7 +89,7 @@ func BenchmarkDequant(b *testing.B) {
 	}
 }
 
-// TestKQuantGemvAgrees checks the fused Q4_0/Q4_K/Q5_K/Q6_K kernels against decoding
+// TestKQuantGemvAgrees checks the fused kernels of every quantised type against decoding
 // then multiplying, on ggml's golden rows and on random block bytes (every
 // bit pattern of scales and quants, with finite f16 block scales).
 func TestKQuantGemvAgrees(t *testing.T) {
@@ -105,7 +105,7 @@ func TestKQuantGemvAgrees(t *testing.T) {
 	}
 	var inputs []input
 	for _, g := range readQuantGolden(t) {
-		if g.typ == TypeQ4_0 || g.typ == TypeQ4_K || g.typ == TypeQ5_K || g.typ == TypeQ6_K {
+		if g.typ != TypeQ8_0 { // Q8_0's kernel has its own test (TestKernelsAgree)
 			inputs = append(inputs, input{"golden", g.typ, g.raw, g.rows, g.cols})
 		}
 	}
@@ -118,12 +118,18 @@ func TestKQuantGemvAgrees(t *testing.T) {
 		typ      GGMLType
 		size     int
 		halfOffs []int
-	}{{TypeQ4_0, 18, []int{0}}, {TypeQ4_K, 144, []int{0, 2}}, {TypeQ5_K, 176, []int{0, 2}}, {TypeQ6_K, 210, []int{208}}} {
+	}{{TypeBF16, 2, nil}, {TypeQ4_0, 18, []int{0}}, {TypeQ4_1, 20, []int{0, 2}}, {TypeQ5_0, 22, []int{0}}, {TypeQ5_1, 24, []int{0, 2}},
+		{TypeQ2_K, 84, []int{80, 82}}, {TypeQ3_K, 110, []int{108}}, {TypeQ4_K, 144, []int{0, 2}}, {TypeQ5_K, 176, []int{0, 2}}, {TypeQ6_K, 210, []int{208}}} {
 		rows, cols := 5, 4*qkK
 		per, _, _ := tc.typ.blockSize()
 		raw := make([]byte, rows*cols/per*tc.size)
 		for i := range raw {
 			raw[i] = next()
+		}
+		if tc.typ == TypeBF16 {
+			for i := 1; i < len(raw); i += 2 {
+				raw[i] &^= 0x40 // exponent below 128: finite, |w| < 2
+			}
 		}
 		for b := 0; b < len(raw)/tc.size; b++ {
 			for _, off := range tc.halfOffs {
@@ -150,7 +156,7 @@ func TestKQuantGemvAgrees(t *testing.T) {
 			for c := 0; c < in.cols; c++ {
 				scale += math.Abs(float64(w[r*in.cols+c] * x[c]))
 			}
-			if d := math.Abs(float64(want[r] - got[r])); d > 1e-5*scale {
+			if d := math.Abs(float64(want[r] - got[r])); d > 1e-5*scale || math.IsNaN(d) || math.IsNaN(scale) {
 				t.Errorf("%s %s row %d: decoded-then-multiplied %g, fused %g (|w|·|x| %g)", in.name, in.typ, r, want[r], got[r], scale)
 			}
 		}
