@@ -55,7 +55,7 @@ def val(t):
     else: f.read(sizes[t])
 for _ in range(n_kv):
     s(); t, = struct.unpack("<I", f.read(4)); val(t)
-names = {0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K"}
+names = {0: "F32", 1: "F16", 30: "BF16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K"}
 count = collections.Counter()
 for _ in range(n_tensors):
     s(); nd, = struct.unpack("<I", f.read(4)); f.read(8 * nd); t, = struct.unpack("<I", f.read(4)); f.read(8)
