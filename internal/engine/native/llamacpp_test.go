@@ -114,7 +114,10 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	if err := os.WriteFile(f32, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	prompts := []string{"Once upon a time there was a little fox", "The committee met on Thursday.", "How many kilowatt-hours?"}
+	// Together the prompts exceed fusedMaxRows tokens, so the prefill takes
+	// the decode-once path and the decode steps the fused kernels.
+	prompts := []string{"Once upon a time there was a little fox", "The committee met on Thursday.", "How many kilowatt-hours?",
+		"A much longer prompt, so that the prompts of this batch together run past the number of rows at which the engine stops using the fused kernels and decodes each block of weights once for every row of the prefill."}
 	const n = 24
 	for _, ftype := range []string{"F32", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "Q5_1", "Q5_0", "Q4_1", "Q4_0"} {
 		t.Run(ftype, func(t *testing.T) {
@@ -143,6 +146,9 @@ func TestMatchesLlamaCpp(t *testing.T) {
 			comps, err := e.Generate(context.Background(), batch, engine.GenParams{MaxNewTokens: n, MinNewTokens: n, IgnoreEOS: true, Strategy: "greedy"})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if total := comps[0].PromptTokens + comps[1].PromptTokens + comps[2].PromptTokens + comps[3].PromptTokens; total < fusedMaxRows {
+				t.Fatalf("prompts hold %d tokens, fewer than fusedMaxRows (%d): the decode-once path goes untested", total, fusedMaxRows)
 			}
 			url := startLlamaServer(t, bin, peer)
 			tok := e.Tokenizer()
