@@ -62,11 +62,11 @@ var capabilities = map[Backend]Capabilities{
 		LoRA:               LoRAMergeFirst, BatchField: "tensorrt.max_batch_size", Section: "tensorrt",
 	},
 	// The native engine runs GGUF tensor types: "" (or "auto") keeps the
-	// file's own types (F32 for synthetic-weight shapes); f32, f16 and q8_0
-	// ask for that type (synthetic weights are built in it; a GGUF file of
-	// another type is converted on load or refused by the engine).
+	// file's own types (F32 for synthetic-weight shapes); a type name
+	// builds synthetic weights in that type, as ggml's reference quantisers
+	// would (a GGUF file keeps its own types, with a warning).
 	BackendNative: {
-		Precisions: []string{"", "f32", "f16", "q8_0"}, DefaultPrecision: "",
+		Precisions: []string{"", "f32", "f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"}, DefaultPrecision: "",
 		DecodingStrategies: []string{"greedy", "sampling"},
 		LoRA:               LoRAUnsupported, BatchField: "native.batch_size", Section: "native",
 	},

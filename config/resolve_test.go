@@ -234,7 +234,7 @@ sweep:
 		{"backend list and axis", "model: m\nbackend: [pytorch]\nsweep:\n  backend: [vllm]\n", []string{"sweep.backend: backend is already a list"}},
 		{"bad backend in list", "model: m\nbackend: [pytorch, vlm]\nsweep: {}\n", []string{`backend: invalid value "vlm" (allowed: pytorch, vllm, tensorrt, native, openai) (did you mean "vllm"?)`}},
 		{"explicit entry needs a backend", "model: m\nbackend: [pytorch, vllm]\nexperiments:\n  - {n: 3}\n", []string{"experiments[0]: the study lists several backends"}},
-		{"precision no backend knows", "model: m\nbackend: [pytorch, vllm]\nsweep:\n  precision: [fp16, bf61]\n", []string{`study.yaml:4:21: precision: invalid value "bf61" (allowed: fp32, fp16, bf16, int8, int4, fp8, f32, f16, q8_0, auto) (did you mean "bf16"?)`}},
+		{"precision no backend knows", "model: m\nbackend: [pytorch, vllm]\nsweep:\n  precision: [fp16, bf61]\n", []string{`study.yaml:4:21: precision: invalid value "bf61" (allowed: fp32, fp16, bf16, int8, int4, fp8, f32, f16, q8_0, q5_1, q5_0, q4_1, q4_0, auto) (did you mean "bf16"?)`}},
 		{"typo inside a sweep value", "model: m\nbackend: pytorch\nsweep:\n  pytorch:\n    - {batch_sise: 2}\n", []string{`study.yaml:5:8: pytorch.batch_sise: unknown field "batch_sise" (did you mean "batch_size"?)`}},
 	}
 	for _, tc := range cases {
@@ -356,7 +356,7 @@ func TestValidationTable(t *testing.T) {
 		{"n above aienergyscore", "model: m\nbackend: native\nn: 2000\ndataset: aienergyscore\n", "the dataset pool holds 1000"},
 		{"thermal floor minimum in files", "model: m\nwarmup: {thermal_floor_seconds: 10}\n", "warmup.thermal_floor_seconds: must be at least 30 s, got 10"},
 		{"baseline range", "model: m\nbaseline: {duration_seconds: 200}\n", "baseline.duration_seconds: must be between 5 and 120 s, got 200"},
-		{"native precision", "model: m\nbackend: native\nprecision: bf16\n", `precision "bf16" is not supported on backend native (allowed: unset/auto, f32, f16, q8_0)`},
+		{"native precision", "model: m\nbackend: native\nprecision: fp16\n", `precision "fp16" is not supported on backend native (allowed: unset/auto, f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0)`},
 		{"openai precision", "model: m\nbackend: openai\nopenai: {base_url: http://x}\nprecision: fp16\n", "not supported on backend openai"},
 		{"openai needs url", "model: m\nbackend: openai\n", "openai.base_url: is required"},
 		{"model required", "backend: native\n", "model: is required"},
@@ -480,7 +480,7 @@ func TestRevalidate(t *testing.T) {
 	if p := sc.Experiments[0].Precision; p != "" {
 		t.Errorf("precision %q", p)
 	}
-	sc = mustParse(t, "model: m\nbackend: pytorch\nprecision: bf16\n")
+	sc = mustParse(t, "model: m\nbackend: pytorch\nprecision: fp16\n")
 	sc.Experiments[0].Backend = BackendNative
 	err := Revalidate(sc)
 	var ce Errors

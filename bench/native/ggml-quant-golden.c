@@ -5,7 +5,8 @@
 // .peers/llama.cpp.
 //
 // Output, little-endian: per type, u32 type, u32 rows, u32 cols, u32 nbytes,
-// nbytes of quantised data, rows*cols float32 decoded values.
+// nbytes of quantised data, rows*cols float32 source values, rows*cols
+// float32 decoded values.
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     const enum ggml_type types[] = {
-        GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
+        GGML_TYPE_BF16, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_Q8_0,
         GGML_TYPE_Q2_K, GGML_TYPE_Q3_K, GGML_TYPE_Q4_K, GGML_TYPE_Q5_K, GGML_TYPE_Q6_K,
     };
     const int rows = 3, cols = 512;
@@ -63,6 +64,7 @@ int main(int argc, char **argv) {
         uint32_t hdr[4] = {(uint32_t)types[t], (uint32_t)rows, (uint32_t)cols, (uint32_t)n};
         fwrite(hdr, sizeof(hdr), 1, out);
         fwrite(q, 1, n, out);
+        fwrite(src, sizeof(float), (size_t)rows * cols, out);
         fwrite(dec, sizeof(float), (size_t)rows * cols, out);
         fprintf(stderr, "%s: %zu bytes\n", ggml_type_name(types[t]), n);
     }

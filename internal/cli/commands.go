@@ -80,7 +80,7 @@ func newModelCmd(stdio *IO) *cobra.Command {
 	synth.Flags().StringVar(&shape, "shape", "stories15M", "shape name: "+strings.Join(native.Shapes(), ", "))
 	synth.Flags().StringVar(&out, "out", "", "output GGUF file")
 	synth.Flags().Int64Var(&seed, "seed", native.DefaultWeightsSeed, "weights seed")
-	synth.Flags().StringVar(&typ, "type", "f32", "tensor type: f32, f16 or q8_0")
+	synth.Flags().StringVar(&typ, "type", "f32", "tensor type: "+strings.Join(native.WritableTypes, ", "))
 	_ = synth.RegisterFlagCompletionFunc("shape", fixedCompletion(native.Shapes()...))
 	model.AddCommand(synth)
 	return model

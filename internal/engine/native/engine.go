@@ -117,17 +117,16 @@ func (e *Engine) Load(ctx context.Context, cfg config.ExperimentConfig) (engine.
 }
 
 // precisionType maps an experiment precision to the synthetic weights'
-// tensor type.
+// tensor type: unset or auto is F32, else a type name from WritableTypes.
 func precisionType(p string) (GGMLType, error) {
-	switch p {
-	case "", "auto", "fp32":
+	if p == "" || p == "auto" {
 		return TypeF32, nil
-	case "fp16":
-		return TypeF16, nil
-	case "int8":
-		return TypeQ8_0, nil
 	}
-	return 0, &engine.ErrUnsupported{What: fmt.Sprintf("precision %q in the native engine (fp32, fp16 or int8)", p)}
+	t, err := ParseGGMLType(p)
+	if err != nil {
+		return 0, &engine.ErrUnsupported{What: fmt.Sprintf("precision %q in the native engine (%s)", p, strings.Join(WritableTypes, ", "))}
+	}
+	return t, nil
 }
 
 // Tokenizer returns the loaded model's tokenizer, nil before Load.

@@ -119,17 +119,47 @@ func TestMatchesLlamaCpp(t *testing.T) {
 	prompts := []string{"Once upon a time there was a little fox", "The committee met on Thursday.", "How many kilowatt-hours?",
 		"A much longer prompt, so that the prompts of this batch together run past the number of rows at which the engine stops using the fused kernels and decodes each block of weights once for every row of the prefill."}
 	const n = 24
-	for _, ftype := range []string{"F32", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "Q5_1", "Q5_0", "Q4_1", "Q4_0"} {
-		t.Run(ftype, func(t *testing.T) {
+	quantize := func(t *testing.T, args ...string) {
+		t.Helper()
+		if out, err := exec.Command(filepath.Join(bin, "llama-quantize"), args...).CombinedOutput(); err != nil {
+			t.Fatalf("llama-quantize %v: %v\n%s", args, err, out)
+		}
+	}
+	// Files quantised by llama.cpp, and files llem wrote itself in each
+	// type it writes (which checks llem's quantisers against ggml's
+	// decoding too).
+	var cases []string
+	for _, ft := range []string{"F32", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q3_K_M", "Q2_K", "Q5_1", "Q5_0", "Q4_1", "Q4_0"} {
+		cases = append(cases, "llama-quantize/"+ft)
+	}
+	for _, wt := range WritableTypes[1:] {
+		cases = append(cases, "llem/"+wt)
+	}
+	for _, name := range cases {
+		t.Run(name, func(t *testing.T) {
+			maker, ftype := filepath.Split(name)
 			model, peer := f32, f32
-			if ftype != "F32" {
+			switch {
+			case maker == "llem/":
+				tt, err := ParseGGMLType(ftype)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var buf bytes.Buffer
+				if err := synthesizeShapeGGUF(&buf, shape, 7, tt); err != nil {
+					t.Fatal(err)
+				}
+				model = filepath.Join(dir, "k256-llem-"+ftype+".gguf")
+				if err := os.WriteFile(model, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				peer = filepath.Join(dir, "k256-llem-"+ftype+"-as-F32.gguf")
+				quantize(t, "--allow-requantize", model, peer, "F32")
+			case ftype != "F32":
 				model = filepath.Join(dir, "k256-"+ftype+".gguf")
 				peer = filepath.Join(dir, "k256-"+ftype+"-as-F32.gguf")
-				for _, args := range [][]string{{f32, model, ftype}, {"--allow-requantize", model, peer, "F32"}} {
-					if out, err := exec.Command(filepath.Join(bin, "llama-quantize"), args...).CombinedOutput(); err != nil {
-						t.Fatalf("llama-quantize %v: %v\n%s", args, err, out)
-					}
-				}
+				quantize(t, f32, model, ftype)
+				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
 			e := New()
 			bs, threads := len(prompts), 2

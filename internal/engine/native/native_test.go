@@ -448,3 +448,36 @@ func TestKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryConfigPrecisionLoads runs a synthetic model at every precision
+// the config accepts for the native backend: what validation lets through,
+// the engine must run, in the tensor type it names.
+func TestEveryConfigPrecisionLoads(t *testing.T) {
+	caps, ok := config.CapabilitiesOf(config.BackendNative)
+	if !ok {
+		t.Fatal("no native capabilities")
+	}
+	for _, p := range append(caps.Precisions, "auto") {
+		t.Run("precision="+p, func(t *testing.T) {
+			e := New()
+			threads := 1
+			info, err := e.Load(context.Background(), config.ExperimentConfig{Model: "tiny", Backend: config.BackendNative, Precision: p,
+				Native: &config.NativeConfig{Threads: &threads}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			want := strings.ToUpper(p)
+			if p == "" || p == "auto" {
+				want = "F32"
+			}
+			if types := info.Effective["tensor_types"].(map[string]int); types[want] == 0 {
+				t.Errorf("tensor types %v, want %s matrices", types, want)
+			}
+			out, err := e.Generate(context.Background(), []engine.Prompt{{ID: "a", Text: "Once upon a time"}}, engine.GenParams{MaxNewTokens: 4, MinNewTokens: 4, IgnoreEOS: true, Strategy: "greedy"})
+			if err != nil || out[0].OutputTokens != 4 {
+				t.Fatalf("generate: %v %+v", err, out)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // GGMLType is a ggml tensor element type as stored in GGUF files.
@@ -41,18 +42,32 @@ func (t GGMLType) String() string {
 	return fmt.Sprintf("type%d", uint32(t))
 }
 
+// WritableTypes are the tensor types this package writes (synthetic
+// models, `llem model synth`), by their lower-case names.
+var WritableTypes = []string{"f32", "f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"}
+
 // ParseGGMLType maps a type name (f32, f16, q8_0, …, case-insensitive) to
 // a type this package can write.
 func ParseGGMLType(s string) (GGMLType, error) {
-	switch s {
-	case "f32", "F32", "":
+	switch strings.ToLower(s) {
+	case "f32", "":
 		return TypeF32, nil
-	case "f16", "F16":
+	case "f16":
 		return TypeF16, nil
-	case "q8_0", "Q8_0":
+	case "bf16":
+		return TypeBF16, nil
+	case "q8_0":
 		return TypeQ8_0, nil
+	case "q5_1":
+		return TypeQ5_1, nil
+	case "q5_0":
+		return TypeQ5_0, nil
+	case "q4_1":
+		return TypeQ4_1, nil
+	case "q4_0":
+		return TypeQ4_0, nil
 	}
-	return 0, fmt.Errorf("unsupported tensor type %q for writing (want f32, f16 or q8_0)", s)
+	return 0, fmt.Errorf("unsupported tensor type %q for writing (want %s)", s, strings.Join(WritableTypes, ", "))
 }
 
 // blockSize returns elements per block and bytes per block.
@@ -152,8 +167,8 @@ func dequantRow(t GGMLType, src []byte, dst []float32) {
 	}
 }
 
-// quantRow encodes src into dst as type t (F32, F16 or Q8_0), the way ggml
-// does, and returns dst.
+// quantRow encodes src into dst as type t (one of WritableTypes), as
+// ggml's reference quantisers do, and returns dst.
 func quantRow(t GGMLType, src []float32, dst []byte) []byte {
 	switch t {
 	case TypeF32:
@@ -181,10 +196,97 @@ func quantRow(t GGMLType, src []float32, dst []byte) []byte {
 				dst = append(dst, byte(int8(math.Round(float64(v*id)))))
 			}
 		}
+	case TypeBF16:
+		for _, v := range src {
+			dst = binary.LittleEndian.AppendUint16(dst, f32ToBF16(v))
+		}
+	case TypeQ4_0, TypeQ5_0:
+		dst = quantSymmetric(t, src, dst)
+	case TypeQ4_1, TypeQ5_1:
+		dst = quantWithMin(t, src, dst)
 	default:
 		panic("quantRow: unsupported type " + t.String())
 	}
 	return dst
+}
+
+// f32ToBF16 rounds to bfloat16, to nearest even, keeping NaNs quiet.
+func f32ToBF16(f float32) uint16 {
+	u := math.Float32bits(f)
+	if u&0x7fffffff > 0x7f800000 {
+		return uint16(u>>16) | 64
+	}
+	return uint16((u + 0x7fff + (u>>16)&1) >> 16)
+}
+
+// quantSymmetric encodes Q4_0 or Q5_0 blocks: the value of largest
+// magnitude maps to −8 (−16), d = max/−8 (−16), q = x/d + 8 (16).
+func quantSymmetric(t GGMLType, src []float32, dst []byte) []byte {
+	levels := float32(8)
+	if t == TypeQ5_0 {
+		levels = 16
+	}
+	for b := 0; b < len(src)/32; b++ {
+		blk := src[b*32 : b*32+32]
+		var amax, mx float32
+		for _, v := range blk {
+			if a := float32(math.Abs(float64(v))); amax < a {
+				amax, mx = a, v
+			}
+		}
+		d := mx / -levels
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		dst = binary.LittleEndian.AppendUint16(dst, f32ToF16(d))
+		q := func(v float32) byte { return byte(min(2*levels-1, float32(int8(v*id+levels+0.5)))) }
+		dst = appendNibbles(t == TypeQ5_0, blk, q, dst)
+	}
+	return dst
+}
+
+// quantWithMin encodes Q4_1 or Q5_1 blocks: d = (max − min)/15 (31),
+// m = min, q = (x − min)/d.
+func quantWithMin(t GGMLType, src []float32, dst []byte) []byte {
+	top := float32(15)
+	if t == TypeQ5_1 {
+		top = 31
+	}
+	for b := 0; b < len(src)/32; b++ {
+		blk := src[b*32 : b*32+32]
+		lo, hi := float32(math.MaxFloat32), float32(-math.MaxFloat32)
+		for _, v := range blk {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		d := (hi - lo) / top
+		var id float32
+		if d != 0 {
+			id = 1 / d
+		}
+		dst = binary.LittleEndian.AppendUint16(dst, f32ToF16(d))
+		dst = binary.LittleEndian.AppendUint16(dst, f32ToF16(lo))
+		q := func(v float32) byte { return byte(min(top, float32(int8((v-lo)*id+0.5)))) }
+		dst = appendNibbles(t == TypeQ5_1, blk, q, dst)
+	}
+	return dst
+}
+
+// appendNibbles appends a 32-value block's quants: for five-bit types the
+// 32-bit qh of fifth bits first, then 16 bytes of low nibbles (values
+// 0..15 low, 16..31 high).
+func appendNibbles(fifthBit bool, blk []float32, q func(float32) byte, dst []byte) []byte {
+	var qs [16]byte
+	var qh uint32
+	for j := 0; j < 16; j++ {
+		q0, q1 := q(blk[j]), q(blk[j+16])
+		qs[j] = q0&0x0f | (q1&0x0f)<<4
+		qh |= uint32(q0>>4&1)<<j | uint32(q1>>4&1)<<(j+16)
+	}
+	if fifthBit {
+		dst = binary.LittleEndian.AppendUint32(dst, qh)
+	}
+	return append(dst, qs[:]...)
 }
 
 // f16ToF32 converts an IEEE 754 half-precision value.

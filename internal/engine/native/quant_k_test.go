@@ -1,6 +1,7 @@
 package native
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"os"
@@ -12,7 +13,7 @@ type goldenRows struct {
 	typ        GGMLType
 	rows, cols int
 	raw        []byte
-	want       []float32
+	src, want  []float32 // what ggml quantised, and what it decoded
 }
 
 // readQuantGolden reads testdata/ggml-quant-golden.bin, written by
@@ -32,11 +33,16 @@ func readQuantGolden(t *testing.T) []goldenRows {
 		n := int(binary.LittleEndian.Uint32(b[12:]))
 		b = b[16:]
 		g.raw, b = b[:n], b[n:]
-		g.want = make([]float32, g.rows*g.cols)
-		for i := range g.want {
-			g.want[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		floats := func() []float32 {
+			f := make([]float32, g.rows*g.cols)
+			for i := range f {
+				f[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+			b = b[4*len(f):]
+			return f
 		}
-		b = b[4*len(g.want):]
+		g.src = floats()
+		g.want = floats()
 		out = append(out, g)
 	}
 	return out
@@ -44,8 +50,8 @@ func readQuantGolden(t *testing.T) []goldenRows {
 
 func TestDequantMatchesGGML(t *testing.T) {
 	golden := readQuantGolden(t)
-	if len(golden) != 10 {
-		t.Fatalf("golden file holds %d types, want 10", len(golden))
+	if len(golden) != 11 {
+		t.Fatalf("golden file holds %d types, want 11", len(golden))
 	}
 	for _, g := range golden {
 		t.Run(g.typ.String(), func(t *testing.T) {
@@ -160,5 +166,29 @@ func TestKQuantGemvAgrees(t *testing.T) {
 				t.Errorf("%s %s row %d: decoded-then-multiplied %g, fused %g (|w|·|x| %g)", in.name, in.typ, r, want[r], got[r], scale)
 			}
 		}
+	}
+}
+
+// TestQuantMatchesGGML checks llem's encoders against ggml's reference
+// quantisers on the golden rows: the same bytes, bit for bit.
+func TestQuantMatchesGGML(t *testing.T) {
+	for _, g := range readQuantGolden(t) {
+		if _, err := ParseGGMLType(g.typ.String()); err != nil {
+			continue // read-only type
+		}
+		t.Run(g.typ.String(), func(t *testing.T) {
+			rb := g.typ.rowBytes(g.cols)
+			for r := 0; r < g.rows; r++ {
+				got := quantRow(g.typ, g.src[r*g.cols:(r+1)*g.cols], nil)
+				want := g.raw[r*rb : (r+1)*rb]
+				if !bytes.Equal(got, want) {
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("row %d: first differing byte %d: llem %#02x, ggml %#02x", r, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		})
 	}
 }

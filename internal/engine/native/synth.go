@@ -87,8 +87,9 @@ func (t synthTensor) fillRow(seed int64, r int, dst []float32) {
 }
 
 // SynthModel builds a model of a named shape with deterministic weights
-// from seed, in memory. typ is the matrices' tensor type (F32, F16 or Q8_0;
-// F16 and Q8_0 hold exactly what a GGUF of that type would hold).
+// from seed, in memory. typ is the matrices' tensor type (one of
+// WritableTypes; quantised types hold exactly what a GGUF of that type
+// would hold).
 func SynthModel(shape string, seed int64, typ GGMLType, threads int) (*Model, error) {
 	s, ok := LookupShape(shape)
 	if !ok {
@@ -167,7 +168,7 @@ func SynthModel(shape string, seed int64, typ GGMLType, threads int) (*Model, er
 // SynthesizeGGUF writes a synthetic model of a named shape as a GGUF v3
 // file (architecture llama, byte-level BPE "gpt2" tokenizer with merges)
 // for other engines; llama.cpp loads it (Ollama, which reads the same
-// format, was not tried). typ is f32, f16 or q8_0 for the matrices;
+// format, loads them too). typ names the matrices' type (WritableTypes);
 // norm weights are always F32. The weights equal SynthModel's for the same
 // shape, seed and type.
 func SynthesizeGGUF(w io.Writer, shape string, seed int64, typ string) error {
@@ -191,7 +192,8 @@ func synthesizeShapeGGUF(w io.Writer, s Shape, seed int64, tt GGMLType) error {
 	if err != nil {
 		return err
 	}
-	fileType := map[GGMLType]uint32{TypeF32: 0, TypeF16: 1, TypeQ8_0: 7}[tt]
+	// general.file_type, llama.cpp's LLAMA_FTYPE_ALL_F32, _MOSTLY_F16, ….
+	fileType := map[GGMLType]uint32{TypeF32: 0, TypeF16: 1, TypeQ4_0: 2, TypeQ4_1: 3, TypeQ8_0: 7, TypeQ5_0: 8, TypeQ5_1: 9, TypeBF16: 32}[tt]
 	var gw GGUFWriter
 	gw.Set("general.architecture", "llama")
 	gw.Set("general.name", fmt.Sprintf("llem-synthetic-%s-seed%d", s.Name, seed))
