@@ -1,5 +1,19 @@
 #include "textflag.h"
 
+// BCASTD broadcasts the 32-bit constant C to every lane of Y.
+#define BCASTD(C, X, Y) \
+	MOVQ C, AX \
+	VMOVQ AX, X \
+	VPBROADCASTD X, Y
+
+// BLOCKARGS loads the block kernels' first three arguments: blocks into
+// SI, x into DI, nblocks into CX (their signature is
+// func(blocks *byte, x *float32, nblocks int, tmp *float32) float32).
+#define BLOCKARGS \
+	MOVQ blocks+0(FP), SI \
+	MOVQ x+8(FP), DI \
+	MOVQ nblocks+16(FP), CX
+
 // func dotAVX2(a, b *float32, n int) float32
 TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 	MOVQ a+0(FP), SI
@@ -454,15 +468,11 @@ qdone:
 // func q4kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 // tmp holds 16 floats: the block's d·sc_g then dmin·m_g.
 TEXT ·q4kDotAVX2(SB), NOSPLIT, $0-36
-	MOVQ blocks+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nblocks+16(FP), CX
+	BLOCKARGS
 	MOVQ tmp+24(FP), BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y8, Y8, Y8
-	MOVQ $0x0f, AX
-	VMOVQ AX, X14
-	VPBROADCASTD X14, Y14
+	BCASTD($0x0f, X14, Y14)
 
 k4blk:
 	TESTQ CX, CX
@@ -556,20 +566,12 @@ k4done:
 // func q6kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 // tmp holds 16 floats: the block's d·sc.
 TEXT ·q6kDotAVX2(SB), NOSPLIT, $0-36
-	MOVQ blocks+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nblocks+16(FP), CX
+	BLOCKARGS
 	MOVQ tmp+24(FP), BX
 	VXORPS Y0, Y0, Y0
-	MOVQ $0x0f, AX
-	VMOVQ AX, X14
-	VPBROADCASTD X14, Y14
-	MOVQ $0x30, AX
-	VMOVQ AX, X13
-	VPBROADCASTD X13, Y13
-	MOVQ $32, AX
-	VMOVQ AX, X12
-	VPBROADCASTD X12, Y12
+	BCASTD($0x0f, X14, Y14)
+	BCASTD($0x30, X13, Y13)
+	BCASTD($32, X12, Y12)
 
 k6blk:
 	TESTQ CX, CX
@@ -640,18 +642,12 @@ k6done:
 // func q5kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 // tmp holds 16 floats: the block's d·sc_g then dmin·m_g.
 TEXT ·q5kDotAVX2(SB), NOSPLIT, $0-36
-	MOVQ blocks+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nblocks+16(FP), CX
+	BLOCKARGS
 	MOVQ tmp+24(FP), BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y8, Y8, Y8
-	MOVQ $0x0f, AX
-	VMOVQ AX, X14
-	VPBROADCASTD X14, Y14
-	MOVQ $0x10, AX
-	VMOVQ AX, X12
-	VPBROADCASTD X12, Y12
+	BCASTD($0x0f, X14, Y14)
+	BCASTD($0x10, X12, Y12)
 
 k5blk:
 	TESTQ CX, CX
@@ -709,16 +705,10 @@ k5done:
 // func q40DotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 // tmp is unused (the signature matches the k-quant kernels).
 TEXT ·q40DotAVX2(SB), NOSPLIT, $0-36
-	MOVQ blocks+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nblocks+16(FP), CX
+	BLOCKARGS
 	VXORPS Y0, Y0, Y0
-	MOVQ $0x0f, AX
-	VMOVQ AX, X14
-	VPBROADCASTD X14, Y14
-	MOVQ $8, AX
-	VMOVQ AX, X13
-	VPBROADCASTD X13, Y13
+	BCASTD($0x0f, X14, Y14)
+	BCASTD($8, X13, Y13)
 
 q40blk:
 	TESTQ CX, CX
@@ -752,12 +742,6 @@ DATA lanes<>+20(SB)/4, $5
 DATA lanes<>+24(SB)/4, $6
 DATA lanes<>+28(SB)/4, $7
 GLOBL lanes<>(SB), RODATA|NOPTR, $32
-
-// BCASTD broadcasts the 32-bit constant C to every lane of Y.
-#define BCASTD(C, X, Y) \
-	MOVQ C, AX \
-	VMOVQ AX, X \
-	VPBROADCASTD X, Y
 
 // Q4_1, Q5_0 and Q5_1 blocks hold 32 weights whose low nibbles (16 bytes
 // at the block's qs) are weights 0..15 and high nibbles 16..31. Q5 blocks
@@ -807,9 +791,7 @@ GLOBL lanes<>(SB), RODATA|NOPTR, $32
 // LEGACYSETUP loads the arguments and constants: Y14 = 0x0f, Y13 = BIAS,
 // Y3, Y4, Y8, Y10 = lane numbers + 0, 8, 16, 24.
 #define LEGACYSETUP(BIAS) \
-	MOVQ blocks+0(FP), SI \
-	MOVQ x+8(FP), DI \
-	MOVQ nblocks+16(FP), CX \
+	BLOCKARGS \
 	VXORPS Y0, Y0, Y0 \
 	BCASTD($0x0f, X14, Y14) \
 	BCASTD(BIAS, X13, Y13) \
@@ -940,9 +922,7 @@ q51done:
 // func q2kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 // tmp holds 32 floats: the block's d·sc then dmin·m.
 TEXT ·q2kDotAVX2(SB), NOSPLIT, $0-36
-	MOVQ blocks+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nblocks+16(FP), CX
+	BLOCKARGS
 	MOVQ tmp+24(FP), BX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y8, Y8, Y8
@@ -1032,9 +1012,7 @@ q2done:
 // func q3kDotAVX2(blocks *byte, x *float32, nblocks int, tmp *float32) float32
 // tmp holds 16 floats: the block's d·(sc − 32).
 TEXT ·q3kDotAVX2(SB), NOSPLIT, $0-36
-	MOVQ blocks+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nblocks+16(FP), CX
+	BLOCKARGS
 	MOVQ tmp+24(FP), BX
 	VXORPS Y0, Y0, Y0
 	BCASTD($3, X13, Y13)
@@ -1124,9 +1102,7 @@ q3done:
 // nblocks runs of 8 BF16 weights: each is the top half of a float32, so
 // widening to 32 bits and shifting left 16 gives the float. tmp is unused.
 TEXT ·bf16DotAVX2(SB), NOSPLIT, $0-36
-	MOVQ blocks+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ nblocks+16(FP), CX
+	BLOCKARGS
 	VXORPS Y0, Y0, Y0
 
 bfblk:

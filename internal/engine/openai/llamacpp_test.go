@@ -23,12 +23,10 @@ import (
 // streaming, usage counts, exact output lengths, two requests in flight,
 // and the server stopped (by its PID) on Close. It needs LLEM_TEST_LLAMACPP,
 // the folder of a llama.cpp build (.ci/run builds one).
-func TestLlamaServer(t *testing.T) {
-	bin := os.Getenv("LLEM_TEST_LLAMACPP")
-	if bin == "" {
-		t.Skip("LLEM_TEST_LLAMACPP is not set: no llama.cpp build (bench/native/build-llamacpp.sh)")
-	}
-	model := filepath.Join(t.TempDir(), "stories15M.gguf")
+// synthGGUF writes llem's synthetic stories15M as a GGUF file in dir.
+func synthGGUF(t *testing.T, dir string) string {
+	t.Helper()
+	model := filepath.Join(dir, "stories15M.gguf")
 	f, err := os.Create(model)
 	if err != nil {
 		t.Fatal(err)
@@ -39,12 +37,27 @@ func TestLlamaServer(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+	return model
+}
+
+// freePort is a loopback TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestLlamaServer(t *testing.T) {
+	bin := os.Getenv("LLEM_TEST_LLAMACPP")
+	if bin == "" {
+		t.Skip("LLEM_TEST_LLAMACPP is not set: no llama.cpp build (bench/native/build-llamacpp.sh)")
+	}
+	model := synthGGUF(t, t.TempDir())
+	port := freePort(t)
 	conc := 2
 	o := config.OpenAIConfig{
 		BaseURL:     fmt.Sprintf("http://127.0.0.1:%d/v1", port),

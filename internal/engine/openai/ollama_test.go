@@ -5,7 +5,7 @@ package openai
 import (
 	"bytes"
 	"context"
-	"net"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,7 +16,6 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine"
-	"github.com/llenergymeasure/llem/internal/engine/native"
 )
 
 // TestOllama runs the engine against a real Ollama server (the binary named
@@ -30,23 +29,8 @@ func TestOllama(t *testing.T) {
 		t.Skip("LLEM_TEST_OLLAMA is not set: no Ollama binary to test against")
 	}
 	dir := t.TempDir()
-	model := filepath.Join(dir, "s15.gguf")
-	f, err := os.Create(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := native.SynthesizeGGUF(f, "stories15M", 1, "f32"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := l.Addr().String()
-	l.Close()
+	model := synthGGUF(t, dir)
+	host := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	env := append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+filepath.Join(dir, "models"), "HOME="+dir)
 	var log bytes.Buffer
 	serve := exec.Command(bin, "serve")
