@@ -212,3 +212,42 @@ func TestPreflightFailsBeforeMeasuring(t *testing.T) {
 		t.Errorf("nothing should be written before pre-flight passes (stat %s: %v)", out, err)
 	}
 }
+
+// TestReportOutputs runs `llem report` on a study from a real run: md and
+// json to stdout or to the file -o names, a flat export, and bad flags.
+func TestReportOutputs(t *testing.T) {
+	study := "../report/testdata/native-sweep"
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, nil, "report", study, "--format", "md")
+	if code != 0 || !strings.HasPrefix(out, "# Study report") {
+		t.Fatalf("md to stdout: exit %d\n%.200s%s", code, out, errOut)
+	}
+	md := filepath.Join(dir, "r.md")
+	if code, out, errOut := runCLI(t, nil, "report", study, "--format", "md", "-o", md); code != 0 || !strings.Contains(out, md) {
+		t.Fatalf("md to a file: exit %d\n%s%s", code, out, errOut)
+	}
+	if b, err := os.ReadFile(md); err != nil || !strings.HasPrefix(string(b), "# Study report") {
+		t.Errorf("%s: %v %.100q", md, err, b)
+	}
+	js := filepath.Join(dir, "r.json")
+	if code, _, errOut := runCLI(t, nil, "report", study, "--format", "json", "-o", js); code != 0 {
+		t.Fatalf("json to a file: exit %d %s", code, errOut)
+	}
+	var v map[string]any
+	if b, err := os.ReadFile(js); err != nil || json.Unmarshal(b, &v) != nil || len(v) == 0 {
+		t.Errorf("%s is not a JSON report: %v", js, err)
+	}
+	csv := filepath.Join(dir, "flat.csv")
+	if code, _, errOut := runCLI(t, nil, "report", study, "--export", "csv", "-o", csv); code != 0 {
+		t.Fatalf("csv export: exit %d %s", code, errOut)
+	}
+	if b, err := os.ReadFile(csv); err != nil || strings.Count(string(b), "\n") < 2 {
+		t.Errorf("%s: %v, %d lines", csv, err, strings.Count(string(b), "\n"))
+	}
+	if code, _, errOut := runCLI(t, nil, "report", study, "--export", "xlsx", "-o", filepath.Join(dir, "x")); code != ExitBadInput || !strings.Contains(errOut, "allowed: parquet, csv") {
+		t.Errorf("bad export: exit %d %s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
+		t.Error("a refused export left a file behind")
+	}
+}

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -106,10 +108,19 @@ func newReportCmd(stdio *IO) *cobra.Command {
 				return err
 			}
 			switch format {
-			case "md":
-				return report.WriteMarkdown(stdio.Out, rep)
-			case "json":
-				return report.WriteJSON(stdio.Out, rep)
+			case "md", "json":
+				write := report.WriteMarkdown
+				if format == "json" {
+					write = report.WriteJSON
+				}
+				if out == "" {
+					return write(stdio.Out, rep)
+				}
+				if err := writeWhole(out, func(w io.Writer) error { return write(w, rep) }); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdio.Out, "report: %s\n", out)
+				return nil
 			case "html":
 				if out == "" {
 					out = filepath.Join(dir, "report")
@@ -122,7 +133,7 @@ func newReportCmd(stdio *IO) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&format, "format", "html", "html (page + plots), md or json")
 	cmd.Flags().StringVar(&export, "export", "", "export all runs as one flat table: parquet or csv")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (html) or file (export); default inside DIR")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (html) or file (md, json, export); default: html and exports inside DIR, md and json on stdout")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("html", "md", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("export", fixedCompletion("parquet", "csv"))
 	return cmd
@@ -135,19 +146,21 @@ func exportResults(stdio *IO, st *report.Study, format, out, dir string) error {
 	if out == "" {
 		out = filepath.Join(dir, "results_flat."+format)
 	}
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if err := report.Export(f, st, format); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeWhole(out, func(w io.Writer) error { return report.Export(w, st, format) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdio.Out, "exported %s\n", out)
 	return nil
+}
+
+// writeWhole renders into memory and replaces path atomically, so a
+// failure part-way leaves no partial file behind.
+func writeWhole(path string, render func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		return err
+	}
+	return results.WriteFileAtomic(path, buf.Bytes(), 0o644)
 }
 
 // writeHTMLReport writes the self-contained page and the plot files.
