@@ -129,7 +129,7 @@ func (d *decoder) decode(v reflect.Value, n *node, path string, enum []string) {
 			d.fail(n.pos, path, "expected a string, got %s", n.describe())
 			return
 		}
-		if len(enum) > 0 && !contains(enum, n.s) {
+		if len(enum) > 0 && !slices.Contains(enum, n.s) {
 			d.fail(n.pos, path, "invalid value %q (allowed: %s)%s", n.s, quoteList(enum), suggest(n.s, enum))
 			return
 		}
@@ -227,13 +227,4 @@ func firstNonFinite(n *node) *node {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -186,7 +186,7 @@ func (r *resolver) loadBase(e *entry) *node {
 	}
 	out := &node{kind: kindMap, pos: bt.pos}
 	for _, be := range bt.keys {
-		if !contains(studyKeys, be.key) {
+		if !slices.Contains(studyKeys, be.key) {
 			out.keys = append(out.keys, be)
 		}
 	}
@@ -368,7 +368,7 @@ func (r *resolver) explicitEntries(explicit *entry, shared *node, backends []Bac
 			continue
 		}
 		for _, e := range it.keys {
-			if contains(studyKeys, e.key) {
+			if slices.Contains(studyKeys, e.key) {
 				r.failAt(e.keyPos, join(field, e.key), "is a study-level key; it cannot appear inside an experiment")
 			}
 		}
@@ -433,7 +433,7 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 			}
 		}
 		r.dec.decode(reflect.ValueOf(&cfg).Elem(), c.tree, "", nil)
-		if p := c.tree.get("precision"); p != nil && p.val.kind == kindString && p.val.s != "" && !contains(AllPrecisions(), p.val.s) {
+		if p := c.tree.get("precision"); p != nil && p.val.kind == kindString && p.val.s != "" && !slices.Contains(AllPrecisions(), p.val.s) {
 			// A precision no backend knows is a typo, not a combination to skip.
 			all := AllPrecisions()
 			r.failAt(p.val.pos, "precision", "invalid value %q (allowed: %s)%s", p.val.s, quoteList(all), suggest(p.val.s, all))

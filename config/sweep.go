@@ -61,7 +61,7 @@ func (r *resolver) parseSweep(e *entry, backendEntry *entry) *grid {
 			g.backendPos = k.keyPos
 			continue
 		}
-		if contains(studyKeys, k.key) {
+		if slices.Contains(studyKeys, k.key) {
 			r.failAt(k.keyPos, field, "is a study-level key; it cannot be swept")
 			continue
 		}
@@ -76,14 +76,14 @@ func (r *resolver) parseSweep(e *entry, backendEntry *entry) *grid {
 		first, _, dotted := strings.Cut(k.key, ".")
 		ax := &axis{key: k.key, keyPos: k.keyPos}
 		switch {
-		case contains(backendNames(), first):
+		case slices.Contains(backendNames(), first):
 			ax.scope = Backend(first)
 			if !dotted && !allMaps(k.val.items) {
 				r.failAt(k.val.pos, field, "values of a backend section must be mappings of %s fields", first)
 				continue
 			}
 			r.pathValues(ax, k)
-		case contains(fields, first):
+		case slices.Contains(fields, first):
 			r.pathValues(ax, k)
 		case !dotted && allMaps(k.val.items):
 			r.groupValues(ax, k)
@@ -125,11 +125,11 @@ func (r *resolver) groupValues(ax *axis, k *entry) {
 		for _, e := range layer.keys {
 			var s Backend
 			switch {
-			case contains(backendNames(), e.key):
+			case slices.Contains(backendNames(), e.key):
 				s = Backend(e.key)
 			case e.key == "backend" && e.val.kind == kindString:
 				s = Backend(e.val.s)
-			case contains(studyKeys, e.key):
+			case slices.Contains(studyKeys, e.key):
 				r.failAt(e.keyPos, join(field, e.key), "is a study-level key; it cannot be swept")
 			}
 			if s == "" {

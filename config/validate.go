@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -28,7 +29,7 @@ func (c *checker) positive(field string, v *int) {
 }
 
 func (c *checker) oneOf(field, got string, allowed []string) {
-	if got != "" && !contains(allowed, got) {
+	if got != "" && !slices.Contains(allowed, got) {
 		c.add(field, "invalid value %q (allowed: %s)%s", got, quoteList(allowed), suggest(got, allowed))
 	}
 }
@@ -47,10 +48,10 @@ func validateExperiment(cfg *ExperimentConfig, inFile bool) []problem {
 		c.add("model", "is required (a Hugging Face id or local path; for native a GGUF path or a shape name such as tiny or stories15M)")
 	}
 	if known {
-		if !contains(caps.Precisions, cfg.Precision) {
+		if !slices.Contains(caps.Precisions, cfg.Precision) {
 			c.add("precision", "%s on backend %s (allowed: %s)", describePrecision(cfg.Precision), cfg.Backend, describePrecisions(caps.Precisions))
 		}
-		if s := cfg.Decoder.DecodingStrategy; s != "" && !contains(caps.DecodingStrategies, s) {
+		if s := cfg.Decoder.DecodingStrategy; s != "" && !slices.Contains(caps.DecodingStrategies, s) {
 			c.add("decoder.decoding_strategy", "%q is not supported by backend %s (allowed: %s)", s, cfg.Backend, quoteList(caps.DecodingStrategies))
 		}
 		checkSections(c, cfg)

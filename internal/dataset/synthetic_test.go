@@ -3,6 +3,7 @@ package dataset
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func checkExact(t *testing.T, tok engine.Tokenizer, p engine.Prompt, want int) {
 	if len(p.Tokens) != want {
 		t.Errorf("%s: %d tokens, want %d", p.ID, len(p.Tokens), want)
 	}
-	if enc := tok.Encode(p.Text); !equalInts(enc, p.Tokens) {
+	if enc := tok.Encode(p.Text); !slices.Equal(enc, p.Tokens) {
 		t.Errorf("%s: Encode(Text) gives %d tokens that differ from Tokens (%d)", p.ID, len(enc), len(p.Tokens))
 	}
 	for _, id := range p.Tokens {

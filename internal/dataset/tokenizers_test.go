@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -250,22 +251,10 @@ func TestTestTokenizersRoundTrip(t *testing.T) {
 				if got := tok.Decode(ids); got != text {
 					t.Errorf("Decode(Encode(%q)) = %q", text, got)
 				}
-				if again := tok.Encode(text); !equalInts(ids, again) {
+				if again := tok.Encode(text); !slices.Equal(ids, again) {
 					t.Errorf("Encode(%q) not deterministic", text)
 				}
 			}
 		})
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

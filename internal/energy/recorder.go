@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -242,20 +243,11 @@ func (r *Recorder) Samples(phases ...Phase) []Sample {
 	defer r.mu.Unlock()
 	out := make([]Sample, 0, len(r.series))
 	for _, s := range r.series {
-		if len(phases) == 0 || containsPhase(phases, s.Phase) {
+		if len(phases) == 0 || slices.Contains(phases, s.Phase) {
 			out = append(out, s)
 		}
 	}
 	return out
-}
-
-func containsPhase(ps []Phase, p Phase) bool {
-	for _, q := range ps {
-		if q == p {
-			return true
-		}
-	}
-	return false
 }
 
 // ReadErrors returns the errors of failed sampler reads (a failed read

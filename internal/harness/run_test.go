@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,7 +107,7 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 	}
 	want := []Phase{PhaseSnapshot, PhaseBaseline, PhaseLoad, PhaseWarmup, PhaseMeasure, PhaseDone}
 	for _, p := range want {
-		if !containsPhase(phases, p) {
+		if !slices.Contains(phases, p) {
 			t.Errorf("no %q event in %v", p, phases)
 		}
 	}
@@ -133,15 +134,6 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 			t.Errorf("time series lacks column %s", col)
 		}
 	}
-}
-
-func containsPhase(ps []Phase, p Phase) bool {
-	for _, x := range ps {
-		if x == p {
-			return true
-		}
-	}
-	return false
 }
 
 func TestRunQuickProtocolIsRecorded(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -235,15 +236,11 @@ func TestGGUFRoundTrip(t *testing.T) {
 				}
 			}
 			spec, _ := synthTokenizerSpec(512)
-			if !equalStrings(fromFile.Tok.tokens, spec.Tokens) || len(fromFile.Tok.ranks) != len(spec.Merges) {
+			if !slices.Equal(fromFile.Tok.tokens, spec.Tokens) || len(fromFile.Tok.ranks) != len(spec.Merges) {
 				t.Error("tokenizer did not survive the round trip")
 			}
 		})
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
 }
 
 func TestGGUFErrors(t *testing.T) {
@@ -325,26 +322,14 @@ func TestBatchedEqualsUnbatchedGreedy(t *testing.T) {
 	}
 	for _, r := range results[1:] {
 		for i := range r {
-			if !equalInts(r[i].TokenIDs, results[0][i].TokenIDs) {
+			if !slices.Equal(r[i].TokenIDs, results[0][i].TokenIDs) {
 				t.Errorf("prompt %s differs: %v vs %v", r[i].PromptID, r[i].TokenIDs, results[0][i].TokenIDs)
 			}
 		}
 	}
-	if equalInts(results[0][0].TokenIDs, results[0][1].TokenIDs) {
+	if slices.Equal(results[0][0].TokenIDs, results[0][1].TokenIDs) {
 		t.Error("different prompts gave identical outputs: model is degenerate")
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestSamplingSeededAndEOS(t *testing.T) {
@@ -359,10 +344,10 @@ func TestSamplingSeededAndEOS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(a[0].TokenIDs, b[0].TokenIDs) {
+	if !slices.Equal(a[0].TokenIDs, b[0].TokenIDs) {
 		t.Error("same seed gave different samples")
 	}
-	if equalInts(a[0].TokenIDs, a[1].TokenIDs) {
+	if slices.Equal(a[0].TokenIDs, a[1].TokenIDs) {
 		t.Error("different prompt ids share a sample stream")
 	}
 	// Sampling with EOS boosted: the sampler bans EOS until min_new_tokens.

@@ -3,6 +3,7 @@ package native
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +57,7 @@ func TestReferenceVocabs(t *testing.T) {
 					want = append(want, id)
 				}
 				got := tok.Encode(text)
-				if !equalInts(got, want) {
+				if !slices.Equal(got, want) {
 					fails++
 					t.Errorf("%q: got %v, want %v", text, got, want)
 				}
