@@ -66,6 +66,14 @@ class QuantizationSummary(unittest.TestCase):
         self.assertIsNone(pw._quantization_summary(None))
 
 
+class SharedSampling(unittest.TestCase):
+    def test_set_fields_only(self):
+        self.assertEqual(proto.shared_sampling({}), {})
+        self.assertEqual(proto.shared_sampling({"repetition_penalty": 1.1, "stop_sequences": ["\n"], "seed": "7"}),
+                         {"repetition_penalty": 1.1, "stop": ["\n"], "seed": 7})
+        self.assertEqual(proto.shared_sampling({"seed": 0}), {"seed": 0})
+
+
 class Helpers(unittest.TestCase):
     def test_as_list_and_first(self):
         self.assertEqual(pw._as_list(None), [])

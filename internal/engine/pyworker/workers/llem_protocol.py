@@ -96,6 +96,19 @@ def synchronize():
         torch.cuda.synchronize()
 
 
+def shared_sampling(params):
+    """The SamplingParams fields vLLM and TensorRT-LLM name alike:
+    repetition penalty, stop strings and seed, when llem's params set them."""
+    out = {}
+    if params.get("repetition_penalty"):
+        out["repetition_penalty"] = params["repetition_penalty"]
+    if params.get("stop_sequences"):
+        out["stop"] = params["stop_sequences"]
+    if params.get("seed") is not None:
+        out["seed"] = int(params["seed"])
+    return out
+
+
 class WorkerError(Exception):
     """An error the handler raises on purpose, with a message meant for the user."""
 

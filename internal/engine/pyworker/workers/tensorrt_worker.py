@@ -105,12 +105,7 @@ class TensorRTWorker:
                 sp["top_k"] = params["top_k"]
         else:
             sp.update(temperature=0.0, top_k=1)
-        if params.get("repetition_penalty"):
-            sp["repetition_penalty"] = params["repetition_penalty"]
-        if params.get("stop_sequences"):
-            sp["stop"] = params["stop_sequences"]
-        if params.get("seed") is not None:
-            sp["seed"] = int(params["seed"])
+        sp.update(proto.shared_sampling(params))
         return SamplingParams(**sp)
 
     def _prompt(self, p):

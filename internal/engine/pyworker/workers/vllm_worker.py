@@ -104,12 +104,7 @@ class VLLMWorker:
             sp["temperature"] = 0.0
         if strategy == "beam":
             raise proto.WorkerError("beam search runs through LLM.beam_search in vLLM, which llem's worker does not drive yet")
-        if params.get("repetition_penalty"):
-            sp["repetition_penalty"] = params["repetition_penalty"]
-        if params.get("stop_sequences"):
-            sp["stop"] = params["stop_sequences"]
-        if params.get("seed") is not None:
-            sp["seed"] = int(params["seed"])
+        sp.update(proto.shared_sampling(params))
         return SamplingParams(**sp)
 
     def _prompt(self, p):
