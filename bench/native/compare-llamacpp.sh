@@ -13,7 +13,7 @@
 #     tokens, and prints the ratio.
 #
 # Usage: bench/native/compare-llamacpp.sh [THREADS]   (default 1)
-#        TYPE=q8_0 bench/native/compare-llamacpp.sh   (tensor type: f32 default, f16, q8_0;
+#        TYPE=q8_0 bench/native/compare-llamacpp.sh   (a type llem writes: f32 default, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0;
 #        llama.cpp quantizes activations for f16/q8_0 weights, so ids may then differ)
 #        SHAPE=stories110M TYPE=Q4_K_M bench/native/compare-llamacpp.sh
 #        (an upper-case TYPE is a llama-quantize file type: Q4_K_M, Q5_K_M,
@@ -40,28 +40,7 @@ if [[ "$TYPE" =~ [A-Z] ]]; then
   "$PEERS/bin/llem" model synth --shape "$SHAPE" --type f32 --out "$PEERS/$SHAPE-f32.gguf"
   "$BIN/llama-quantize" "$PEERS/$SHAPE-f32.gguf" "$MODEL" "$TYPE" 2 > "$PEERS/llama-quantize.log" 2>&1 ||
     { tail -20 "$PEERS/llama-quantize.log"; exit 1; }
-  python3 - "$MODEL" <<'PY'
-import collections, struct, sys
-# Count tensor types in the quantised file (GGUF v3 header walk).
-f = open(sys.argv[1], "rb")
-magic, version, n_tensors, n_kv = struct.unpack("<4sIQQ", f.read(24))
-def s(): n, = struct.unpack("<Q", f.read(8)); return f.read(n)
-sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-def val(t):
-    if t == 8: s()
-    elif t == 9:
-        et, n = struct.unpack("<IQ", f.read(12))
-        for _ in range(n): val(et)
-    else: f.read(sizes[t])
-for _ in range(n_kv):
-    s(); t, = struct.unpack("<I", f.read(4)); val(t)
-names = {0: "F32", 1: "F16", 30: "BF16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K"}
-count = collections.Counter()
-for _ in range(n_tensors):
-    s(); nd, = struct.unpack("<I", f.read(4)); f.read(8 * nd); t, = struct.unpack("<I", f.read(4)); f.read(8)
-    count[names.get(t, str(t))] += 1
-print("tensor types:", ", ".join(f"{k} ×{v}" for k, v in sorted(count.items())))
-PY
+  "$TOOL" types --model "$MODEL"
   # llama.cpp multiplies k-quant weights with int8-quantised activations, so
   # its greedy ids drift from llem's (float activations) after a few tokens.
   # For the id comparison llama.cpp instead runs its own F32 decoding of the

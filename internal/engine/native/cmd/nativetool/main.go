@@ -4,9 +4,11 @@
 //
 //	nativetool greedy --model FILE|SHAPE --n 32 [--threads N] PROMPT...
 //	nativetool bench  --model FILE|SHAPE [--threads N] [--batch B] [--n 64] [--kernels auto]
+//	nativetool types  --model FILE
 //
 // greedy prints one JSON object per prompt with the prompt's token ids (BOS
-// included) and the greedy output ids; bench prints decode tokens/s.
+// included) and the greedy output ids; bench prints decode tokens/s; types
+// counts a GGUF file's tensors by type.
 package main
 
 import (
@@ -14,7 +16,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -31,7 +36,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: nativetool greedy|bench [flags]")
+		return fmt.Errorf("usage: nativetool greedy|bench|types [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	seed := fs.Int64("seed", native.DefaultWeightsSeed, "weights seed")
@@ -45,6 +50,8 @@ func run(args []string) error {
 	}
 	ctx := context.Background()
 	switch args[0] {
+	case "types":
+		return tensorTypes(*model)
 	case "greedy", "bench":
 		e := native.New()
 		bs := *batch
@@ -113,5 +120,24 @@ func bench(ctx context.Context, e *native.Engine, info engine.LoadInfo, bs int, 
 	}
 	fmt.Printf("llem native: model=%s threads=%v batch=%d kernels=%v decode=%.1f tokens/s (best of 3, %d tokens each, %s)\n",
 		info.ModelName, info.Effective["threads"], bs, info.Effective["kernels"], best, gp.MaxNewTokens, time.Now().UTC().Format(time.RFC3339))
+	return nil
+}
+
+// tensorTypes prints how many tensors of each type a GGUF file holds.
+func tensorTypes(path string) error {
+	g, err := native.OpenGGUF(path)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	count := map[string]int{}
+	for _, t := range g.Tensors {
+		count[t.Type.String()]++
+	}
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(count)) {
+		parts = append(parts, fmt.Sprintf("%s ×%d", name, count[name]))
+	}
+	fmt.Println("tensor types:", strings.Join(parts, ", "))
 	return nil
 }
