@@ -41,6 +41,12 @@ type Capabilities struct {
 	BatchField string
 	// Section is the key of the backend's own section.
 	Section string
+	// SpeculativeDecoding says decoder.speculative_decoding (with a
+	// draft_model) is carried out.
+	SpeculativeDecoding bool
+	// TruncatesPrompts says max_input_tokens can be applied: llem has the
+	// backend's tokenizer and cuts prompts before they are sent.
+	TruncatesPrompts bool
 }
 
 // capabilities is read-only after package initialisation.
@@ -49,11 +55,13 @@ var capabilities = map[Backend]Capabilities{
 		Precisions: []string{"fp32", "fp16", "bf16"}, DefaultPrecision: "bf16",
 		DecodingStrategies: []string{"greedy", "sampling", "beam"},
 		LoRA:               LoRASupported, BatchField: "pytorch.batch_size", Section: "pytorch",
+		SpeculativeDecoding: true,
 	},
 	BackendVLLM: {
 		Precisions: []string{"fp16", "bf16", "int8", "int4"}, DefaultPrecision: "bf16",
 		DecodingStrategies: []string{"greedy", "sampling", "beam"},
 		LoRA:               LoRANeedsFlag, BatchField: "vllm.max_num_seqs", Section: "vllm",
+		SpeculativeDecoding: true,
 	},
 	// TensorRT-LLM's table has no bf16, so its default is fp16.
 	BackendTensorRT: {
@@ -69,6 +77,7 @@ var capabilities = map[Backend]Capabilities{
 		Precisions: []string{"", "f32", "f16", "bf16", "q8_0", "q5_1", "q5_0", "q4_1", "q4_0"}, DefaultPrecision: "",
 		DecodingStrategies: []string{"greedy", "sampling"},
 		LoRA:               LoRAUnsupported, BatchField: "native.batch_size", Section: "native",
+		TruncatesPrompts: true,
 	},
 	// The server decides its own precision; llem cannot change it.
 	BackendOpenAI: {

@@ -53,7 +53,7 @@ func sweepStudy(threads, cycles int) []byte {
 		}
 		return "[" + strings.Join(s, ", ") + "]"
 	}
-	return []byte("name: big\nmodel: tiny\nbackend: native\nsweep:\n" +
+	return []byte("name: big\nmodel: tiny\nbackend: native\ndecoder.decoding_strategy: sampling\nsweep:\n" +
 		"  batch_size: " + list(10, 1) + "\n" +
 		"  n: " + list(5, 10) + "\n" +
 		"  dataset.input_len: " + list(5, 32) + "\n" +

@@ -122,6 +122,7 @@ func (r *resolver) run(data []byte) (*StudyConfig, error) {
 			shared = merged
 		}
 	}
+	sc.Declared = sweep != nil || explicit != nil
 	cands := r.candidates(shared, sweep, explicit)
 	if err := r.errs.err(); err != nil {
 		return nil, err
@@ -450,6 +451,14 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 		if len(r.errs.errs) != before {
 			continue
 		}
+		// A setting that could never take effect is an error even on a
+		// sweep point: the axis itself is wrong, not one combination.
+		if hard := checkWritten(&cfg, c.tree); len(hard) > 0 {
+			for _, p := range hard {
+				r.failAt(c.locate(p.field), c.fieldPrefix()+p.field, "%s", p.msg)
+			}
+			continue
+		}
 		probs := validateExperiment(&cfg, true)
 		if len(probs) > 0 {
 			if c.origin.Source == "sweep" {
@@ -458,12 +467,8 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 				skippedReasons = append(skippedReasons, reason)
 				continue
 			}
-			prefix := ""
-			if c.origin.Source == "experiments" {
-				prefix = fmt.Sprintf("experiments[%d].", c.origin.Entry)
-			}
 			for _, p := range probs {
-				r.failAt(c.locate(p.field), prefix+p.field, "%s", p.msg)
+				r.failAt(c.locate(p.field), c.fieldPrefix()+p.field, "%s", p.msg)
 			}
 			continue
 		}
@@ -485,6 +490,14 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 		}
 		r.failAt(pos{}, "", "%s", msg)
 	}
+}
+
+// fieldPrefix names an explicit entry's fields (`experiments[2].`).
+func (c candidate) fieldPrefix() string {
+	if c.origin.Source == "experiments" {
+		return fmt.Sprintf("experiments[%d].", c.origin.Entry)
+	}
+	return ""
 }
 
 // locate is where a problem about field points: the field's value, else

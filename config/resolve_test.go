@@ -131,6 +131,7 @@ sweep:
 		{"universal dotted section axis", `
 model: m
 backend: [native, pytorch]
+decoder.decoding_strategy: sampling
 sweep:
   decoder.temperature: [0.5, 1.5]
 `, []string{"native", "native", "pytorch/bf16", "pytorch/bf16"}},
@@ -179,7 +180,7 @@ func TestSweepOriginsAndShared(t *testing.T) {
 model: shared-model
 backend: [pytorch, vllm]
 n: 7
-decoder: {temperature: 0.3}
+decoder: {temperature: 0.3, decoding_strategy: sampling}
 sweep:
   precision: [fp16]
   decoder.top_k: [5]

@@ -60,6 +60,10 @@ type StudyConfig struct {
 	// ExecutionFromFile reports whether the file had an execution: block
 	// (the CLI then keeps its n_cycles instead of the CLI default of 3).
 	ExecutionFromFile bool `json:"-"`
+	// Declared reports whether the file declared a study (`sweep:` or
+	// `experiments:`): it is run and stored as one, with a manifest, even
+	// when it resolves to a single run.
+	Declared bool `json:"-"`
 	// Origins, parallel to Experiments when the study came from a file,
 	// says which sweep point or list entry produced each experiment.
 	Origins []Origin `json:"-"`

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -208,6 +209,9 @@ func (r *resolver) expandGrid(g *grid, shared *node, backends []Backend, backend
 			return nil
 		}
 	}
+	for i, b := range backends {
+		r.checkOverlap(perBackend[i], b)
+	}
 	labelBackend := len(backends) > 1 || g.backends != nil
 	out := make([]candidate, 0, total)
 	for i, b := range backends {
@@ -240,6 +244,41 @@ func (r *resolver) expandGrid(g *grid, shared *node, backends []Backend, backend
 				break
 			}
 		}
+	}
+	return out
+}
+
+// checkOverlap refuses two axes that set the same field for backend b
+// (`native.batch_size` and `batch_size`, or a group and a plain axis):
+// merged into one configuration, one axis would silently win and the grid
+// points that differ only in the other would be dropped as duplicates.
+func (r *resolver) checkOverlap(axes []*axis, b Backend) {
+	owner := map[string]*axis{}
+	for _, ax := range axes {
+		mine := map[string]bool{}
+		for _, v := range ax.values {
+			for _, p := range leafPaths(r.translateBatch(v.layer, b), "") {
+				mine[p] = true
+			}
+		}
+		for _, p := range slices.Sorted(maps.Keys(mine)) {
+			if first, ok := owner[p]; ok && first != ax {
+				r.failAt(ax.keyPos, "sweep."+ax.key, "sets %s for backend %s, which sweep.%s also sets; sweep each field in one axis (a dependent group if the values go together)", p, b, first.key)
+				break
+			}
+			owner[p] = ax
+		}
+	}
+}
+
+// leafPaths lists the dotted paths of the scalar and list values under n.
+func leafPaths(n *node, prefix string) []string {
+	if n.kind != kindMap {
+		return []string{prefix}
+	}
+	var out []string
+	for _, e := range n.keys {
+		out = append(out, leafPaths(e.val, join(prefix, e.key))...)
 	}
 	return out
 }

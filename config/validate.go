@@ -56,6 +56,7 @@ func validateExperiment(cfg *ExperimentConfig, inFile bool) []problem {
 		}
 		checkSections(c, cfg)
 		checkLoRA(c, cfg, caps)
+		checkEffects(c, cfg, caps)
 	}
 	if cfg.N < 1 {
 		c.add("n", "must be at least 1, got %d", cfg.N)

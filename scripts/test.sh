@@ -4,7 +4,16 @@
 # and the GGUF reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:$(go env GOPATH)/bin"
+# Tools the checks run are built, pinned, into a project-local folder on
+# first use, so this script is all the set-up a fresh machine needs (Go and
+# a C compiler); the module proxy must be reachable that first time.
+tools="$PWD/.tools/bin"
+staticcheck_version=v0.8.2
+if [ ! -x "$tools/staticcheck-$staticcheck_version" ]; then
+  echo "== installing staticcheck $staticcheck_version into .tools/bin"
+  GOBIN="$tools" go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+  mv "$tools/staticcheck" "$tools/staticcheck-$staticcheck_version"
+fi
 # go-nvml's header marks some functions deprecated; the warnings are noise.
 export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -Wno-deprecated-declarations"
 
@@ -16,7 +25,7 @@ echo "== go vet"
 go vet ./...
 
 echo "== staticcheck"
-staticcheck ./...
+"$tools/staticcheck-$staticcheck_version" ./...
 
 echo "== go test -race"
 go test -race -timeout 20m ./...

@@ -150,7 +150,7 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 	if f.scheduler != "" {
 		return runScheduled(ctx, stdio, sc, outDir, user, f)
 	}
-	if len(plan) == 1 && f.resume == "" {
+	if len(plan) == 1 && !sc.Declared && f.resume == "" {
 		return runSingle(ctx, stdio, sc, outDir, user, f, quick)
 	}
 	return runStudy(ctx, stdio, sc, outDir, user, f)
@@ -198,7 +198,7 @@ func applyRunFlags(sc *config.StudyConfig, f runFlags, changed func(string) bool
 			problems = append(problems, &config.FieldError{Field: "--cycles", Msg: fmt.Sprintf("must be at least 1, got %d", f.cycles)})
 		}
 		sc.Execution.NCycles = f.cycles
-	} else if !sc.ExecutionFromFile && !quick && len(sc.Experiments) > 1 {
+	} else if !sc.ExecutionFromFile && !quick && (len(sc.Experiments) > 1 || sc.Declared) {
 		// The CLI's statistically sound default for studies (CFG-6).
 		sc.Execution.NCycles = config.CLIDefaultCycles
 		sc.Execution.CycleOrder = config.OrderShuffled
