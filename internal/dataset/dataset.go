@@ -53,6 +53,10 @@ type Options struct {
 	// prompts are cut to it where the tokenizer is known, and a synthetic
 	// input length above it is an error.
 	MaxInputTokens int
+	// MaxOutputTokens, when > 0, is the experiment's max_output_tokens: a
+	// prompt's own output length (synthetic lengths, a JSONL line's
+	// max_new_tokens) is capped by it; the smaller of the two wins.
+	MaxOutputTokens int
 }
 
 // Load builds the prompts of cfg, ordered by cfg.Order and cut to n. tok is
@@ -114,10 +118,16 @@ func Load(ctx context.Context, cfg config.DatasetConfig, n int, tok engine.Token
 	if info.Params == nil {
 		info.Params = map[string]any{}
 	}
-	if opts.MaxInputTokens > 0 && tok != nil {
-		if cut := truncate(prompts, opts.MaxInputTokens, tok); cut > 0 {
-			info.Params["truncated_to_max_input_tokens"] = cut
+	if opts.MaxInputTokens > 0 {
+		if tok == nil {
+			return nil, fmt.Errorf("dataset %s: max_input_tokens %d needs the engine's tokenizer to cut prompts, and this engine exposes none", name, opts.MaxInputTokens)
 		}
+		info.Params["max_input_tokens"] = opts.MaxInputTokens
+		info.Params["truncated_to_max_input_tokens"] = truncate(prompts, opts.MaxInputTokens, tok)
+	}
+	if opts.MaxOutputTokens > 0 {
+		info.Params["max_output_tokens"] = opts.MaxOutputTokens
+		info.Params["capped_to_max_output_tokens"] = capOutput(prompts, opts.MaxOutputTokens)
 	}
 	info.Params["order"] = order
 	info.Params["pool"] = len(pool)
@@ -141,6 +151,22 @@ type item struct {
 	// source names the sub-collection the prompt comes from (a builtin task,
 	// a file's "source" field); empty when the pool has none.
 	source string
+}
+
+// capOutput lowers the output length of prompts that ask for more than
+// maxNew, and sets it on prompts that ask for none, so every engine sees
+// the final length on the prompt; it returns how many it lowered.
+func capOutput(prompts []engine.Prompt, maxNew int) int {
+	capped := 0
+	for i, p := range prompts {
+		if p.MaxNewTokens > maxNew {
+			capped++
+		}
+		if p.MaxNewTokens == 0 || p.MaxNewTokens > maxNew {
+			prompts[i].MaxNewTokens = maxNew
+		}
+	}
+	return capped
 }
 
 // truncate cuts prompts longer than maxTokens tokens to their first

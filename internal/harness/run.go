@@ -237,7 +237,9 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	if tp, ok := eng.(engine.TokenizerProvider); ok {
 		tok = tp.Tokenizer()
 	}
-	set, err := dataset.Load(ctx, cfg.Dataset, cfg.N, tok, h.opts.Dataset)
+	dsOpts := h.opts.Dataset
+	dsOpts.MaxInputTokens, dsOpts.MaxOutputTokens = cfg.MaxInputTokens, cfg.MaxOutputTokens
+	set, err := dataset.Load(ctx, cfg.Dataset, cfg.N, tok, dsOpts)
 	if err != nil {
 		return nil, err // dataset errors name the dataset and file themselves
 	}
