@@ -24,6 +24,8 @@ type RecordedOnly struct {
 	Why string
 	// applies reports whether cfg is in that condition.
 	applies func(cfg *ExperimentConfig) bool
+	// clear sets the field to its zero value.
+	clear func(cfg *ExperimentConfig)
 }
 
 // recordedOnly is read-only after package initialisation.
@@ -32,6 +34,7 @@ var recordedOnly = []RecordedOnly{
 		Field: "random_seed", When: "decoding_strategy greedy or beam",
 		Why:     "greedy and beam search draw no random numbers; the seed is kept so a file that switches to sampling later reproduces",
 		applies: func(c *ExperimentConfig) bool { return c.Decoder.DecodingStrategy != "sampling" },
+		clear:   func(c *ExperimentConfig) { c.RandomSeed = 0 },
 	},
 }
 
@@ -157,4 +160,40 @@ func backendsWith(has func(Capabilities) bool) []string {
 // recorded-only fields.
 func describeRecordedOnly(fields []string) string {
 	return fmt.Sprintf("the sweep varies only %s, which cannot change what runs here (recorded for provenance only): the configurations measure the same thing", strings.Join(fields, ", "))
+}
+
+// RecordedOnlySweep is the dry-run's warning when the experiments differ
+// only in fields that are recorded without effect in every one of them
+// (RecordedOnlyFields), or "" when they do not.
+func RecordedOnlySweep(cfgs []ExperimentConfig) string {
+	if len(cfgs) < 2 {
+		return ""
+	}
+	var inert []RecordedOnly
+	for _, r := range recordedOnly {
+		if !slices.ContainsFunc(cfgs, func(c ExperimentConfig) bool { return !r.applies(&c) }) {
+			inert = append(inert, r)
+		}
+	}
+	if len(inert) == 0 {
+		return ""
+	}
+	// Clear the inert fields: if the configurations are then all the
+	// same, nothing else varies.
+	seen := map[string]bool{}
+	var fields []string
+	for _, r := range inert {
+		fields = append(fields, r.Field)
+	}
+	for _, c := range cfgs {
+		for _, r := range inert {
+			r.clear(&c)
+		}
+		seen[MeasurementConfigHash(c)] = true
+	}
+	if len(seen) > 1 {
+		return ""
+	}
+	slices.Sort(fields)
+	return describeRecordedOnly(fields)
 }

@@ -82,3 +82,35 @@ func TestDeclaredStudy(t *testing.T) {
 	}
 }
 
+// TestLabelsTellConfigurationsApart: the label of each configuration is
+// the swept values, so neighbours that share backend, model and batch
+// size are told apart.
+func TestLabelsTellConfigurationsApart(t *testing.T) {
+	sc := mustParse(t, "model: tiny\ndecoder.decoding_strategy: sampling\nsweep:\n  decoder.temperature: [0.5, 1.5]\n  max_output_tokens: [4, 8]\n")
+	got := sc.Labels()
+	want := []string{
+		"decoder.temperature=0.5 max_output_tokens=4", "decoder.temperature=0.5 max_output_tokens=8",
+		"decoder.temperature=1.5 max_output_tokens=4", "decoder.temperature=1.5 max_output_tokens=8",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("labels %q, want %q", got, want)
+	}
+	if one := mustParse(t, "model: tiny\n").Labels(); one[0] != "native tiny" {
+		t.Errorf("single label %q", one[0])
+	}
+}
+
+func TestRecordedOnlySweepWarned(t *testing.T) {
+	sc := mustParse(t, "model: tiny\nsweep:\n  random_seed: [1, 2]\n")
+	if w := RecordedOnlySweep(sc.Experiments); !strings.Contains(w, "varies only random_seed") {
+		t.Errorf("greedy sweep of random_seed: warning %q", w)
+	}
+	sc = mustParse(t, "model: tiny\ndecoder.decoding_strategy: sampling\nsweep:\n  random_seed: [1, 2]\n")
+	if w := RecordedOnlySweep(sc.Experiments); w != "" {
+		t.Errorf("sampling sweep of random_seed warned: %q", w)
+	}
+	sc = mustParse(t, "model: tiny\nsweep:\n  random_seed: [1, 2]\n  n: [4, 8]\n")
+	if w := RecordedOnlySweep(sc.Experiments); w != "" {
+		t.Errorf("sweep that also varies n warned: %q", w)
+	}
+}

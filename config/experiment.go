@@ -26,6 +26,10 @@ type ExperimentConfig struct {
 	Model string `json:"model" yaml:"model" jsonschema:"description=Hugging Face id or local path; for native a GGUF path or a synthetic shape name"`
 	// Backend is the inference engine: pytorch, vllm, tensorrt, native (built in) or openai (a server).
 	Backend Backend `json:"backend" yaml:"backend" jsonschema:"enum=pytorch,enum=vllm,enum=tensorrt,enum=native,enum=openai"`
+	// ModelSHA256 is the SHA-256 of the model when Model names a file (a
+	// GGUF), filled by Load so that the file's content, not only its path,
+	// is part of the experiment's identity.
+	ModelSHA256 string `json:"model_sha256,omitempty" yaml:"-"`
 	// Precision is fp32, fp16, bf16, int8, fp8 or int4. For native, empty or
 	// "auto" means the GGUF's own tensor types.
 	Precision string `json:"precision,omitempty" yaml:"precision,omitempty"`

@@ -127,6 +127,7 @@ func experimentSchema(r *jsonschema.Reflector) *jsonschema.Schema {
 	if p, ok := s.Properties.Get("precision"); ok {
 		p.Enum = anyList(append([]string{""}, AllPrecisions()...))
 	}
+	s.Properties.Delete("model_sha256") // filled by Load, never written
 	one := json.Number("1")
 	s.Properties.Set("batch_size", &jsonschema.Schema{Type: "integer", Minimum: one,
 		Description: "Universal batch knob: sets pytorch.batch_size, vllm.max_num_seqs, tensorrt.max_batch_size, native.batch_size or openai.concurrency for the experiment's backend."})

@@ -1,15 +1,14 @@
 package config
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/llenergymeasure/llem/internal/digest"
 )
 
 // Study-level keys (CFG-4c); every other top-level key is a shared
@@ -439,7 +438,7 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 			all := AllPrecisions()
 			r.failAt(p.val.pos, "precision", "invalid value %q (allowed: %s)%s", p.val.s, quoteList(all), suggest(p.val.s, all))
 		}
-		w := written{precisionSet: c.tree.get("precision") != nil, baselineSet: c.tree.lookup("baseline.duration_seconds") != nil}
+		w := written{precisionSet: c.tree.get("precision") != nil, baselineSet: c.tree.lookup("baseline.duration_seconds") != nil, at: c.locate}
 		ApplyDefaults(&cfg)
 		if !w.precisionSet {
 			w.defaultPrecision = cfg.Precision
@@ -448,6 +447,7 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 			continue // typos and wrong types are errors wherever they are
 		}
 		r.digestDataset(&cfg, c.tree)
+		r.digestModel(&cfg, c.tree)
 		if len(r.errs.errs) != before {
 			continue
 		}
@@ -545,6 +545,41 @@ func (r *resolver) digestDataset(cfg *ExperimentConfig, tree *node) {
 	ds.FileSHA256 = sum
 }
 
+// digestModel fills ModelSHA256 when the model is a file, so replacing a
+// GGUF under the same name changes the measurement_config_hash. Model
+// paths are used as written (relative to the working directory), as the
+// engines open them.
+func (r *resolver) digestModel(cfg *ExperimentConfig, tree *node) {
+	if st, err := os.Stat(cfg.Model); err != nil || !st.Mode().IsRegular() {
+		return
+	}
+	sum, err := digest.File(cfg.Model)
+	if err != nil {
+		at := pos{}
+		if e := tree.get("model"); e != nil {
+			at = e.val.pos
+		}
+		r.failAt(at, "model", "%v", err)
+		return
+	}
+	cfg.ModelSHA256 = sum
+}
+
+// ModelDigest fills cfg.ModelSHA256 when cfg.Model names a file (a config
+// built in code or changed by a flag).
+func ModelDigest(cfg *ExperimentConfig) error {
+	cfg.ModelSHA256 = ""
+	if st, err := os.Stat(cfg.Model); err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	sum, err := digest.File(cfg.Model)
+	if err != nil {
+		return fmt.Errorf("model %s: %w", cfg.Model, err)
+	}
+	cfg.ModelSHA256 = sum
+	return nil
+}
+
 func (r *resolver) digest(path string) (string, error) {
 	full := path
 	if !filepath.IsAbs(full) {
@@ -553,20 +588,10 @@ func (r *resolver) digest(path string) (string, error) {
 	if d, ok := r.files[full]; ok {
 		return d.sum, d.err
 	}
-	sum, err := fileSHA256(full)
+	sum, err := digest.File(full)
+	if err != nil {
+		err = fmt.Errorf("dataset file: %w", err)
+	}
 	r.files[full] = fileDigest{sum, err}
 	return sum, err
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("dataset file: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read dataset file %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

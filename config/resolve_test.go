@@ -449,7 +449,7 @@ func TestFileDataset(t *testing.T) {
 		t.Errorf("json is sharegpt: %+v", d)
 	}
 	_, err = parseYAML(t, dir, "model: m\ndataset: missing.jsonl\n")
-	if err == nil || !strings.Contains(err.Error(), "study.yaml:2:10: dataset.path: dataset file: open") {
+	if err == nil || !strings.Contains(err.Error(), "study.yaml:2:10: dataset.path: dataset file: stat") {
 		t.Errorf("missing file: %v", err)
 	}
 }

@@ -39,6 +39,9 @@ func Revalidate(sc *StudyConfig) error {
 			}
 			ds.FileSHA256 = sum
 		}
+		if err := ModelDigest(cfg); err != nil {
+			errs.add(&FieldError{File: sc.Path, Field: field + ".model", Msg: err.Error()})
+		}
 		for _, p := range validateExperiment(cfg, inFile) {
 			errs.add(&FieldError{File: sc.Path, Field: field + "." + p.field, Msg: p.msg})
 		}

@@ -1,5 +1,7 @@
 package config
 
+import "fmt"
+
 // CycleOrder is the order in which a study's runs execute.
 type CycleOrder string
 
@@ -115,4 +117,23 @@ type written struct {
 	defaultPrecision string
 	precisionSet     bool
 	baselineSet      bool
+	// at is where each written field's value is in the file (for errors
+	// found after parsing, by the pre-flight).
+	at func(field string) pos
+}
+
+// SettingError builds the error for a problem with field of experiment i
+// that was found after parsing (the pre-flight): it names the file and,
+// when the field or its nearest parent was written there, its line; with
+// several experiments the message says which one.
+func (sc *StudyConfig) SettingError(i int, field, msg string) *FieldError {
+	e := &FieldError{File: sc.Path, Field: field, Msg: msg}
+	if i < len(sc.written) && sc.written[i].at != nil {
+		p := sc.written[i].at(field)
+		e.Line, e.Col = p.line, p.col
+	}
+	if len(sc.Experiments) > 1 && i < len(sc.Experiments) {
+		e.Msg = fmt.Sprintf("%s (configuration [%d]: %s)", msg, i, sc.Label(i))
+	}
+	return e
 }

@@ -67,6 +67,8 @@ type ModelInfo struct {
 	LoadSeconds   float64 `json:"load_seconds"`
 	Device        string  `json:"device"`
 	FLOPsPerToken float64 `json:"flops_per_token,omitempty"`
+	// SHA256 is the model file's SHA-256 when the model is one file.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // DatasetInfo is the identity of the prompts measured.

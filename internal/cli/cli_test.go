@@ -167,13 +167,41 @@ func TestRunSingleExperimentWritesResult(t *testing.T) {
 
 func TestRunFailureExitsOne(t *testing.T) {
 	dir := t.TempDir()
-	p := writeTinyExperiment(t, dir, "")
-	code, _, errOut := runCLI(t, nil, "run", p, "--model", filepath.Join(dir, "absent.gguf"), "--output", filepath.Join(dir, "r"))
+	p := filepath.Join(dir, "slow.yaml")
+	src := "model: stories15M\nn: 20\ndataset: {input_len: 64, output_len: 64}\nbaseline: {enabled: false}\nwarmup: {enabled: false}\n"
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, nil, "run", p, "--timeout", "300ms", "--output", filepath.Join(dir, "r"))
 	if code != ExitRunsFailed {
 		t.Fatalf("exit %d, want 1: %s", code, errOut)
 	}
-	if !strings.Contains(errOut, "absent.gguf") || !strings.Contains(errOut, "run.log") {
-		t.Errorf("error should name the model and the log:\n%s", errOut)
+	if !strings.Contains(errOut, "run.log") || !strings.Contains(errOut, "experiment timeout") {
+		t.Errorf("error should name the log:\n%s", errOut)
+	}
+}
+
+// TestMissingModelExitsTwo: a model that does not exist is bad input,
+// found by the pre-flight before anything runs (also at --dry-run), and
+// leaves no result folder behind.
+func TestMissingModelExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	p := writeTinyExperiment(t, dir, "")
+	notGGUF := filepath.Join(dir, "notes.gguf")
+	if err := os.WriteFile(notGGUF, []byte("this is not a gguf file at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, model := range []string{filepath.Join(dir, "absent.gguf"), notGGUF} {
+		for _, extra := range [][]string{{"--dry-run"}, nil} {
+			args := append([]string{"run", p, "--model", model, "--output", filepath.Join(dir, "r")}, extra...)
+			code, _, errOut := runCLI(t, nil, args...)
+			if code != ExitBadInput || !strings.Contains(errOut, "model: ") || !strings.Contains(errOut, filepath.Base(model)) {
+				t.Errorf("%v: exit %d, want 2 naming the model field and file:\n%s", args, code, errOut)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r")); !os.IsNotExist(err) {
+		t.Errorf("an early failure left a result folder behind (%v)", err)
 	}
 }
 

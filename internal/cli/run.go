@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/study"
 )
 
@@ -95,10 +94,12 @@ type dryRunJSON struct {
 	Skipped         []config.SkippedConfig `json:"skipped"`
 	Warnings        []string               `json:"warnings"`
 	EstimatedMinS   float64                `json:"estimated_min_duration_s"`
+	NoGaps          bool                   `json:"no_gaps"`
 }
 
 type dryRunExperiment struct {
 	MeasurementConfigHash string                  `json:"measurement_config_hash"`
+	Label                 string                  `json:"label"`
 	Config                config.ExperimentConfig `json:"config"`
 }
 
@@ -133,12 +134,12 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 		return err
 	}
 	plan := config.Plan(sc)
-
-	if f.dryRun {
-		return printDryRun(stdio, sc, plan, user, f.asJSON)
-	}
-	if err := checkDatasets(ctx, stdio, sc); err != nil {
+	checkWarnings, err := checkSettings(ctx, stdio, sc, f.dryRun)
+	if err != nil {
 		return err
+	}
+	if f.dryRun {
+		return printDryRun(stdio, sc, plan, user, f, checkWarnings)
 	}
 	if err := preflight(ctx, sc, user); err != nil {
 		return err
@@ -223,28 +224,35 @@ func applyRunFlags(sc *config.StudyConfig, f runFlags, changed func(string) bool
 	return nil
 }
 
-func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user config.UserConfig, asJSON bool) error {
+func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user config.UserConfig, f runFlags, checkWarnings []string) error {
+	asJSON := f.asJSON
 	hashes := make([]string, len(sc.Experiments))
+	labels := sc.Labels()
 	doc := dryRunJSON{
 		StudyName:       sc.Name,
 		StudyDesignHash: config.StudyDesignHash(sc),
 		Execution:       sc.Execution,
 		Skipped:         sc.Skipped,
-		Warnings:        machineWarnings(sc),
+		Warnings:        machineWarnings(sc, user),
 		Experiments:     []dryRunExperiment{},
 		Runs:            []dryRunRun{},
+		NoGaps:          f.noGaps,
+	}
+	doc.Warnings = append(doc.Warnings, checkWarnings...)
+	if w := config.RecordedOnlySweep(sc.Experiments); w != "" {
+		doc.Warnings = append(doc.Warnings, w)
 	}
 	if doc.Skipped == nil {
 		doc.Skipped = []config.SkippedConfig{}
 	}
 	for i, cfg := range sc.Experiments {
 		hashes[i] = config.MeasurementConfigHash(cfg)
-		doc.Experiments = append(doc.Experiments, dryRunExperiment{MeasurementConfigHash: hashes[i], Config: cfg})
+		doc.Experiments = append(doc.Experiments, dryRunExperiment{MeasurementConfigHash: hashes[i], Label: labels[i], Config: cfg})
 	}
 	for _, r := range plan {
 		doc.Runs = append(doc.Runs, dryRunRun{Index: r.Index, Cycle: r.Cycle, MeasurementConfigHash: r.MeasurementConfigHash})
 	}
-	doc.EstimatedMinS = estimateMinDuration(sc, plan, user)
+	doc.EstimatedMinS = estimateMinDuration(sc, plan, user, f.noGaps)
 	if asJSON {
 		enc := json.NewEncoder(stdio.Out)
 		enc.SetIndent("", "  ")
@@ -265,13 +273,17 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 	}
 	fmt.Fprintln(w, "\nConfigurations:")
 	for i, cfg := range sc.Experiments {
-		fmt.Fprintf(w, "  [%d] %s  %s\n", i, hashes[i], describe(cfg))
+		fmt.Fprintf(w, "  [%d] %s  %s  (%s)\n", i, hashes[i], labels[i], describe(cfg))
 	}
 	fmt.Fprintln(w, "\nRuns, in execution order:")
 	for _, r := range plan {
-		fmt.Fprintf(w, "  run %4d  cycle %d  config [%d] %s\n", r.Index, r.Cycle, r.Experiment, r.MeasurementConfigHash)
+		fmt.Fprintf(w, "  run %4d  cycle %d  config [%d] %s  %s\n", r.Index, r.Cycle, r.Experiment, r.MeasurementConfigHash, labels[r.Experiment])
 	}
-	fmt.Fprintf(w, "\nEstimated duration: at least %s (baselines, thermal floors and gaps; inference time is measured, not guessed)\n", fmtDuration(time.Duration(doc.EstimatedMinS*float64(time.Second))))
+	waits := "baselines, thermal floors and gaps"
+	if f.noGaps {
+		waits = "baselines and thermal floors; --no-gaps"
+	}
+	fmt.Fprintf(w, "\nEstimated duration: at least %s (%s; inference time is measured, not guessed)\n", fmtDuration(time.Duration(doc.EstimatedMinS*float64(time.Second))), waits)
 	for _, m := range doc.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", m)
 	}
@@ -279,8 +291,11 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 }
 
 // estimateMinDuration is a lower bound: the fixed waits the protocol imposes.
-func estimateMinDuration(sc *config.StudyConfig, plan []config.Run, user config.UserConfig) float64 {
+func estimateMinDuration(sc *config.StudyConfig, plan []config.Run, user config.UserConfig, noGaps bool) float64 {
 	cfgGap, cycleGap := study.Gaps(sc.Execution, study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds})
+	if noGaps {
+		cfgGap, cycleGap = 0, 0
+	}
 	var total float64
 	for i, r := range plan {
 		cfg := sc.Experiments[r.Experiment]
@@ -344,26 +359,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// checkDatasets loads every non-synthetic dataset once before anything is
-// measured, so a missing file or an unreachable Hub fails in a second, not
-// after a baseline (and a download happens once, into the cache).
-func checkDatasets(ctx context.Context, stdio *IO, sc *config.StudyConfig) error {
-	seen := map[string]bool{}
-	for _, cfg := range sc.Experiments {
-		ds := cfg.Dataset
-		if ds.Name == config.DatasetSynthetic {
-			continue
-		}
-		key := fmt.Sprintf("%s|%s|%s|%d", ds.Name, ds.Path, ds.Revision, cfg.N)
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		if _, err := dataset.Load(ctx, ds, cfg.N, nil, datasetOptions(stdio, baseDir(sc))); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -48,8 +48,14 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	opts.Quick = quick
 	opts.Log = log
 	opts.Observer = pr.harnessEvent
-	res, err := harness.Run(ctx, cfg, opts)
+	// The experiment timeout applies to a single run as to a study's.
+	runCtx, cancel := context.WithTimeout(ctx, time.Duration(sc.Execution.ExperimentTimeoutSeconds*float64(time.Second)))
+	defer cancel()
+	res, err := harness.Run(runCtx, cfg, opts)
 	pr.done()
+	if err != nil && runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		err = fmt.Errorf("the run exceeded the experiment timeout of %gs (execution.experiment_timeout_seconds, --timeout): %w", sc.Execution.ExperimentTimeoutSeconds, err)
+	}
 	if err != nil {
 		log.Error("run failed", "err", err)
 		return fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, "run.log"))

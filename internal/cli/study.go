@@ -109,8 +109,7 @@ func preflight(ctx context.Context, sc *config.StudyConfig, user config.UserConf
 }
 
 // machineWarnings are the pre-flight checks shown (not failed) by --dry-run.
-func machineWarnings(sc *config.StudyConfig) []string {
-	user := config.DefaultUserConfig()
+func machineWarnings(sc *config.StudyConfig, user config.UserConfig) []string {
 	if err := preflight(context.Background(), sc, user); err != nil {
 		return []string{err.Error()}
 	}

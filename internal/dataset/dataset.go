@@ -24,6 +24,10 @@ const (
 // The CLI maps it to exit status 2.
 var ErrDatasetUnavailable = errors.New("dataset unavailable")
 
+// ErrPoolTooSmall is wrapped by the error for an n larger than the data
+// set's pool of prompts (bad input, exit status 2).
+var ErrPoolTooSmall = errors.New("lower n or use a larger data set")
+
 // Set is a loaded, ordered selection of prompts and its identity.
 type Set struct {
 	Prompts []engine.Prompt
@@ -107,7 +111,7 @@ func Load(ctx context.Context, cfg config.DatasetConfig, n int, tok engine.Token
 		pool = pool[:cfg.N]
 	}
 	if n > len(pool) {
-		return nil, fmt.Errorf("dataset %s: n = %d but the pool holds only %d prompts", name, n, len(pool))
+		return nil, fmt.Errorf("dataset %s: n = %d but the pool holds only %d prompts: %w", name, n, len(pool), ErrPoolTooSmall)
 	}
 
 	ordered := orderItems(pool, order, cfg.Seed, tok)[:n]

@@ -132,7 +132,7 @@ func (h hub) snapshotPath(f hubFile, commit string) string {
 // is used without asking the Hub.
 func (h hub) fetch(ctx context.Context, f hubFile) (fetched, error) {
 	if h.cache == "" {
-		return fetched{}, errors.New("no Hugging Face cache directory (set HF_HOME or HF_HUB_CACHE)")
+		return fetched{}, fmt.Errorf("no Hugging Face cache directory (set HF_HOME or HF_HUB_CACHE): %w", ErrDatasetUnavailable)
 	}
 	cached, cacheErr := h.cached(f)
 	if cacheErr == nil && (h.offline || isCommit(f.Revision)) {

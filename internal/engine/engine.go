@@ -133,3 +133,29 @@ type ProcessOwner interface {
 type ErrUnsupported struct{ What string }
 
 func (e *ErrUnsupported) Error() string { return "unsupported: " + e.What }
+
+// ModelFacts is what can be known about a model before it is loaded, for
+// the pre-flight: whether prompts and outputs fit its context.
+type ModelFacts struct {
+	// Context is the model's context length in tokens; 0 when unknown.
+	Context int
+	// ContextFrom says where Context was read (a shape, a GGUF header, a
+	// config.json).
+	ContextFrom string
+	// Tokenizer is the model's own tokenizer when it can be had without
+	// loading the weights; nil otherwise.
+	Tokenizer Tokenizer
+}
+
+// SettingError is a setting an engine refuses before anything loads:
+// Field is the dotted config field, Msg says why and what is allowed.
+type SettingError struct {
+	Field string
+	Msg   string
+	// Cause is the underlying error, when there is one.
+	Cause error
+}
+
+func (e *SettingError) Error() string { return e.Field + ": " + e.Msg }
+
+func (e *SettingError) Unwrap() error { return e.Cause }

@@ -8,6 +8,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,8 +18,10 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/dataset"
+	"github.com/llenergymeasure/llem/internal/digest"
 	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/envsnap"
 	"github.com/llenergymeasure/llem/internal/stats"
 	"github.com/llenergymeasure/llem/results"
@@ -34,6 +37,11 @@ const shortRunSeconds = 10
 type Options struct {
 	// NewEngine builds the engine for the config's backend.
 	NewEngine func(cfg config.ExperimentConfig) (engine.Engine, error)
+	// Inspect, when set, is the engine's pre-load inspection: Run then
+	// runs the pre-flight (Preflight) before the baseline, so a setting
+	// that cannot take effect or a prompt that cannot fit fails in a
+	// second rather than after the baseline and the load.
+	Inspect func(cfg config.ExperimentConfig) (engine.ModelFacts, []*engine.SettingError)
 	// OutDir receives timeseries.parquet; empty means no files are written.
 	OutDir string
 	// SamplingInterval for the recorder; 0 means 1 s.
@@ -159,6 +167,9 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 		MeasurementWarnings:    []results.Warning{},
 	}
 
+	if err := h.preflight(ctx); err != nil {
+		return nil, err
+	}
 	h.emit(Event{Phase: PhaseSnapshot})
 	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
 	h.res.Environment.Env = envsnap.RecordedEnv(os.Environ())
@@ -219,7 +230,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 		return nil, fmt.Errorf("load %s on %s: %w", cfg.Model, cfg.Backend, err)
 	}
 	loadS := time.Since(loadStart).Seconds()
-	h.res.Model = results.ModelInfo{Name: info.ModelName, Weights: info.Weights, Parameters: info.Parameters, LoadSeconds: loadS, Device: info.Device, FLOPsPerToken: info.FLOPsPerToken}
+	h.res.Model = results.ModelInfo{Name: info.ModelName, Weights: info.Weights, Parameters: info.Parameters, LoadSeconds: loadS, Device: info.Device, FLOPsPerToken: info.FLOPsPerToken, SHA256: cfg.ModelSHA256}
 	h.res.Effective = info.Effective
 	for k, v := range info.Versions {
 		if h.res.Environment.EngineVersions == nil {
@@ -346,6 +357,36 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	}
 	h.emit(Event{Phase: PhaseDone, PromptsDone: done, PromptsTotal: len(set.Prompts), TokensPerS: tp.OutputTokensPerS, PowerW: em.AvgPowerW})
 	return &h.res, nil
+}
+
+// preflight runs the engine's inspection and Preflight, and checks that a
+// model file is still the one the configuration was resolved against.
+func (h *run) preflight(ctx context.Context) error {
+	cfg := h.cfg
+	if cfg.ModelSHA256 != "" {
+		sum, err := digest.File(cfg.Model)
+		if err != nil {
+			return fmt.Errorf("model %s: %w", cfg.Model, err)
+		}
+		if sum != cfg.ModelSHA256 {
+			return fmt.Errorf("model %s changed since the configuration was resolved (SHA-256 %s, was %s): it is not the model the study planned", cfg.Model, sum, cfg.ModelSHA256)
+		}
+	}
+	if h.opts.Inspect == nil {
+		return nil
+	}
+	facts, errs := h.opts.Inspect(cfg)
+	if len(errs) == 0 {
+		errs = Preflight(ctx, cfg, facts, h.opts.Dataset)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	joined := make([]error, len(errs))
+	for i, e := range errs {
+		joined[i] = e
+	}
+	return fmt.Errorf("pre-flight: %w", errors.Join(joined...))
 }
 
 func (h *run) protocol(interval time.Duration) results.Protocol {
@@ -543,6 +584,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 func UserOptions(user config.UserConfig, newEngine func(config.ExperimentConfig) (engine.Engine, error), getenv func(string) string, version, commit string) Options {
 	o := Options{
 		NewEngine:        newEngine,
+		Inspect:          engines.Inspect,
 		SamplingInterval: seconds(user.SamplingIntervalSeconds),
 		Dataset:          dataset.OptionsFromEnv(getenv),
 		CarbonIntensity:  user.CarbonIntensity,

@@ -47,3 +47,16 @@ func Runners(user config.UserConfig) map[config.Backend]pyworker.Runner {
 	}
 	return out
 }
+
+// Inspect returns what can be known about cfg's model before loading it,
+// and the settings the backend's engine refuses for it.
+func Inspect(cfg config.ExperimentConfig) (engine.ModelFacts, []*engine.SettingError) {
+	switch cfg.Backend {
+	case config.BackendNative:
+		return native.Inspect(cfg)
+	case config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT:
+		return pyworker.Inspect(cfg), nil
+	default:
+		return engine.ModelFacts{}, nil
+	}
+}

@@ -379,7 +379,7 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("unknown kernels accepted")
 	}
 	e = loadTiny(t, 1, KernelsAuto)
-	_, err = e.Generate(context.Background(), []engine.Prompt{{ID: "long", Text: "x"}}, engine.GenParams{MaxNewTokens: 1000})
+	_, err = e.Generate(context.Background(), []engine.Prompt{{ID: "long", Text: "x"}}, engine.GenParams{MaxNewTokens: 2000})
 	if err == nil || !strings.Contains(err.Error(), "context") {
 		t.Errorf("over-long request error = %v", err)
 	}

@@ -70,7 +70,9 @@ func (s Shape) validate() error {
 // shapes are the built-in synthetic shapes, taken from the published
 // configurations of the models they are named after.
 var shapes = []Shape{
-	{Name: "tiny", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FF: 192, Vocab: 512, Context: 512, RopeBase: 10000, NormEps: 1e-5},
+	// tiny is llem's own test shape; its context fits the default data set
+	// (512 prompt tokens + BOS + 128 new).
+	{Name: "tiny", Dim: 64, Layers: 2, Heads: 4, KVHeads: 2, FF: 192, Vocab: 512, Context: 1024, RopeBase: 10000, NormEps: 1e-5},
 	{Name: "stories15M", Dim: 288, Layers: 6, Heads: 6, KVHeads: 6, FF: 768, Vocab: 32000, Context: 2048, RopeBase: 10000, NormEps: 1e-5},
 	{Name: "stories110M", Dim: 768, Layers: 12, Heads: 12, KVHeads: 12, FF: 2048, Vocab: 32000, Context: 2048, RopeBase: 10000, NormEps: 1e-5},
 	{Name: "smollm-135m", Dim: 576, Layers: 30, Heads: 9, KVHeads: 3, FF: 1536, Vocab: 49152, Context: 2048, RopeBase: 10000, NormEps: 1e-5, TiedOutput: true},

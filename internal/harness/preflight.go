@@ -1,0 +1,78 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/dataset"
+	"github.com/llenergymeasure/llem/internal/engine"
+)
+
+// Preflight checks, before anything is measured, that cfg's prompts can be
+// built (the data set holds n prompts, max_input_tokens can be applied)
+// and that every prompt with its output fits the model's context. facts
+// come from the engine's Inspect. It returns every problem found; the CLI
+// runs it for --dry-run and before a study, and Run runs it again before
+// the baseline.
+func Preflight(ctx context.Context, cfg config.ExperimentConfig, facts engine.ModelFacts, dsOpts dataset.Options) []*engine.SettingError {
+	dsOpts.MaxInputTokens, dsOpts.MaxOutputTokens = cfg.MaxInputTokens, cfg.MaxOutputTokens
+	set, err := dataset.Load(ctx, cfg.Dataset, cfg.N, facts.Tokenizer, dsOpts)
+	if err != nil {
+		field := "dataset"
+		if errors.Is(err, dataset.ErrPoolTooSmall) {
+			field = "n"
+		}
+		return []*engine.SettingError{{Field: field, Msg: err.Error(), Cause: err}}
+	}
+	if facts.Context <= 0 {
+		return nil
+	}
+	defaultNew := genParams(cfg).MaxNewTokens
+	bos := 0
+	if facts.Tokenizer == nil || facts.Tokenizer.BOS() >= 0 {
+		bos = 1 // without the tokenizer, assume the usual BOS
+	}
+	worst, worstNeed, worstIn, worstOut := "", 0, 0, 0
+	for _, p := range set.Prompts {
+		in, known := promptTokens(p, facts.Tokenizer, cfg.Dataset)
+		if !known {
+			continue
+		}
+		out := defaultNew
+		if p.MaxNewTokens > 0 {
+			out = p.MaxNewTokens
+		}
+		if need := in + bos + out; need > worstNeed {
+			worst, worstNeed, worstIn, worstOut = p.ID, need, in+bos, out
+		}
+	}
+	if worstNeed <= facts.Context {
+		return nil
+	}
+	field := "dataset"
+	if cfg.Dataset.Name == config.DatasetSynthetic {
+		field = "dataset.input_len"
+	}
+	return []*engine.SettingError{{Field: field, Msg: fmt.Sprintf(
+		"prompt %s needs %d prompt tokens (BOS included) + %d new tokens = %d, more than the model's context of %d (%s); lower dataset.input_len/output_len or set max_input_tokens/max_output_tokens",
+		worst, worstIn, worstOut, worstNeed, facts.Context, facts.ContextFrom)}}
+}
+
+// promptTokens is a prompt's length in tokens, exact with the tokenizer;
+// without it only synthetic prompts have a known length (input_len words
+// of about one token each).
+func promptTokens(p engine.Prompt, tok engine.Tokenizer, ds config.DatasetConfig) (int, bool) {
+	switch {
+	case p.Tokens != nil:
+		return len(p.Tokens), true
+	case tok != nil:
+		return len(tok.Encode(p.Text)), true
+	case ds.Name == config.DatasetSynthetic && ds.InputLenDist != nil:
+		return ds.InputLenDist.Max, true
+	case ds.Name == config.DatasetSynthetic:
+		return ds.InputLen, true
+	}
+	return 0, false
+}
