@@ -1,6 +1,8 @@
 package report
 
 import (
+	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
@@ -27,10 +29,36 @@ type Effect struct {
 	CILow       float64 `json:"ci95_low"`
 	CIHigh      float64 `json:"ci95_high"`
 	// MinCycles is the fewest completed cycles of any configuration at the
-	// two compared levels; below 2 the interval is not meaningful.
+	// two compared levels; below 2 there is no interval.
 	MinCycles int `json:"min_cycles"`
-	// Resolved is true when the interval excludes 0 and MinCycles >= 2.
+	// Resolved is true when the interval excludes 0 and MinCycles is at
+	// least minResolveCycles.
 	Resolved bool `json:"resolved"`
+}
+
+// minResolveCycles is the fewest completed cycles every configuration at
+// the two compared levels needs before an effect is called resolved: a
+// bootstrap over two cycles sees at most three distinct means per
+// configuration, so its interval is far too narrow to trust.
+const minResolveCycles = 3
+
+// HasInterval is true when every configuration at the compared levels has
+// at least two cycles; with one, resampling it adds no spread and the
+// interval would pass for a measured one.
+func (e Effect) HasInterval() bool { return e.MinCycles >= 2 }
+
+// MarshalJSON writes the interval as null when the effect has none.
+func (e Effect) MarshalJSON() ([]byte, error) {
+	type plain Effect
+	out := struct {
+		plain
+		CILow  *float64 `json:"ci95_low"`
+		CIHigh *float64 `json:"ci95_high"`
+	}{plain: plain(e)}
+	if e.HasInterval() {
+		out.CILow, out.CIHigh = &e.CILow, &e.CIHigh
+	}
+	return json.Marshal(out)
 }
 
 // Level is one value of a swept parameter and its marginal mean.
@@ -94,7 +122,7 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 			m := cellMeans(configs, key, []string{e.High, e.Low}, cm)
 			return m[0] - m[1]
 		})
-		e.Resolved = e.MinCycles >= 2 && (e.CILow > 0 || e.CIHigh < 0)
+		e.Resolved = e.MinCycles >= minResolveCycles && (e.CILow > 0 || e.CIHigh < 0)
 		effects = append(effects, e)
 	}
 	slices.SortStableFunc(effects, func(a, b Effect) int {
@@ -107,6 +135,27 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 		effects[i].Rank = i + 1
 	}
 	return effects
+}
+
+// Verdict completes the headline sentence about the effect: resolved from
+// the cycle-to-cycle noise, not resolved, or too few cycles to say.
+func (e Effect) Verdict() string {
+	switch {
+	case e.MinCycles < minResolveCycles:
+		return fmt.Sprintf("not called resolved: a configuration at the compared levels has %d completed cycle%s, "+
+			"and the report calls an effect resolved only with at least %d completed cycles per level",
+			e.MinCycles, plural(e.MinCycles), minResolveCycles)
+	case e.Resolved:
+		return "beyond the cycle-to-cycle noise (its 95% interval excludes 0)"
+	}
+	return "not resolved from the cycle-to-cycle noise (its 95% interval includes 0)"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // interaction returns the two-way table of a and b, or nil when some pair
