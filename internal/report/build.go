@@ -241,10 +241,10 @@ const bootstrapResamples = 2000
 func methods() Methods {
 	return Methods{
 		Table: "Each figure is the mean over a configuration's completed cycles, with the 95% Student-t confidence " +
-			"interval of that mean (n = completed cycles; with n = 1 there is no interval). Every figure in the table "+
-			"(energy, power, times, throughput) cannot be negative, so an interval's lower end is clipped at 0: the true "+
-			"mean is at least 0, so the clipped interval holds it whenever the t-interval does and keeps its 95% coverage "+
-			"of the same arithmetic mean (a log-scale interval would describe the geometric mean instead). "+
+			"interval of that mean (n = completed cycles; with n = 1 there is no interval). Every figure in the table " +
+			"(energy, power, times, throughput) cannot be negative, so an interval's lower end is clipped at 0: the true " +
+			"mean is at least 0, so the clipped interval holds it whenever the t-interval does and keeps its 95% coverage " +
+			"of the same arithmetic mean (a log-scale interval would describe the geometric mean instead). " +
 			"Failed runs are left out; a configuration without a completed run is listed with no completed runs and no figures.",
 		Effects: fmt.Sprintf("Swept parameters are the configuration keys (flattened to dotted names) whose value differs "+
 			"between configurations. For each, the marginal mean of energy per output token at each level is the mean of "+
@@ -254,7 +254,10 @@ func methods() Methods {
 			"with replacement and recomputes the same difference between the same two levels. An interval that excludes 0 "+
 			"means the parameter's effect is larger than the cycle-to-cycle noise; the energy source's systematic error, "+
 			"common to configurations measured by the same source, largely cancels in a difference and is not included. "+
-			"Parameters are ranked by effect size. "+
+			"Parameters that always change together across the configurations with results (a grouped sweep, or an "+
+			"explicit list that pairs them) are perfectly confounded: their effects cannot be told apart, so they are "+
+			"ranked once, as one factor named a+b whose levels are the value pairs x+y. "+
+			"Factors are ranked by effect size. "+
 			"In an unbalanced design (failed runs, explicit lists) a marginal mean also carries the other parameters' mix; "+
 			"a configuration with one completed cycle adds no spread, so with few cycles the interval is too narrow: "+
 			"with fewer than 2 cycles in a configuration at the compared levels no interval is shown, and an effect is "+
@@ -465,11 +468,12 @@ func countRun(c *RunCounts, st results.RunState) {
 	}
 }
 
-// rankedKeys orders swept keys by effect rank, keys without an effect last.
+// rankedKeys orders swept keys by the rank of their factor's effect, keys
+// without an effect last.
 func rankedKeys(swept []string, effects []Effect) []string {
 	var out []string
 	for _, e := range effects {
-		out = append(out, e.Parameter)
+		out = append(out, e.Parameters...)
 	}
 	for _, k := range swept {
 		if !slices.Contains(out, k) {

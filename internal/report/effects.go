@@ -7,16 +7,23 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/llenergymeasure/llem/internal/stats"
 )
 
-// Effect is one swept parameter's main effect on energy per output token.
+// Effect is one factor's main effect on energy per output token. A factor
+// is a swept parameter, or several that always change together (a grouped
+// sweep, an explicit list pairing them): their effects cannot be told
+// apart, so they are ranked once, named "a+b", with levels "x+y".
 type Effect struct {
-	Rank      int     `json:"rank"`
-	Parameter string  `json:"parameter"`
-	Levels    []Level `json:"levels"`
+	Rank      int    `json:"rank"`
+	Parameter string `json:"parameter"`
+	// Parameters are the configuration keys of the factor, sorted: one for
+	// a parameter swept on its own.
+	Parameters []string `json:"parameters"`
+	Levels     []Level  `json:"levels"`
 	// Low and High are the levels with the lowest and highest marginal mean.
 	Low       string  `json:"low_level"`
 	High      string  `json:"high_level"`
@@ -83,16 +90,66 @@ type Interaction struct {
 	CIHigh    float64 `json:"ci95_high"`
 }
 
-// mainEffects ranks the swept parameters by main effect, largest first.
+// factorSep joins the keys of a factor into its name and their values into
+// its levels.
+const factorSep = "+"
+
+// factorsOf groups the swept keys into factors: keys whose levels split
+// the configurations with results into the same groups (they always change
+// together, so their effects are one and the same) form one factor. Keys
+// that vary only among configurations without results stay on their own.
+func factorsOf(configs []ConfigRow, swept []string) [][]string {
+	var out [][]string
+	at := make(map[string]int) // partition signature -> factor
+	for _, key := range swept {
+		if len(levelsOf(configs, []string{key})) < 2 {
+			out = append(out, []string{key})
+			continue
+		}
+		// Number each configuration by the first configuration sharing its
+		// level: two keys with the same numbering co-vary perfectly.
+		first := make(map[string]int)
+		sig := make([]string, len(configs))
+		for i, c := range configs {
+			v := paramValue(c, key)
+			if _, ok := first[v]; !ok {
+				first[v] = i
+			}
+			sig[i] = strconv.Itoa(first[v])
+		}
+		k := strings.Join(sig, ",")
+		if i, ok := at[k]; ok {
+			out[i] = append(out[i], key)
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, []string{key})
+	}
+	return out
+}
+
+// factorValue is a configuration's level of a factor: its values of the
+// factor's keys, joined.
+func factorValue(c ConfigRow, keys []string) string {
+	vs := make([]string, len(keys))
+	for i, k := range keys {
+		vs[i] = paramValue(c, k)
+	}
+	return strings.Join(vs, factorSep)
+}
+
+// mainEffects ranks the factors of the swept parameters by main effect,
+// largest first.
 func mainEffects(configs []ConfigRow, swept []string) []Effect {
 	effects := []Effect{}
-	for _, key := range swept {
-		levels := levelsOf(configs, key)
+	for _, keys := range factorsOf(configs, swept) {
+		levels := levelsOf(configs, keys)
 		if len(levels) < 2 {
 			continue // varies only among configurations without results
 		}
-		e := Effect{Parameter: key}
-		means := cellMeans(configs, key, levels, configMeans(configs))
+		key := strings.Join(keys, factorSep)
+		e := Effect{Parameter: key, Parameters: keys}
+		means := cellMeans(configs, keys, levels, configMeans(configs))
 		lo, hi := 0, 0
 		for i, l := range levels {
 			e.Levels = append(e.Levels, Level{Value: l, MeanJ: means[i]})
@@ -105,7 +162,7 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 		}
 		e.MinCycles = math.MaxInt
 		for _, c := range configs {
-			i := slices.Index(levels, paramValue(c, key))
+			i := slices.Index(levels, factorValue(c, keys))
 			e.Levels[i].Configs++
 			e.Levels[i].Runs += c.Completed
 			if i == lo || i == hi {
@@ -119,7 +176,7 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 			e.RelativePct = e.EffectJ / math.Abs(means[lo]) * 100
 		}
 		e.CILow, e.CIHigh = bootstrapCI(configs, seedFor(key), func(cm []float64) float64 {
-			m := cellMeans(configs, key, []string{e.High, e.Low}, cm)
+			m := cellMeans(configs, keys, []string{e.High, e.Low}, cm)
 			return m[0] - m[1]
 		})
 		e.Resolved = e.MinCycles >= minResolveCycles && (e.CILow > 0 || e.CIHigh < 0)
@@ -175,7 +232,7 @@ func interaction(configs []ConfigRow, a, b Effect) *Interaction {
 			for j, bl := range in.BLevels {
 				var xs []float64
 				for k, c := range configs {
-					if paramValue(c, in.A) == al && paramValue(c, in.B) == bl {
+					if factorValue(c, a.Parameters) == al && factorValue(c, b.Parameters) == bl {
 						xs = append(xs, cm[k])
 					}
 				}
@@ -211,16 +268,35 @@ func paramValue(c ConfigRow, key string) string {
 	return unsetLevel
 }
 
-// levelsOf returns the sorted levels of key among configurations with results.
-func levelsOf(configs []ConfigRow, key string) []string {
-	var levels []string
+// levelsOf returns the sorted levels of a factor among configurations with
+// results. A factor of several keys is sorted by its first key's levels:
+// its keys change together, so the first decides the order.
+func levelsOf(configs []ConfigRow, keys []string) []string {
+	var levels, firsts []string
 	for _, c := range configs {
-		if v := paramValue(c, key); !slices.Contains(levels, v) {
+		if v := factorValue(c, keys); !slices.Contains(levels, v) {
 			levels = append(levels, v)
+			firsts = append(firsts, paramValue(c, keys[0]))
 		}
 	}
-	sortLevels(levels)
-	return levels
+	if len(keys) == 1 {
+		sortLevels(levels)
+		return levels
+	}
+	order := slices.Clone(firsts)
+	sortLevels(order)
+	idx := make([]int, len(levels))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return slices.Index(order, firsts[a]) - slices.Index(order, firsts[b])
+	})
+	sorted := make([]string, len(levels))
+	for i, j := range idx {
+		sorted[i] = levels[j]
+	}
+	return sorted
 }
 
 func configMeans(configs []ConfigRow) []float64 {
@@ -231,14 +307,14 @@ func configMeans(configs []ConfigRow) []float64 {
 	return out
 }
 
-// cellMeans returns, for each level of key, the mean of the configuration
-// means cm at that level.
-func cellMeans(configs []ConfigRow, key string, levels []string, cm []float64) []float64 {
+// cellMeans returns, for each level of a factor, the mean of the
+// configuration means cm at that level.
+func cellMeans(configs []ConfigRow, keys []string, levels []string, cm []float64) []float64 {
 	out := make([]float64, len(levels))
 	for i, l := range levels {
 		var xs []float64
 		for k, c := range configs {
-			if paramValue(c, key) == l {
+			if factorValue(c, keys) == l {
 				xs = append(xs, cm[k])
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"html"
 	"slices"
 	"strings"
 	"testing"
@@ -223,5 +224,47 @@ func TestResolvedNeedsThreeCycles(t *testing.T) {
 				t.Errorf("%d cycles: %s headline does not say an effect needs at least 3 completed cycles per level", cycles, name)
 			}
 		}
+	}
+}
+
+// TestDependentGroupIsOneFactor checks that parameters that always change
+// together (a grouped sweep: precision follows the batch size) are ranked
+// as one factor, not once per field with the same effect.
+func TestDependentGroupIsOneFactor(t *testing.T) {
+	rep := buildFixture(t, fixtureSpec{Name: "grouped", BatchSizes: []int{1, 4}, OutputLens: []int{16, 64}, Cycles: 3,
+		Source: "rapl", Model: batchDominant, PrecisionByBatch: map[int]string{1: "fp32", 4: "fp16"}})
+	if got, want := effectNames(rep.Effects), []string{"native.batch_size+precision", "dataset.output_len"}; !slices.Equal(got, want) {
+		t.Fatalf("effects ranked %v, want %v: precision and batch size change together", got, want)
+	}
+	top := rep.Effects[0]
+	if !slices.Equal(top.Parameters, []string{"native.batch_size", "precision"}) {
+		t.Errorf("factor parameters = %v", top.Parameters)
+	}
+	var levels []string
+	for _, l := range top.Levels {
+		levels = append(levels, l.Value)
+	}
+	if !slices.Equal(levels, []string{"1+fp32", "4+fp16"}) || top.Low != "4+fp16" || top.High != "1+fp32" {
+		t.Errorf("levels %v, low %q, high %q, want the pairs 1+fp32 and 4+fp16", levels, top.Low, top.High)
+	}
+	if rep.Interaction == nil || rep.Interaction.A != top.Parameter || rep.Interaction.B != "dataset.output_len" {
+		t.Errorf("interaction = %+v, want the grouped factor against dataset.output_len", rep.Interaction)
+	}
+	// Configurations are still named by every field.
+	if !strings.Contains(rep.Configs[0].Label, "precision=fp32") || !strings.Contains(rep.Configs[0].Label, "native.batch_size=1") {
+		t.Errorf("label %q does not name both fields", rep.Configs[0].Label)
+	}
+	md, page, _ := renderAll(t, rep)
+	for name, out := range map[string]string{"markdown": md, "HTML": html.UnescapeString(page)} {
+		if !strings.Contains(out, "native.batch_size+precision") {
+			t.Errorf("%s does not show the grouped factor", name)
+		}
+	}
+
+	// Independent parameters stay separate factors.
+	rep = buildFixture(t, fixtureSpec{Name: "crossed", BatchSizes: []int{1, 4}, OutputLens: []int{16, 64}, Cycles: 2,
+		Source: "rapl", Model: batchDominant})
+	if got := effectNames(rep.Effects); len(got) != 2 || slices.ContainsFunc(got, func(s string) bool { return strings.Contains(s, "+") }) {
+		t.Errorf("crossed design ranked %v, want two separate parameters", got)
 	}
 }

@@ -248,7 +248,7 @@ func parameterPlot(rep *Report, e Effect) (*plot.Plot, error) {
 	for i, l := range levels {
 		var at []ConfigRow
 		for _, c := range rep.Configs {
-			if paramValue(c, e.Parameter) == l {
+			if factorValue(c, e.Parameters) == l {
 				at = append(at, c)
 			}
 		}
