@@ -88,6 +88,35 @@ type Interaction struct {
 	ContrastJ float64 `json:"contrast_j"`
 	CILow     float64 `json:"ci95_low"`
 	CIHigh    float64 `json:"ci95_high"`
+	// MinCycles is the fewest completed cycles of any configuration in the
+	// table; below 2 there is no interval.
+	MinCycles int `json:"min_cycles"`
+}
+
+// HasInterval is true when every configuration in the table has at least
+// two cycles.
+func (in Interaction) HasInterval() bool { return in.MinCycles >= 2 }
+
+// MarshalJSON writes the interval as null when the contrast has none.
+func (in Interaction) MarshalJSON() ([]byte, error) {
+	type plain Interaction
+	out := struct {
+		plain
+		CILow  *float64 `json:"ci95_low"`
+		CIHigh *float64 `json:"ci95_high"`
+	}{plain: plain(in)}
+	if in.HasInterval() {
+		out.CILow, out.CIHigh = &in.CILow, &in.CIHigh
+	}
+	return json.Marshal(out)
+}
+
+// CIText is ", 95% CI [low, high]", or why there is no interval.
+func (in Interaction) CIText() string {
+	if !in.HasInterval() {
+		return " (no interval: a configuration has one cycle)"
+	}
+	return fmt.Sprintf(", 95%% CI [%s, %s]", fmtNum(in.CILow), fmtNum(in.CIHigh))
 }
 
 // factorSep joins the keys of a factor into its name and their values into
@@ -253,6 +282,10 @@ func interaction(configs []ConfigRow, a, b Effect) *Interaction {
 	bh, bl := slices.Index(in.BLevels, b.High), slices.Index(in.BLevels, b.Low)
 	contrast := func(m [][]float64) float64 { return (m[ah][bh] - m[ah][bl]) - (m[al][bh] - m[al][bl]) }
 	in.ContrastJ = contrast(in.Means)
+	in.MinCycles = math.MaxInt
+	for _, c := range configs {
+		in.MinCycles = min(in.MinCycles, len(c.Cycles))
+	}
 	in.CILow, in.CIHigh = bootstrapCI(configs, seedFor(a.Parameter+"×"+b.Parameter), func(cm []float64) float64 {
 		return contrast(cells(cm))
 	})

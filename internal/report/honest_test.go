@@ -139,7 +139,7 @@ func TestConfigurationWithNoCompletedRun(t *testing.T) {
 // TestOneCycleHasNoInterval checks that a figure from one completed cycle
 // is shown without an interval or spread in every renderer.
 func TestOneCycleHasNoInterval(t *testing.T) {
-	rep := buildFixture(t, fixtureSpec{Name: "one cycle", BatchSizes: []int{1, 4}, OutputLens: []int{16}, Cycles: 1,
+	rep := buildFixture(t, fixtureSpec{Name: "one cycle", BatchSizes: []int{1, 4}, OutputLens: []int{16, 64}, Cycles: 1,
 		Source: "rapl", Model: batchDominant})
 	md, page, js := renderAll(t, rep)
 	c := rep.Configs[0]
@@ -148,8 +148,9 @@ func TestOneCycleHasNoInterval(t *testing.T) {
 		t.Errorf("an interval is shown for a one-cycle mean %s", mean)
 	}
 	var back struct {
-		Raw     []map[string]any `json:"configurations"`
-		Effects []map[string]any `json:"effects"`
+		Raw         []map[string]any `json:"configurations"`
+		Effects     []map[string]any `json:"effects"`
+		Interaction map[string]any   `json:"interaction"`
 	}
 	if err := json.Unmarshal([]byte(js), &back); err != nil {
 		t.Fatal(err)
@@ -167,6 +168,19 @@ func TestOneCycleHasNoInterval(t *testing.T) {
 	}
 	if strings.Contains(md, "["+fmtNum(rep.Effects[0].EffectJ)+", ") {
 		t.Errorf("markdown shows a degenerate effect interval from one cycle per configuration:\n%s", md)
+	}
+	if back.Interaction == nil {
+		t.Fatal("no interaction in the JSON: the fixture should have two crossed parameters")
+	}
+	for _, k := range []string{"ci95_low", "ci95_high"} {
+		if v, ok := back.Interaction[k]; !ok || v != nil {
+			t.Errorf("JSON interaction %s = %v, want null", k, v)
+		}
+	}
+	for name, out := range map[string]string{"markdown": md, "HTML": page} {
+		if strings.Contains(out, "Interaction contrast:") && strings.Contains(out, "J/token, 95% CI [") {
+			t.Errorf("%s shows an interaction interval from one cycle per configuration", name)
+		}
 	}
 }
 

@@ -131,7 +131,7 @@ func writeInteractionMD(b *strings.Builder, in *Interaction) {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(b, "\nInteraction contrast: %s J/token, 95%% CI [%s, %s].\n\n", fmtNum(in.ContrastJ), fmtNum(in.CILow), fmtNum(in.CIHigh))
+	fmt.Fprintf(b, "\nInteraction contrast: %s J/token%s.\n\n", fmtNum(in.ContrastJ), in.CIText())
 }
 
 func writeConfigsMD(b *strings.Builder, rep *Report) {
