@@ -107,6 +107,9 @@ type NoResultRow struct {
 // without a completed run, in place of figures.
 const noCompletedRuns = "no completed runs"
 
+// Note is what stands in place of the configuration's figures.
+func (NoResultRow) Note() string { return noCompletedRuns }
+
 // RunsText says how many of the configuration's runs failed or are
 // unfinished.
 func (r NoResultRow) RunsText() string {
