@@ -191,7 +191,8 @@ type WarmupStats struct {
 	FinalCV      float64 `json:"final_cv"`
 	DurationS    float64 `json:"duration_s"`
 	ThermalWaitS float64 `json:"thermal_wait_s"`
-	// ExcludedSamples is how many time-series samples fell in warm-up.
+	// ExcludedSamples is how many time-series samples fell in warm-up or the
+	// thermal floor after it.
 	ExcludedSamples int `json:"warmup_excluded_samples"`
 }
 

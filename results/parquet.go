@@ -71,8 +71,10 @@ type RunRow struct {
 	E2EP50S                float64 `parquet:"e2e_p50_s"`
 	E2EP99S                float64 `parquet:"e2e_p99_s"`
 	FLOPsTotal             float64 `parquet:"flops_total"`
-	PeakMemoryMB           float64 `parquet:"peak_memory_mb"`
-	Warnings               int32   `parquet:"measurement_warnings"`
+	// PeakMemoryMiB is in MiB (2^20 bytes), as the harness records it, and
+	// null where nothing measured memory (a CPU run).
+	PeakMemoryMiB *float64 `parquet:"peak_memory_mib,optional"`
+	Warnings      int32    `parquet:"measurement_warnings"`
 }
 
 // NewRunRow flattens one run's result into a row. resultPath is the
@@ -131,8 +133,10 @@ func NewRunRow(runIndex int, r *ExperimentResult, resultPath string) (RunRow, er
 		E2EP50S:                r.Latency.E2E.P50,
 		E2EP99S:                r.Latency.E2E.P99,
 		FLOPsTotal:             r.Compute.FLOPsTotal,
-		PeakMemoryMB:           r.Compute.PeakMemoryMB,
 		Warnings:               int32(len(r.MeasurementWarnings)),
+	}
+	if m := r.Compute.PeakMemoryMB; m > 0 {
+		row.PeakMemoryMiB = &m
 	}
 	if n := cfg.Native; n != nil {
 		row.NativeBatchSize = int32Ptr(n.BatchSize)

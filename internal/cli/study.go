@@ -174,8 +174,15 @@ func printStudySummary(w io.Writer, r *results.StudyResult) {
 		if src == "estimated" {
 			src = "ESTIMATED"
 		}
-		fmt.Fprintf(w, "  %s  %-48s  %.4g J/tok [%.4g, %.4g]  %.1f tok/s  (%s, n=%d)\n",
-			c.MeasurementConfigHash, describe(c.Config), c.EnergyPerOutputTokenJ.Mean, c.EnergyPerOutputTokenJ.CILow, c.EnergyPerOutputTokenJ.CIHigh, c.OutputTokensPerS.Mean, src, c.EnergyPerOutputTokenJ.N)
+		e := c.EnergyPerOutputTokenJ
+		fig := "no completed runs" // never 0 J/tok [0, 0]
+		if e.N > 0 {
+			fig = fmt.Sprintf("%.4g J/tok  %.1f tok/s", e.Mean, c.OutputTokensPerS.Mean)
+		}
+		if e.N > 1 { // one cycle has no interval
+			fig = fmt.Sprintf("%.4g J/tok [%.4g, %.4g]  %.1f tok/s", e.Mean, e.CILow, e.CIHigh, c.OutputTokensPerS.Mean)
+		}
+		fmt.Fprintf(w, "  %s  %-48s  %s  (%s, n=%d)\n", c.MeasurementConfigHash, describe(c.Config), fig, src, e.N)
 	}
 	for _, f := range r.Failed {
 		fmt.Fprintf(w, "  FAILED run %d (cycle %d) %s: %s: %s\n", f.RunIndex, f.Cycle, describe(f.Config), f.ErrorType, f.Message)

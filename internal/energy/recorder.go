@@ -27,7 +27,11 @@ const (
 	PhaseIdle     Phase = "idle"
 	PhaseBaseline Phase = "baseline"
 	PhaseWarmup   Phase = "warmup"
-	PhaseMeasure  Phase = "measure"
+	// PhaseThermalFloor is the wait after warm-up until the thermal floor
+	// has passed: no work runs, so it is not warm-up, and its samples show
+	// the device settling before measurement.
+	PhaseThermalFloor Phase = "thermal_floor"
+	PhaseMeasure      Phase = "measure"
 )
 
 // RecorderOptions configures a Recorder; the zero value is usable.

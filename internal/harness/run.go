@@ -271,6 +271,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	if floor := seconds(cfg.Warmup.ThermalFloorSeconds); cfg.Warmup.Enabled && floor > 0 {
 		if wait := floor - time.Since(warmStart); wait > 0 {
 			h.emit(Event{Phase: PhaseThermal, Remaining: wait})
+			rec.Mark(energy.PhaseThermalFloor)
 			if err := h.opts.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
@@ -343,7 +344,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	h.res.Compute.PeakMemoryMB = peakGPUMemory(rec.Samples(energy.PhaseMeasure), h.res.Energy.Domains)
 	h.res.Carbon = computeCarbon(em.TotalJ, h.opts.PUE, h.opts.CarbonIntensity, h.opts.Location)
 	h.res.SteadyStateWindow = &results.TimeWindow{StartS: measureStart.Sub(h.began).Seconds(), EndS: measureEnd.Sub(h.began).Seconds()}
-	h.res.Warmup.ExcludedSamples = len(rec.Samples(energy.PhaseWarmup))
+	h.res.Warmup.ExcludedSamples = len(rec.Samples(energy.PhaseWarmup, energy.PhaseThermalFloor))
 
 	h.collectWarnings(det, em, rec.Samples(energy.PhaseMeasure))
 	h.res.CompletedAt = time.Now().UTC()

@@ -18,7 +18,7 @@ import (
 
 // Report is a study summarised for presentation. Build computes it; the
 // Write* functions render it. Configurations without a completed run are
-// not in Configs (their runs are in Failed).
+// not in Configs but in NoResults (their failed runs are in Failed).
 type Report struct {
 	StudyName string `json:"study_name"`
 	Dir       string `json:"dir"`
@@ -27,14 +27,17 @@ type Report struct {
 	StatusNote string    `json:"status_note,omitempty"`
 	Runs       RunCounts `json:"runs"`
 	// Swept are the configuration keys that vary across configurations.
-	Swept       []string     `json:"swept_parameters"`
-	Configs     []ConfigRow  `json:"configurations"`
-	Effects     []Effect     `json:"effects"`
-	Interaction *Interaction `json:"interaction,omitempty"`
-	Frontier    []string     `json:"pareto_frontier"`
-	Failed      []FailedRow  `json:"failed"`
-	Skipped     []SkippedRow `json:"skipped"`
-	Problems    []string     `json:"problems,omitempty"`
+	Swept   []string    `json:"swept_parameters"`
+	Configs []ConfigRow `json:"configurations"`
+	// NoResults are the configurations with runs but none completed: they
+	// have no figures, only a count of their runs by state.
+	NoResults   []NoResultRow `json:"configurations_without_completed_runs"`
+	Effects     []Effect      `json:"effects"`
+	Interaction *Interaction  `json:"interaction,omitempty"`
+	Frontier    []string      `json:"pareto_frontier"`
+	Failed      []FailedRow   `json:"failed"`
+	Skipped     []SkippedRow  `json:"skipped"`
+	Problems    []string      `json:"problems,omitempty"`
 	// Warnings are the study's and the runs' measurement warnings (MEA-6),
 	// one row per code with how many runs raised it.
 	Warnings []WarningRow     `json:"warnings"`
@@ -91,6 +94,38 @@ type ConfigRow struct {
 	flat map[string]string
 }
 
+// NoResultRow is a configuration none of whose runs completed.
+type NoResultRow struct {
+	Label                 string `json:"label"`
+	MeasurementConfigHash string `json:"measurement_config_hash"`
+	Failed                int    `json:"failed"`
+	// Unfinished counts runs pending, running or interrupted.
+	Unfinished int `json:"unfinished"`
+}
+
+// noCompletedRuns is what every renderer shows for a configuration
+// without a completed run, in place of figures.
+const noCompletedRuns = "no completed runs"
+
+// Note is what stands in place of the configuration's figures.
+func (NoResultRow) Note() string { return noCompletedRuns }
+
+// RunsText says how many of the configuration's runs failed or are
+// unfinished.
+func (r NoResultRow) RunsText() string {
+	var parts []string
+	if r.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", r.Failed))
+	}
+	if r.Unfinished > 0 {
+		parts = append(parts, fmt.Sprintf("%d unfinished", r.Unfinished))
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return "0 (" + strings.Join(parts, ", ") + ")"
+}
+
 // SourceLabel is the energy source as shown in tables: an estimate is
 // always marked "≈ estimated".
 func (c ConfigRow) SourceLabel() string { return sourceLabel(c.EnergySource, c.Estimated) }
@@ -118,23 +153,49 @@ type CyclePoint struct {
 	EnergyPerOutputTokenJ float64 `json:"energy_per_output_token_j"`
 }
 
-// Metric is a figure summarised across cycles: mean, sample standard
-// deviation and the 95% Student-t interval of the mean (stats.Summarize).
-// With one cycle the interval collapses to the value.
+// Metric is a figure that cannot be negative summarised across cycles:
+// mean, sample standard deviation and the 95% Student-t interval of the
+// mean with its lower end clipped at 0 (stats.SummarizeNonNegative). With
+// one cycle there is no spread: the interval collapses to the value here
+// and is null in JSON, and no renderer shows it.
 type Metric struct {
 	N      int     `json:"n"`
 	Mean   float64 `json:"mean"`
 	Std    float64 `json:"std"`
 	CILow  float64 `json:"ci95_low"`
 	CIHigh float64 `json:"ci95_high"`
+	// LowClipped is true when the t-interval's lower end was below 0 and
+	// was raised to 0.
+	LowClipped bool `json:"ci95_low_clipped,omitempty"`
 }
 
+// HasInterval is true when there are cycles enough (2) for a spread.
+func (m Metric) HasInterval() bool { return m.N >= 2 }
+
+// MarshalJSON writes std and the interval as null for fewer than two
+// cycles, so a reader cannot take a collapsed interval for a measured one.
+func (m Metric) MarshalJSON() ([]byte, error) {
+	type plain Metric
+	out := struct {
+		plain
+		Std    *float64 `json:"std"`
+		CILow  *float64 `json:"ci95_low"`
+		CIHigh *float64 `json:"ci95_high"`
+	}{plain: plain(m)}
+	if m.HasInterval() {
+		out.Std, out.CILow, out.CIHigh = &m.Std, &m.CILow, &m.CIHigh
+	}
+	return json.Marshal(out)
+}
+
+// summarize summarises a quantity that cannot be negative: every figure of
+// a configuration row is one (energy, power, times, throughput).
 func summarize(xs []float64) Metric {
 	if len(xs) == 0 {
 		return Metric{}
 	}
-	s := stats.Summarize(xs)
-	return Metric{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh}
+	s := stats.SummarizeNonNegative(xs)
+	return Metric{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh, LowClipped: s.LowClipped}
 }
 
 // Uncertainty combines a configuration's cycle spread with its energy
@@ -183,7 +244,11 @@ const bootstrapResamples = 2000
 func methods() Methods {
 	return Methods{
 		Table: "Each figure is the mean over a configuration's completed cycles, with the 95% Student-t confidence " +
-			"interval of that mean (n = completed cycles; with n = 1 there is no interval). Failed runs are left out.",
+			"interval of that mean (n = completed cycles; with n = 1 there is no interval). Every figure in the table " +
+			"(energy, power, times, throughput) cannot be negative, so an interval's lower end is clipped at 0: the true " +
+			"mean is at least 0, so the clipped interval holds it whenever the t-interval does and keeps its 95% coverage " +
+			"of the same arithmetic mean (a log-scale interval would describe the geometric mean instead). " +
+			"Failed runs are left out; a configuration without a completed run is listed with no completed runs and no figures.",
 		Effects: fmt.Sprintf("Swept parameters are the configuration keys (flattened to dotted names) whose value differs "+
 			"between configurations. For each, the marginal mean of energy per output token at each level is the mean of "+
 			"the configuration means at that level (every configuration weighs the same, whatever its number of completed "+
@@ -192,10 +257,16 @@ func methods() Methods {
 			"with replacement and recomputes the same difference between the same two levels. An interval that excludes 0 "+
 			"means the parameter's effect is larger than the cycle-to-cycle noise; the energy source's systematic error, "+
 			"common to configurations measured by the same source, largely cancels in a difference and is not included. "+
-			"Parameters are ranked by effect size. "+
+			"Parameters that always change together across the configurations with results (a grouped sweep, or an "+
+			"explicit list that pairs them) are perfectly confounded: their effects cannot be told apart, so they are "+
+			"ranked once, as one factor named a+b whose levels are the value pairs x+y. "+
+			"Factors are ranked by effect size. "+
 			"In an unbalanced design (failed runs, explicit lists) a marginal mean also carries the other parameters' mix; "+
-			"a configuration with one completed cycle adds no spread, so with few cycles the interval is too narrow.",
-			bootstrapResamples),
+			"a configuration with one completed cycle adds no spread, so with few cycles the interval is too narrow: "+
+			"with fewer than 2 cycles in a configuration at the compared levels no interval is shown, and an effect is "+
+			"called resolved only when its interval excludes 0 and every configuration at the two compared levels has at "+
+			"least %d completed cycles.",
+			bootstrapResamples, minResolveCycles),
 		Interaction: "For the two top-ranked parameters A and B, when every pair of their levels has data: the two-way table " +
 			"of cell means (each cell the mean of its configuration means) and the interaction contrast, the effect of B " +
 			"(its highest minus lowest marginal level) at A's highest level minus the same at A's lowest level; 0 means the " +
@@ -225,6 +296,7 @@ func Build(s *Study) (*Report, error) {
 		Problems:   slices.Clone(s.Problems),
 		Methods:    methods(),
 		Frontier:   []string{},
+		NoResults:  []NoResultRow{},
 		Failed:     []FailedRow{},
 		Skipped:    []SkippedRow{},
 		Effects:    []Effect{},
@@ -243,6 +315,7 @@ func Build(s *Study) (*Report, error) {
 	swept := sweptKeys(flat)
 
 	ids := make(map[string]string) // hash -> config ID
+	var without []int              // groups without a completed run
 	for i, g := range groups {
 		for _, r := range g.runs {
 			countRun(&rep.Runs, r.State)
@@ -251,6 +324,8 @@ func Build(s *Study) (*Report, error) {
 			row.ID = fmt.Sprintf("C%d", len(rep.Configs)+1)
 			ids[g.hash] = row.ID
 			rep.Configs = append(rep.Configs, row)
+		} else {
+			without = append(without, i)
 		}
 	}
 	rep.Effects = mainEffects(rep.Configs, swept)
@@ -260,6 +335,9 @@ func Build(s *Study) (*Report, error) {
 		c := &rep.Configs[i]
 		c.Params = paramsOf(c.flat, rep.Swept)
 		c.Label = labelFor(c.flat, rep.Swept)
+	}
+	for _, i := range without {
+		rep.NoResults = append(rep.NoResults, noResultRow(groups[i], labelFor(flat[i], rep.Swept)))
 	}
 	for i, g := range groups {
 		for _, r := range g.runs {
@@ -393,11 +471,12 @@ func countRun(c *RunCounts, st results.RunState) {
 	}
 }
 
-// rankedKeys orders swept keys by effect rank, keys without an effect last.
+// rankedKeys orders swept keys by the rank of their factor's effect, keys
+// without an effect last.
 func rankedKeys(swept []string, effects []Effect) []string {
 	var out []string
 	for _, e := range effects {
-		out = append(out, e.Parameter)
+		out = append(out, e.Parameters...)
 	}
 	for _, k := range swept {
 		if !slices.Contains(out, k) {
@@ -413,6 +492,19 @@ func paramsOf(flat map[string]string, keys []string) []Param {
 		out[i] = Param{Key: k, Value: levelOf(flat, k)}
 	}
 	return out
+}
+
+func noResultRow(g group, label string) NoResultRow {
+	row := NoResultRow{Label: label, MeasurementConfigHash: g.hash}
+	for _, r := range g.runs {
+		switch r.State {
+		case results.StateCompleted, results.StateFailed:
+			row.Failed++ // a completed run without a readable result counts as failed
+		default:
+			row.Unfinished++
+		}
+	}
+	return row
 }
 
 func runByIndex(runs []Run, index int) Run {

@@ -1,20 +1,29 @@
 package report
 
 import (
+	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/llenergymeasure/llem/internal/stats"
 )
 
-// Effect is one swept parameter's main effect on energy per output token.
+// Effect is one factor's main effect on energy per output token. A factor
+// is a swept parameter, or several that always change together (a grouped
+// sweep, an explicit list pairing them): their effects cannot be told
+// apart, so they are ranked once, named "a+b", with levels "x+y".
 type Effect struct {
-	Rank      int     `json:"rank"`
-	Parameter string  `json:"parameter"`
-	Levels    []Level `json:"levels"`
+	Rank      int    `json:"rank"`
+	Parameter string `json:"parameter"`
+	// Parameters are the configuration keys of the factor, sorted: one for
+	// a parameter swept on its own.
+	Parameters []string `json:"parameters"`
+	Levels     []Level  `json:"levels"`
 	// Low and High are the levels with the lowest and highest marginal mean.
 	Low       string  `json:"low_level"`
 	High      string  `json:"high_level"`
@@ -27,10 +36,36 @@ type Effect struct {
 	CILow       float64 `json:"ci95_low"`
 	CIHigh      float64 `json:"ci95_high"`
 	// MinCycles is the fewest completed cycles of any configuration at the
-	// two compared levels; below 2 the interval is not meaningful.
+	// two compared levels; below 2 there is no interval.
 	MinCycles int `json:"min_cycles"`
-	// Resolved is true when the interval excludes 0 and MinCycles >= 2.
+	// Resolved is true when the interval excludes 0 and MinCycles is at
+	// least minResolveCycles.
 	Resolved bool `json:"resolved"`
+}
+
+// minResolveCycles is the fewest completed cycles every configuration at
+// the two compared levels needs before an effect is called resolved: a
+// bootstrap over two cycles sees at most three distinct means per
+// configuration, so its interval is far too narrow to trust.
+const minResolveCycles = 3
+
+// HasInterval is true when every configuration at the compared levels has
+// at least two cycles; with one, resampling it adds no spread and the
+// interval would pass for a measured one.
+func (e Effect) HasInterval() bool { return e.MinCycles >= 2 }
+
+// MarshalJSON writes the interval as null when the effect has none.
+func (e Effect) MarshalJSON() ([]byte, error) {
+	type plain Effect
+	out := struct {
+		plain
+		CILow  *float64 `json:"ci95_low"`
+		CIHigh *float64 `json:"ci95_high"`
+	}{plain: plain(e)}
+	if e.HasInterval() {
+		out.CILow, out.CIHigh = &e.CILow, &e.CIHigh
+	}
+	return json.Marshal(out)
 }
 
 // Level is one value of a swept parameter and its marginal mean.
@@ -53,18 +88,97 @@ type Interaction struct {
 	ContrastJ float64 `json:"contrast_j"`
 	CILow     float64 `json:"ci95_low"`
 	CIHigh    float64 `json:"ci95_high"`
+	// MinCycles is the fewest completed cycles of any configuration in the
+	// table; below 2 there is no interval.
+	MinCycles int `json:"min_cycles"`
 }
 
-// mainEffects ranks the swept parameters by main effect, largest first.
+// HasInterval is true when every configuration in the table has at least
+// two cycles.
+func (in Interaction) HasInterval() bool { return in.MinCycles >= 2 }
+
+// MarshalJSON writes the interval as null when the contrast has none.
+func (in Interaction) MarshalJSON() ([]byte, error) {
+	type plain Interaction
+	out := struct {
+		plain
+		CILow  *float64 `json:"ci95_low"`
+		CIHigh *float64 `json:"ci95_high"`
+	}{plain: plain(in)}
+	if in.HasInterval() {
+		out.CILow, out.CIHigh = &in.CILow, &in.CIHigh
+	}
+	return json.Marshal(out)
+}
+
+// CIText is ", 95% CI [low, high]", or why there is no interval.
+func (in Interaction) CIText() string {
+	if !in.HasInterval() {
+		return " (no interval: a configuration has one cycle)"
+	}
+	return fmt.Sprintf(", 95%% CI [%s, %s]", fmtNum(in.CILow), fmtNum(in.CIHigh))
+}
+
+// factorSep joins the keys of a factor into its name and their values into
+// its levels.
+const factorSep = "+"
+
+// factorsOf groups the swept keys into factors: keys whose levels split
+// the configurations with results into the same groups (they always change
+// together, so their effects are one and the same) form one factor. Keys
+// that vary only among configurations without results stay on their own.
+func factorsOf(configs []ConfigRow, swept []string) [][]string {
+	var out [][]string
+	at := make(map[string]int) // partition signature -> factor
+	for _, key := range swept {
+		if len(levelsOf(configs, []string{key})) < 2 {
+			out = append(out, []string{key})
+			continue
+		}
+		// Number each configuration by the first configuration sharing its
+		// level: two keys with the same numbering co-vary perfectly.
+		first := make(map[string]int)
+		sig := make([]string, len(configs))
+		for i, c := range configs {
+			v := paramValue(c, key)
+			if _, ok := first[v]; !ok {
+				first[v] = i
+			}
+			sig[i] = strconv.Itoa(first[v])
+		}
+		k := strings.Join(sig, ",")
+		if i, ok := at[k]; ok {
+			out[i] = append(out[i], key)
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, []string{key})
+	}
+	return out
+}
+
+// factorValue is a configuration's level of a factor: its values of the
+// factor's keys, joined.
+func factorValue(c ConfigRow, keys []string) string {
+	vs := make([]string, len(keys))
+	for i, k := range keys {
+		vs[i] = paramValue(c, k)
+	}
+	return strings.Join(vs, factorSep)
+}
+
+// mainEffects ranks the factors of the swept parameters by main effect,
+// largest first.
 func mainEffects(configs []ConfigRow, swept []string) []Effect {
 	effects := []Effect{}
-	for _, key := range swept {
-		levels := levelsOf(configs, key)
+	for _, keys := range factorsOf(configs, swept) {
+		levels := levelsOf(configs, keys)
 		if len(levels) < 2 {
 			continue // varies only among configurations without results
 		}
-		e := Effect{Parameter: key}
-		means := cellMeans(configs, key, levels, configMeans(configs))
+		key := strings.Join(keys, factorSep)
+		e := Effect{Parameter: key, Parameters: keys}
+		means := cellMeans(configs, keys, levels, configMeans(configs))
 		lo, hi := 0, 0
 		for i, l := range levels {
 			e.Levels = append(e.Levels, Level{Value: l, MeanJ: means[i]})
@@ -77,7 +191,7 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 		}
 		e.MinCycles = math.MaxInt
 		for _, c := range configs {
-			i := slices.Index(levels, paramValue(c, key))
+			i := slices.Index(levels, factorValue(c, keys))
 			e.Levels[i].Configs++
 			e.Levels[i].Runs += c.Completed
 			if i == lo || i == hi {
@@ -91,10 +205,10 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 			e.RelativePct = e.EffectJ / math.Abs(means[lo]) * 100
 		}
 		e.CILow, e.CIHigh = bootstrapCI(configs, seedFor(key), func(cm []float64) float64 {
-			m := cellMeans(configs, key, []string{e.High, e.Low}, cm)
+			m := cellMeans(configs, keys, []string{e.High, e.Low}, cm)
 			return m[0] - m[1]
 		})
-		e.Resolved = e.MinCycles >= 2 && (e.CILow > 0 || e.CIHigh < 0)
+		e.Resolved = e.MinCycles >= minResolveCycles && (e.CILow > 0 || e.CIHigh < 0)
 		effects = append(effects, e)
 	}
 	slices.SortStableFunc(effects, func(a, b Effect) int {
@@ -107,6 +221,27 @@ func mainEffects(configs []ConfigRow, swept []string) []Effect {
 		effects[i].Rank = i + 1
 	}
 	return effects
+}
+
+// Verdict completes the headline sentence about the effect: resolved from
+// the cycle-to-cycle noise, not resolved, or too few cycles to say.
+func (e Effect) Verdict() string {
+	switch {
+	case e.MinCycles < minResolveCycles:
+		return fmt.Sprintf("not called resolved: a configuration at the compared levels has %d completed cycle%s, "+
+			"and the report calls an effect resolved only with at least %d completed cycles per level",
+			e.MinCycles, plural(e.MinCycles), minResolveCycles)
+	case e.Resolved:
+		return "beyond the cycle-to-cycle noise (its 95% interval excludes 0)"
+	}
+	return "not resolved from the cycle-to-cycle noise (its 95% interval includes 0)"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // interaction returns the two-way table of a and b, or nil when some pair
@@ -126,7 +261,7 @@ func interaction(configs []ConfigRow, a, b Effect) *Interaction {
 			for j, bl := range in.BLevels {
 				var xs []float64
 				for k, c := range configs {
-					if paramValue(c, in.A) == al && paramValue(c, in.B) == bl {
+					if factorValue(c, a.Parameters) == al && factorValue(c, b.Parameters) == bl {
 						xs = append(xs, cm[k])
 					}
 				}
@@ -147,6 +282,10 @@ func interaction(configs []ConfigRow, a, b Effect) *Interaction {
 	bh, bl := slices.Index(in.BLevels, b.High), slices.Index(in.BLevels, b.Low)
 	contrast := func(m [][]float64) float64 { return (m[ah][bh] - m[ah][bl]) - (m[al][bh] - m[al][bl]) }
 	in.ContrastJ = contrast(in.Means)
+	in.MinCycles = math.MaxInt
+	for _, c := range configs {
+		in.MinCycles = min(in.MinCycles, len(c.Cycles))
+	}
 	in.CILow, in.CIHigh = bootstrapCI(configs, seedFor(a.Parameter+"×"+b.Parameter), func(cm []float64) float64 {
 		return contrast(cells(cm))
 	})
@@ -162,16 +301,35 @@ func paramValue(c ConfigRow, key string) string {
 	return unsetLevel
 }
 
-// levelsOf returns the sorted levels of key among configurations with results.
-func levelsOf(configs []ConfigRow, key string) []string {
-	var levels []string
+// levelsOf returns the sorted levels of a factor among configurations with
+// results. A factor of several keys is sorted by its first key's levels:
+// its keys change together, so the first decides the order.
+func levelsOf(configs []ConfigRow, keys []string) []string {
+	var levels, firsts []string
 	for _, c := range configs {
-		if v := paramValue(c, key); !slices.Contains(levels, v) {
+		if v := factorValue(c, keys); !slices.Contains(levels, v) {
 			levels = append(levels, v)
+			firsts = append(firsts, paramValue(c, keys[0]))
 		}
 	}
-	sortLevels(levels)
-	return levels
+	if len(keys) == 1 {
+		sortLevels(levels)
+		return levels
+	}
+	order := slices.Clone(firsts)
+	sortLevels(order)
+	idx := make([]int, len(levels))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return slices.Index(order, firsts[a]) - slices.Index(order, firsts[b])
+	})
+	sorted := make([]string, len(levels))
+	for i, j := range idx {
+		sorted[i] = levels[j]
+	}
+	return sorted
 }
 
 func configMeans(configs []ConfigRow) []float64 {
@@ -182,14 +340,14 @@ func configMeans(configs []ConfigRow) []float64 {
 	return out
 }
 
-// cellMeans returns, for each level of key, the mean of the configuration
-// means cm at that level.
-func cellMeans(configs []ConfigRow, key string, levels []string, cm []float64) []float64 {
+// cellMeans returns, for each level of a factor, the mean of the
+// configuration means cm at that level.
+func cellMeans(configs []ConfigRow, keys []string, levels []string, cm []float64) []float64 {
 	out := make([]float64, len(levels))
 	for i, l := range levels {
 		var xs []float64
 		for k, c := range configs {
-			if paramValue(c, key) == l {
+			if factorValue(c, keys) == l {
 				xs = append(xs, cm[k])
 			}
 		}

@@ -17,7 +17,8 @@ import (
 // Export writes one flattened row per run of the study — its state, its
 // configuration flattened to dotted-key columns (native.batch_size,
 // dataset.output_len, …) and its metrics — as "csv" or "parquet". Runs
-// without a result have empty (null) metrics. The CSV keeps the columns in
+// without a result have empty (null) metrics, as has a metric nothing
+// measured (GPU memory on a CPU run). The CSV keeps the columns in
 // a logical order; Parquet orders them by name.
 func Export(w io.Writer, s *Study, format string) error {
 	t, err := flatTable(s)
@@ -92,7 +93,15 @@ func metricColumns() []metric {
 		f("itl_p99_s", func(r *results.ExperimentResult) float64 { return r.Latency.ITL.P99 }),
 		f("e2e_p50_s", func(r *results.ExperimentResult) float64 { return r.Latency.E2E.P50 }),
 		f("e2e_p99_s", func(r *results.ExperimentResult) float64 { return r.Latency.E2E.P99 }),
-		f("peak_memory_mb", func(r *results.ExperimentResult) float64 { return r.Compute.PeakMemoryMB }),
+		// The harness records memory in MiB (2^20 bytes) despite the result
+		// field's name, and 0 (omitted from result.json) when nothing
+		// measured it, e.g. a CPU run: an empty cell, not a peak of 0.
+		{"peak_memory_mib", kindFloat, func(r *results.ExperimentResult) any {
+			if r.Compute.PeakMemoryMB <= 0 {
+				return nil
+			}
+			return r.Compute.PeakMemoryMB
+		}},
 		i("measurement_warnings", func(r *results.ExperimentResult) int { return len(r.MeasurementWarnings) }),
 	}
 }

@@ -62,6 +62,9 @@ type fixtureSpec struct {
 	// pending, and no study_result.json is written.
 	Unfinished int
 	Skipped    []config.SkippedConfig
+	// PrecisionByBatch, when set, makes precision change with the batch
+	// size, as a grouped (dependent) sweep does: the two are confounded.
+	PrecisionByBatch map[int]string
 	// Expect is written to the committed fixture's expect.json.
 	Expect fixtureExpect
 }
@@ -102,7 +105,9 @@ func writeFixture(t testing.TB, dir string, spec fixtureSpec) {
 	var exps []config.ExperimentConfig
 	for _, b := range spec.BatchSizes {
 		for _, o := range spec.OutputLens {
-			exps = append(exps, fixtureConfig(b, o))
+			cfg := fixtureConfig(b, o)
+			cfg.Precision = spec.PrecisionByBatch[b]
+			exps = append(exps, cfg)
 		}
 	}
 	design := config.StudyConfig{

@@ -205,7 +205,9 @@ func effectsPlot(rep *Report) (*plot.Plot, error) {
 		vals[k] = e.EffectJ
 		names[k] = e.Parameter
 		pts.XYs[k] = plotter.XY{X: e.EffectJ, Y: float64(k)}
-		pts.xerr[k] = [2]float64{e.EffectJ - e.CILow, e.CIHigh - e.EffectJ}
+		if e.HasInterval() { // else no bar: one cycle has no spread
+			pts.xerr[k] = [2]float64{e.EffectJ - e.CILow, e.CIHigh - e.EffectJ}
+		}
 	}
 	bars, err := plotter.NewBarChart(vals, vg.Points(18))
 	if err != nil {
@@ -223,8 +225,11 @@ func effectsPlot(rep *Report) (*plot.Plot, error) {
 	p.Y.Min, p.Y.Max = -0.6, float64(n)-0.4
 	p.X.Min = 0
 	for _, e := range rep.Effects {
-		p.X.Min = min(p.X.Min, e.CILow)
-		p.X.Max = max(p.X.Max, e.CIHigh*1.05)
+		if e.HasInterval() {
+			p.X.Min = min(p.X.Min, e.CILow)
+			p.X.Max = max(p.X.Max, e.CIHigh*1.05)
+		}
+		p.X.Max = max(p.X.Max, e.EffectJ*1.05)
 	}
 	p.Legend.Top = false
 	return p, nil
@@ -243,7 +248,7 @@ func parameterPlot(rep *Report, e Effect) (*plot.Plot, error) {
 	for i, l := range levels {
 		var at []ConfigRow
 		for _, c := range rep.Configs {
-			if paramValue(c, e.Parameter) == l {
+			if factorValue(c, e.Parameters) == l {
 				at = append(at, c)
 			}
 		}

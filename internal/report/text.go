@@ -97,6 +97,9 @@ func writeEffectsMD(b *strings.Builder, rep *Report) {
 		return
 	}
 	est := estMark(rep.AnyEstimated)
+	top := rep.Effects[0]
+	fmt.Fprintf(b, "**The largest effect on energy per output token comes from `%s`**: from %s J/token%s at `%s` to %s J/token at `%s` (+%s), %s.\n\n",
+		top.Parameter, fmtNum(top.LowMeanJ), est, top.Low, fmtNum(top.HighMeanJ), top.High, fmtPct(top.RelativePct), top.Verdict())
 	b.WriteString("Main effect of each swept parameter on energy per output token" + est + ", largest first.\n\n")
 	b.WriteString("| rank | parameter | level means (J/token) | effect (J/token) | relative | 95% CI (J/token) | resolved |\n")
 	b.WriteString("|---:|---|---|---:|---:|---|---|\n")
@@ -105,8 +108,8 @@ func writeEffectsMD(b *strings.Builder, rep *Report) {
 		for _, l := range e.Levels {
 			lv = append(lv, fmt.Sprintf("%s: %s", l.Value, fmtNum(l.MeanJ)))
 		}
-		fmt.Fprintf(b, "| %d | `%s` | %s | %s%s | %s | [%s, %s] | %s |\n", e.Rank, e.Parameter, strings.Join(lv, " · "),
-			fmtNum(e.EffectJ), est, fmtPct(e.RelativePct), fmtNum(e.CILow), fmtNum(e.CIHigh), e.ResolvedText())
+		fmt.Fprintf(b, "| %d | `%s` | %s | %s%s | %s | %s | %s |\n", e.Rank, e.Parameter, strings.Join(lv, " · "),
+			fmtNum(e.EffectJ), est, fmtPct(e.RelativePct), e.CIText(), e.ResolvedText())
 	}
 	b.WriteString("\n")
 }
@@ -128,12 +131,18 @@ func writeInteractionMD(b *strings.Builder, in *Interaction) {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(b, "\nInteraction contrast: %s J/token, 95%% CI [%s, %s].\n\n", fmtNum(in.ContrastJ), fmtNum(in.CILow), fmtNum(in.CIHigh))
+	fmt.Fprintf(b, "\nInteraction contrast: %s J/token%s.\n\n", fmtNum(in.ContrastJ), in.CIText())
 }
 
 func writeConfigsMD(b *strings.Builder, rep *Report) {
 	if len(rep.Configs) == 0 {
 		b.WriteString("No configuration has a completed run yet.\n\n")
+		for _, r := range rep.NoResults {
+			fmt.Fprintf(b, "- %s: %s (runs: %s)\n", r.Label, noCompletedRuns, r.RunsText())
+		}
+		if len(rep.NoResults) > 0 {
+			b.WriteString("\n")
+		}
 		return
 	}
 	b.WriteString("Mean [95% CI] across cycles.\n\n")
@@ -152,6 +161,9 @@ func writeConfigsMD(b *strings.Builder, rep *Report) {
 			fmtMetric(c.OutputTokensPerS), fmtMetric(c.TTFTP50S), fmtMetric(c.TTFTP99S),
 			fmtMetric(c.ITLP50S), fmtMetric(c.ITLP99S), fmtMetric(c.E2EP50S),
 			fmtMetric(c.AvgPowerW)+estMark(c.Estimated))
+	}
+	for _, r := range rep.NoResults {
+		fmt.Fprintf(b, "| — | %s | %s | %s |%s\n", r.Label, r.RunsText(), noCompletedRuns, strings.Repeat(" |", 10))
 	}
 	b.WriteString("\n")
 }
@@ -263,12 +275,20 @@ func fmtMetric(m Metric) string {
 // ResolvedText says whether the effect stands out from cycle noise.
 func (e Effect) ResolvedText() string {
 	switch {
-	case e.MinCycles < 2:
-		return "n/a: a configuration has 1 cycle"
+	case e.MinCycles < minResolveCycles:
+		return fmt.Sprintf("n/a: %d cycle%s (needs %d per level)", e.MinCycles, plural(e.MinCycles), minResolveCycles)
 	case e.Resolved:
 		return "yes"
 	}
 	return "no"
+}
+
+// CIText is the effect's interval, or "—" when it has none.
+func (e Effect) CIText() string {
+	if !e.HasInterval() {
+		return "—"
+	}
+	return fmt.Sprintf("[%s, %s]", fmtNum(e.CILow), fmtNum(e.CIHigh))
 }
 
 // mdCell keeps a free-text value on one table row.

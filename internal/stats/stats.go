@@ -79,6 +79,9 @@ type Summary struct {
 	Std    float64
 	CILow  float64
 	CIHigh float64
+	// LowClipped is true when SummarizeNonNegative raised the interval's
+	// lower end to 0.
+	LowClipped bool
 }
 
 // Summarize returns mean, sample std and the 95% t-interval of the mean.
@@ -97,6 +100,25 @@ func Summarize(xs []float64) Summary {
 		half = TCritical95(n-1) * sd / math.Sqrt(float64(n))
 	}
 	return Summary{N: n, Mean: m, Std: sd, CILow: m - half, CIHigh: m + half}
+}
+
+// SummarizeNonNegative is Summarize for a quantity that cannot be negative
+// (energy, time, a rate): the interval's lower end is clipped at 0 and
+// LowClipped says so.
+//
+// Clipping rather than a log-scale interval: the true mean is at least 0,
+// so [max(0, low), high] holds it whenever [low, high] does, and coverage
+// stays at least 95% for the same estimand, the arithmetic mean (the one
+// that adds up to total energy). An interval computed on the log scale
+// would be for the geometric mean instead, is undefined when a cycle
+// measured 0, and rests on log-normality that two or three cycles cannot
+// check.
+func SummarizeNonNegative(xs []float64) Summary {
+	s := Summarize(xs)
+	if s.CILow < 0 {
+		s.CILow, s.LowClipped = 0, true
+	}
+	return s
 }
 
 // TCritical95 is the two-sided 95% critical value of Student's t with df

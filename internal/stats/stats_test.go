@@ -73,3 +73,33 @@ func TestCV(t *testing.T) {
 		t.Errorf("CV = %v", got)
 	}
 }
+
+// TestSummarizeNonNegative checks that the interval of a quantity that
+// cannot be negative stops at zero, says so, and is otherwise Summarize's.
+func TestSummarizeNonNegative(t *testing.T) {
+	tests := []struct {
+		name    string
+		xs      []float64
+		clipped bool
+	}{
+		// Two noisy cycles: t(1) = 12.7 puts Summarize's lower end below 0.
+		{"two noisy cycles", []float64{1.0, 1.4}, true},
+		{"tight cycles", []float64{2, 2.1, 1.9, 2.05}, false},
+		{"one cycle", []float64{3}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plain := Summarize(tt.xs)
+			got := SummarizeNonNegative(tt.xs)
+			if got.LowClipped != tt.clipped {
+				t.Errorf("clipped = %v, want %v (t-interval [%g, %g])", got.LowClipped, tt.clipped, plain.CILow, plain.CIHigh)
+			}
+			if got.CILow < 0 {
+				t.Errorf("lower end %g < 0", got.CILow)
+			}
+			if got.Mean != plain.Mean || got.CIHigh != plain.CIHigh || (!tt.clipped && got.CILow != plain.CILow) {
+				t.Errorf("SummarizeNonNegative = %+v, want Summarize's %+v with only the lower end raised to 0", got, plain)
+			}
+		})
+	}
+}
