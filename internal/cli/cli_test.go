@@ -279,3 +279,45 @@ func TestReportOutputs(t *testing.T) {
 		t.Error("a refused export left a file behind")
 	}
 }
+
+// TestBadInputExitsTwo: every kind of bad input is exit 2, not 1.
+func TestBadInputExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	tiny := writeTinyExperiment(t, dir, "")
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("empty.jsonl", "")
+	write("bad.jsonl", "{bad\n")
+	aFile := write("a-file", "x")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown shape in model synth", []string{"model", "synth", "--shape", "nope", "--out", filepath.Join(dir, "x.gguf")}, `unknown synthetic shape "nope"`},
+		{"unknown type in model synth", []string{"model", "synth", "--type", "q9", "--out", filepath.Join(dir, "x.gguf")}, `unknown tensor type "q9"`},
+		{"empty JSONL", []string{"run", write("e.yaml", "model: tiny\nn: 1\ndataset: empty.jsonl\n"), "--dry-run"}, "no prompts"},
+		{"malformed JSONL", []string{"run", write("m.yaml", "model: tiny\nn: 1\ndataset: bad.jsonl\n"), "--dry-run"}, "invalid JSON"},
+		{"n larger than the pool", []string{"run", write("p.yaml", "model: tiny\nn: 500\ndataset: builtin\n"), "--dry-run"}, "pool holds only"},
+		{"-o naming a file", []string{"run", tiny, "-o", aFile}, "is a file"},
+		{"resume of a folder that is not a study", []string{"run", "--resume", dir}, "study.json"},
+		{"two files", []string{"run", tiny, tiny}, "accepts at most 1 arg"},
+		{"report without a folder", []string{"report"}, "accepts 1 arg"},
+		{"unknown subcommand", []string{"frobnicate"}, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := runCLI(t, nil, tc.args...)
+			if code != ExitBadInput || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want 2 with %q:\n%s", code, tc.want, errOut)
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.gguf")); !os.IsNotExist(err) {
+		t.Errorf("a refused model synth left its output file (%v)", err)
+	}
+}

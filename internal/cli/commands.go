@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -62,6 +63,12 @@ func newModelCmd(stdio *IO) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return usageError{fmt.Errorf("--out FILE.gguf is required")}
+			}
+			if _, ok := native.LookupShape(shape); !ok {
+				return usageError{fmt.Errorf("--shape: unknown synthetic shape %q (allowed: %s)", shape, strings.Join(native.Shapes(), ", "))}
+			}
+			if !slices.Contains(native.WritableTypes, typ) {
+				return usageError{fmt.Errorf("--type: unknown tensor type %q (allowed: %s)", typ, strings.Join(native.WritableTypes, ", "))}
 			}
 			f, err := os.Create(out)
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -46,6 +47,10 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	// cobra's own "unknown command" error is untyped.
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		err = usageError{err}
 	}
 	code := exitCode(err)
 	if !errors.Is(err, errSilent) {
@@ -86,7 +91,24 @@ methodology sound enough to publish.
 		newGatherCmd(stdio),
 		newArrayTaskCmd(stdio),
 	)
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes every command's argument-count errors usage errors
+// (exit 2), like flag errors.
+func usageArgs(c *cobra.Command) {
+	if v := c.Args; v != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := v(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // usageError marks bad flags or arguments (exit 2).

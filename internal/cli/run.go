@@ -148,6 +148,9 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 	if outDir == "" {
 		outDir = user.ResultsDir
 	}
+	if st, err := os.Stat(outDir); err == nil && !st.IsDir() {
+		return usageError{fmt.Errorf("results directory %s is a file; name a directory (--output/-o or results_dir)", outDir)}
+	}
 	if f.scheduler != "" {
 		return runScheduled(ctx, stdio, sc, outDir, user, f)
 	}
