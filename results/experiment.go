@@ -5,6 +5,9 @@
 package results
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -207,6 +210,31 @@ type RequestRecord struct {
 	MeanITLS     float64 `json:"mean_itl_s"`
 	// EnergyJ is the request's share of its batch window's energy.
 	EnergyJ float64 `json:"energy_j"`
+	// OutputIDsSHA256 is the SHA-256 of the generated token ids written as
+	// decimal numbers joined by commas ("12,7,9"), so a reader can check
+	// that a decoding setting changed what was generated; empty when the
+	// engine returns no ids.
+	OutputIDsSHA256 string `json:"output_ids_sha256,omitempty"`
+	// OutputTextSHA256 is the SHA-256 of the generated text (UTF-8).
+	OutputTextSHA256 string `json:"output_text_sha256,omitempty"`
+	// OutputTokenIDs are the first MaxRecordedTokenIDs generated ids.
+	OutputTokenIDs []int `json:"output_token_ids,omitempty"`
+}
+
+// MaxRecordedTokenIDs caps RequestRecord.OutputTokenIDs, so a result stays
+// small; the digest covers every id.
+const MaxRecordedTokenIDs = 64
+
+// TokenIDsSHA256 is the digest RequestRecord.OutputIDsSHA256 holds.
+func TokenIDsSHA256(ids []int) string {
+	h := sha256.New()
+	for i, id := range ids {
+		if i > 0 {
+			h.Write([]byte{','})
+		}
+		h.Write(strconv.AppendInt(nil, int64(id), 10))
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Warning is a measurement warning (MEA-6): data, stored with the result.

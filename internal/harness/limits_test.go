@@ -113,3 +113,35 @@ func TestMaxInputTokensTruncates(t *testing.T) {
 		t.Errorf("dataset params %v, want truncated_to_max_input_tokens 1", cut.Dataset.Params)
 	}
 }
+
+// TestRequestsRecordWhatWasGenerated: each request's record carries a
+// digest of its generated ids (and the first ids), so a reader can check
+// that a decoding setting took effect.
+func TestRequestsRecordWhatWasGenerated(t *testing.T) {
+	cfg := tinyExperiment()
+	cfg.Warmup.Enabled, cfg.Baseline.Enabled = false, false
+	cfg.N = 2
+	greedy1, greedy2 := runTiny(t, cfg), runTiny(t, cfg)
+	cfg.Decoder.DecodingStrategy, cfg.Decoder.Temperature = "sampling", 1.5
+	sampled := runTiny(t, cfg)
+	for i, r := range greedy1.Requests {
+		if r.OutputIDsSHA256 == "" || len(r.OutputTokenIDs) != r.OutputTokens {
+			t.Fatalf("request %d: digest %q, ids %v for %d tokens", i, r.OutputIDsSHA256, r.OutputTokenIDs, r.OutputTokens)
+		}
+		if r.OutputIDsSHA256 != results.TokenIDsSHA256(r.OutputTokenIDs) {
+			t.Errorf("request %d: digest does not match its ids", i)
+		}
+		if r.OutputIDsSHA256 != greedy2.Requests[i].OutputIDsSHA256 {
+			t.Errorf("request %d: greedy decoding gave two different outputs", i)
+		}
+	}
+	same := 0
+	for i := range sampled.Requests {
+		if sampled.Requests[i].OutputIDsSHA256 == greedy1.Requests[i].OutputIDsSHA256 {
+			same++
+		}
+	}
+	if same == len(sampled.Requests) {
+		t.Error("sampling at temperature 1.5 generated exactly what greedy decoding did")
+	}
+}

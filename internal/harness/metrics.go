@@ -1,7 +1,10 @@
 package harness
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"slices"
 
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/stats"
@@ -97,6 +100,14 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 			}
 			if batchOut > 0 {
 				rec.EnergyJ = batchJ * float64(c.OutputTokens) / float64(batchOut)
+			}
+			if len(c.TokenIDs) > 0 {
+				rec.OutputIDsSHA256 = results.TokenIDsSHA256(c.TokenIDs)
+				rec.OutputTokenIDs = slices.Clone(c.TokenIDs[:min(len(c.TokenIDs), results.MaxRecordedTokenIDs)])
+			}
+			if c.Text != "" {
+				sum := sha256.Sum256([]byte(c.Text))
+				rec.OutputTextSHA256 = hex.EncodeToString(sum[:])
 			}
 			e2e = append(e2e, c.End.Seconds())
 			if len(c.TokenTimes) > 0 {
