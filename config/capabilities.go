@@ -47,6 +47,9 @@ type Capabilities struct {
 	// TruncatesPrompts says max_input_tokens can be applied: llem has the
 	// backend's tokenizer and cuts prompts before they are sent.
 	TruncatesPrompts bool
+	// Passthrough says passthrough_kwargs reach an engine (the Python
+	// workers hand them to the library's own calls).
+	Passthrough bool
 }
 
 // capabilities is read-only after package initialisation.
@@ -55,19 +58,20 @@ var capabilities = map[Backend]Capabilities{
 		Precisions: []string{"fp32", "fp16", "bf16"}, DefaultPrecision: "bf16",
 		DecodingStrategies: []string{"greedy", "sampling", "beam"},
 		LoRA:               LoRASupported, BatchField: "pytorch.batch_size", Section: "pytorch",
-		SpeculativeDecoding: true,
+		SpeculativeDecoding: true, Passthrough: true,
 	},
 	BackendVLLM: {
 		Precisions: []string{"fp16", "bf16", "int8", "int4"}, DefaultPrecision: "bf16",
 		DecodingStrategies: []string{"greedy", "sampling", "beam"},
 		LoRA:               LoRANeedsFlag, BatchField: "vllm.max_num_seqs", Section: "vllm",
-		SpeculativeDecoding: true,
+		SpeculativeDecoding: true, Passthrough: true,
 	},
 	// TensorRT-LLM's table has no bf16, so its default is fp16.
 	BackendTensorRT: {
 		Precisions: []string{"fp16", "int8", "fp8", "int4"}, DefaultPrecision: "fp16",
 		DecodingStrategies: []string{"greedy", "sampling"},
 		LoRA:               LoRAMergeFirst, BatchField: "tensorrt.max_batch_size", Section: "tensorrt",
+		Passthrough: true,
 	},
 	// The native engine runs GGUF tensor types: "" (or "auto") keeps the
 	// file's own types (F32 for synthetic-weight shapes); a type name

@@ -105,7 +105,74 @@ func checkWritten(cfg *ExperimentConfig, tree *node) []problem {
 			}
 		}
 	}
+	// Settings that only matter when another one switches them on.
+	def := DefaultExperiment()
+	changed := func(field string, got, want any) bool { return written(field) != nil && got != want }
+	w, dw := cfg.Warmup, def.Warmup
+	warmupFields := []struct {
+		field     string
+		got, want any
+		// convergence: the field belongs to convergence warm-up (true),
+		// to the fixed count (false), or to both (nil).
+		convergence *bool
+	}{
+		{"warmup.n_warmup", w.NWarmup, dw.NWarmup, ptr(false)},
+		{"warmup.thermal_floor_seconds", w.ThermalFloorSeconds, dw.ThermalFloorSeconds, nil},
+		{"warmup.convergence", w.Convergence, dw.Convergence, nil},
+		{"warmup.cv_threshold", w.CVThreshold, dw.CVThreshold, ptr(true)},
+		{"warmup.window_size", w.WindowSize, dw.WindowSize, ptr(true)},
+		{"warmup.min_prompts", w.MinPrompts, dw.MinPrompts, ptr(true)},
+		{"warmup.max_prompts", w.MaxPrompts, dw.MaxPrompts, ptr(true)},
+	}
+	for _, f := range warmupFields {
+		switch {
+		case !changed(f.field, f.got, f.want):
+		case !w.Enabled:
+			c.add(f.field, "has no effect with warmup.enabled false; remove it or set warmup.enabled: true")
+		case f.convergence != nil && *f.convergence && !w.Convergence:
+			c.add(f.field, "only applies to convergence warm-up; remove it or set warmup.convergence: true")
+		case f.convergence != nil && !*f.convergence && w.Convergence:
+			c.add(f.field, "has no effect with warmup.convergence true (min_prompts and max_prompts bound the runs); remove it")
+		}
+	}
+	if changed("baseline.duration_seconds", cfg.Baseline.DurationSeconds, def.Baseline.DurationSeconds) && !cfg.Baseline.Enabled {
+		c.add("baseline.duration_seconds", "has no effect with baseline.enabled false; remove it or set baseline.enabled: true")
+	}
 	ds := cfg.Dataset
+	for _, d := range []struct {
+		field string
+		dist  *LengthDist
+		fixed string
+	}{{"dataset.input_len_dist", ds.InputLenDist, "dataset.input_len"}, {"dataset.output_len_dist", ds.OutputLenDist, "dataset.output_len"}} {
+		if d.dist == nil {
+			continue
+		}
+		if written(d.fixed) != nil {
+			c.add(d.fixed, "has no effect beside %s, which draws the lengths; remove one of them", d.field)
+		}
+		if d.dist.Kind != "normal" && (d.dist.Mean != 0 || d.dist.Std != 0) {
+			c.add(d.field, "mean and std only apply to kind normal, not %s; remove them or set kind: normal", d.dist.Kind)
+		}
+	}
+	if ds.Name != DatasetSynthetic {
+		for _, f := range []string{"dataset.input_len", "dataset.input_len_dist"} {
+			if written(f) != nil {
+				c.add(f, "only applies to synthetic prompts, not dataset %s (its prompts have their own lengths; max_input_tokens cuts them)", ds.Name)
+			}
+		}
+	}
+	if ds.Name == DatasetSynthetic || ds.Name == "" {
+		// Synthetic prompts always generate exactly their output length.
+		if written("decoder.ignore_eos") != nil && cfg.Decoder.IgnoreEOS {
+			c.add("decoder.ignore_eos", "has no effect on synthetic prompts, which always generate exactly their output length; remove it")
+		}
+		if changed("decoder.min_new_tokens", cfg.Decoder.MinNewTokens, 0) {
+			c.add("decoder.min_new_tokens", "has no effect on synthetic prompts, which always generate exactly their output length; remove it")
+		}
+		if written("dataset.n") != nil && ds.Order != "shuffled" {
+			c.add("dataset.n", "has no effect on synthetic prompts in order %s (the first n of the pool are always the same); remove it or set dataset.order: shuffled", ds.Order)
+		}
+	}
 	if written("dataset.seed") != nil && ds.Seed != defaultDataset().Seed && ds.Name != DatasetSynthetic && ds.Order != "shuffled" {
 		c.add("dataset.seed", "has no effect on dataset %s in order %s (the seed draws synthetic prompts and shuffles order shuffled); remove it or set dataset.order: shuffled", ds.Name, ds.Order)
 	}
@@ -123,6 +190,9 @@ func checkEffects(c *checker, cfg *ExperimentConfig, caps Capabilities) {
 	}
 	if cfg.Decoder.SpeculativeDecoding && !caps.SpeculativeDecoding {
 		c.add("decoder.speculative_decoding", "backend %s has no speculative decoding (backends with it: %s)", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.SpeculativeDecoding }), ", "))
+	}
+	if len(cfg.PassthroughKwargs) > 0 && !caps.Passthrough {
+		c.add("passthrough_kwargs", "backend %s has no engine keyword arguments to pass them to (backends that take them: %s)", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.Passthrough }), ", "))
 	}
 	if cfg.MaxInputTokens > 0 && !caps.TruncatesPrompts {
 		c.add("max_input_tokens", "backend %s cannot cut prompts to a token count (llem has no tokenizer for it); cut the prompts in the dataset or use a backend that can: %s", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.TruncatesPrompts }), ", "))
@@ -142,6 +212,8 @@ func checkEffects(c *checker, cfg *ExperimentConfig, caps Capabilities) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func backendsWith(has func(Capabilities) bool) []string {
 	var out []string

@@ -453,13 +453,16 @@ func (r *resolver) resolveAll(sc *StudyConfig, cands []candidate) {
 		}
 		// A setting that could never take effect is an error even on a
 		// sweep point: the axis itself is wrong, not one combination.
+		probs := validateExperiment(&cfg, true)
 		if hard := checkWritten(&cfg, c.tree); len(hard) > 0 {
+			if c.origin.Source != "sweep" {
+				hard = append(probs, hard...)
+			}
 			for _, p := range hard {
 				r.failAt(c.locate(p.field), c.fieldPrefix()+p.field, "%s", p.msg)
 			}
 			continue
 		}
-		probs := validateExperiment(&cfg, true)
 		if len(probs) > 0 {
 			if c.origin.Source == "sweep" {
 				reason := joinProblems(probs)

@@ -60,6 +60,17 @@ type Protocol struct {
 	WarmupRuns              int     `json:"warmup_runs"`
 	ThermalFloorSeconds     float64 `json:"thermal_floor_seconds"`
 	SamplingIntervalSeconds float64 `json:"sampling_interval_seconds"`
+	// WarmupConvergence holds convergence warm-up's settings when it was
+	// used (then WarmupRuns is 0: the count is measured, in Warmup.Runs).
+	WarmupConvergence *WarmupConvergence `json:"warmup_convergence,omitempty"`
+}
+
+// WarmupConvergence is how convergence warm-up decided it was done.
+type WarmupConvergence struct {
+	CVThreshold float64 `json:"cv_threshold"`
+	WindowSize  int     `json:"window_size"`
+	MinRuns     int     `json:"min_runs"`
+	MaxRuns     int     `json:"max_runs"`
 }
 
 // ModelInfo describes the model as loaded.

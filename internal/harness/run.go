@@ -291,6 +291,8 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 		h.res.Effective = map[string]any{}
 	}
 	h.res.Effective["batching_strategy"] = batching
+	// The decoding settings as the engine received them.
+	h.res.Effective["generation"] = params
 	for _, batch := range batchesOf(set.Prompts, batchSize, batching) {
 		w := rec.OpenWindow()
 		comps, err := eng.Generate(ctx, batch, params)
@@ -396,9 +398,13 @@ func (h *run) protocol(interval time.Duration) results.Protocol {
 	if c.Baseline.Enabled {
 		p.BaselineSeconds = c.Baseline.DurationSeconds
 	}
-	if c.Warmup.Enabled {
-		p.WarmupRuns = c.Warmup.NWarmup
-		p.ThermalFloorSeconds = c.Warmup.ThermalFloorSeconds
+	if w := c.Warmup; w.Enabled {
+		p.ThermalFloorSeconds = w.ThermalFloorSeconds
+		if w.Convergence {
+			p.WarmupConvergence = &results.WarmupConvergence{CVThreshold: w.CVThreshold, WindowSize: w.WindowSize, MinRuns: w.MinPrompts, MaxRuns: w.MaxPrompts}
+		} else {
+			p.WarmupRuns = w.NWarmup
+		}
 	}
 	if h.opts.Quick {
 		p.Mode = "quick"

@@ -10,6 +10,8 @@ load request's passthrough_kwargs, so the Go tests can drive each one:
   fake_print: print() to stdout during generate (must not reach the protocol)
 """
 
+import hashlib
+import json
 import os
 import sys
 import time
@@ -37,7 +39,10 @@ class FakeWorker:
             "exact_output_length": True,
             "effective": {"precision": body.get("precision"), "options": body.get("options") or {},
                           "model_sent": body.get("model"),
-                          "model_config_exists": os.path.isfile(os.path.join(body.get("model") or "", "config.json"))},
+                          "model_config_exists": os.path.isfile(os.path.join(body.get("model") or "", "config.json")),
+                          # Everything the worker was asked to load, so a
+                          # test can see that a setting reached it.
+                          "load_request": body},
             "warnings": ["fake worker: no real compute"],
         }
 
@@ -73,13 +78,21 @@ class FakeWorker:
                 "prompt_tokens": n_in,
                 "output_tokens": n_out,
                 "text": " ".join(["tok"] * n_out),
-                "token_ids": list(range(n_out)),
+                "token_ids": fake_ids(params, p, n_out),
                 "start": start,
                 "token_times": times,
                 "end": time.perf_counter(),
                 "finish_reason": "length",
             })
         return out
+
+
+def fake_ids(params, prompt, n):
+    """Ids that depend on the decoding parameters and the prompt, as a real
+    model's would, so a setting that reaches the worker changes them."""
+    seed = json.dumps([params, prompt.get("id"), prompt.get("text"), prompt.get("tokens")], sort_keys=True)
+    digest = hashlib.sha256(seed.encode()).digest()
+    return [digest[i % len(digest)] + 256 * (i // len(digest)) for i in range(n)]
 
 
 def nested_failure(message):
