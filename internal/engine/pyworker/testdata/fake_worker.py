@@ -25,11 +25,13 @@ class FakeWorker:
 
     def __init__(self):
         self.opts = {}
+        self.model = None
         self.server = None
 
     def load(self, body):
         t0 = time.perf_counter()
         self.opts = body.get("passthrough_kwargs") or {}
+        self.model = body.get("model")
         sys.stderr.write("fake worker loading %s\n" % body.get("model"))
         return {
             "load_seconds": time.perf_counter() - t0,
@@ -78,7 +80,7 @@ class FakeWorker:
                 "prompt_tokens": n_in,
                 "output_tokens": n_out,
                 "text": " ".join(["tok"] * n_out),
-                "token_ids": fake_ids(params, p, n_out),
+                "token_ids": fake_ids(self.model, params, p, n_out),
                 "start": start,
                 "token_times": times,
                 "end": time.perf_counter(),
@@ -87,10 +89,11 @@ class FakeWorker:
         return out
 
 
-def fake_ids(params, prompt, n):
-    """Ids that depend on the decoding parameters and the prompt, as a real
-    model's would, so a setting that reaches the worker changes them."""
-    seed = json.dumps([params, prompt.get("id"), prompt.get("text"), prompt.get("tokens")], sort_keys=True)
+def fake_ids(model, params, prompt, n):
+    """Ids that depend on the model, the decoding parameters and the prompt,
+    as a real model's would, so a setting that reaches the worker changes
+    them."""
+    seed = json.dumps([model, params, prompt.get("id"), prompt.get("text"), prompt.get("tokens")], sort_keys=True)
     digest = hashlib.sha256(seed.encode()).digest()
     return [digest[i % len(digest)] + 256 * (i // len(digest)) for i in range(n)]
 
