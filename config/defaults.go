@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // Every default of an experiment, a study's execution and the user config
 // lives in this file (UPSTREAM.md's values unless a comment says otherwise).
 
@@ -148,7 +150,20 @@ func ApplyDefaults(cfg *ExperimentConfig) {
 	if w.MaxPrompts == 0 {
 		w.MaxPrompts = d.Warmup.MaxPrompts
 	}
+	if o := cfg.OpenAI; o != nil && o.BaseURL != "" {
+		o.BaseURL = NormaliseBaseURL(o.BaseURL)
+	}
 	dropEmptySections(cfg)
+}
+
+// NormaliseBaseURL spells an OpenAI-compatible base URL one way (no
+// trailing slash, ending in /v1), so one server is one configuration.
+func NormaliseBaseURL(u string) string {
+	u = strings.TrimRight(u, "/")
+	if !strings.HasSuffix(u, "/v1") {
+		u += "/v1"
+	}
+	return u
 }
 
 func applyDatasetDefaults(ds *DatasetConfig) {

@@ -335,6 +335,9 @@ func checkOpenAI(c *checker, o *OpenAIConfig) {
 	if t := o.RequestTimeoutSecond; t != nil && *t <= 0 {
 		c.add("openai.request_timeout_seconds", "must be positive, got %g", *t)
 	}
+	if o.HealthURL != nil && len(o.ServerCommand) == 0 {
+		c.add("openai.health_url", "only applies with server_command (it is polled until the server llem started answers); remove it")
+	}
 	if o.BaseURL != "" && !strings.HasPrefix(o.BaseURL, "http://") && !strings.HasPrefix(o.BaseURL, "https://") {
 		c.add("openai.base_url", "must start with http:// or https://, got %q", o.BaseURL)
 	}

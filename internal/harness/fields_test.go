@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +23,7 @@ import (
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/engine/native"
+	"github.com/llenergymeasure/llem/internal/engine/openai"
 	"github.com/llenergymeasure/llem/internal/engine/pyworker"
 	"github.com/llenergymeasure/llem/results"
 )
@@ -283,14 +286,22 @@ func TestEveryFieldTakesEffectOrIsRefused(t *testing.T) {
 	} else {
 		t.Log("python3 not installed: the Python backends' fields are not probed (apt-get install python3)")
 	}
+	if bin := os.Getenv("LLEM_TEST_LLAMACPP"); bin != "" {
+		bases[config.BackendOpenAI] = llamaServerBase(t, bin, dir)
+	} else {
+		t.Log("LLEM_TEST_LLAMACPP is not set: the openai backend's fields are not probed (no llama.cpp build; .ci/run builds one)")
+	}
 	for _, base := range bases {
 		for k, v := range m("n", "4", "dataset.output_len", "8", "baseline.enabled", "false", "warmup.enabled", "false") {
 			base[k] = v
 		}
 	}
 	newEngine := func(cfg config.ExperimentConfig) (engine.Engine, error) {
-		if cfg.Backend == config.BackendNative {
+		switch cfg.Backend {
+		case config.BackendNative:
 			return native.New(), nil
+		case config.BackendOpenAI:
+			return openai.New(), nil
 		}
 		return pyworker.New(cfg.Backend, pyworker.Runner{CacheDir: filepath.Join(dir, "workers"), WorkerScript: script}), nil
 	}
@@ -350,9 +361,6 @@ func TestEveryFieldTakesEffectOrIsRefused(t *testing.T) {
 				rows = append(rows, fieldRow{field, string(bk), outcome, detail})
 			})
 		}
-	}
-	for _, bk := range []config.Backend{config.BackendOpenAI} {
-		rows = append(rows, fieldRow{"(all fields)", string(bk), "not probed here", "the openai backend needs a server; its fields are refused or take effect per internal/engine/openai's tests against llama-server"})
 	}
 	if path := os.Getenv("LLEM_FIELD_REPORT"); path != "" {
 		var out strings.Builder
@@ -512,4 +520,65 @@ func fingerprintOf(r *results.ExperimentResult) fingerprint {
 
 func (f fingerprint) equal(g fingerprint) bool {
 	return f.Effective == g.Effective && reflect.DeepEqual(f.Protocol, g.Protocol) && f.Model == g.Model && slices.Equal(f.Requests, g.Requests)
+}
+
+// llamaServerBase starts one llama-server (stopped by its PID at the end)
+// serving a synthetic stories15M, and returns the openai base config that
+// talks to it; openai's own fields are probed against it.
+func llamaServerBase(t *testing.T, bin, dir string) map[string]string {
+	t.Helper()
+	model := filepath.Join(dir, "stories15M.gguf")
+	f, err := os.Create(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := native.SynthesizeGGUF(f, "stories15M", 1, "f32"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(filepath.Join(bin, "llama-server"), "-m", model, "--alias", "stories15M", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "-np", "2", "-c", "2048", "-t", "2")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("llama-server did not become healthy at %s", base)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Setenv("LLEM_TEST_KEY", "not-a-real-key")
+	// openai's own fields, probed against this server.
+	for field, p := range map[string]probe{
+		"openai.base_url":       {set: m("openai.base_url", "'"+strings.Replace(base, "127.0.0.1", "localhost", 1)+"/v1'")},
+		"openai.server_command": {set: m("openai.server_command", "[sleep, '30']")},
+		"openai.health_url":     {with: m("openai.server_command", "[sleep, '30']"), set: m("openai.health_url", "'"+base+"/health'")},
+		"model":                 {set: m("model", "another-model")},
+		"precision":             {set: m("precision", "q8_0")},
+	} {
+		pr := probes[field]
+		if pr.on == nil {
+			pr.on = map[config.Backend]probe{}
+		}
+		pr.on[config.BackendOpenAI] = p
+		probes[field] = pr
+	}
+	return m("model", "stories15M", "backend", "openai", "openai.base_url", "'"+base+"/v1'")
 }

@@ -56,6 +56,8 @@ func Inspect(cfg config.ExperimentConfig) (engine.ModelFacts, []*engine.SettingE
 		return native.Inspect(cfg)
 	case config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT:
 		return pyworker.Inspect(cfg), nil
+	case config.BackendOpenAI:
+		return engine.ModelFacts{}, openai.Inspect(cfg)
 	default:
 		return engine.ModelFacts{}, nil
 	}

@@ -43,6 +43,12 @@ type Engine struct {
 	server      *server
 }
 
+// noAnswerError is the error for a server that does not answer at all.
+type noAnswerError struct{ err error }
+
+func (e noAnswerError) Error() string { return e.err.Error() }
+func (e noAnswerError) Unwrap() error { return e.err }
+
 // New returns an unloaded openai engine.
 func New() engine.Engine { return &Engine{client: &http.Client{}} }
 
@@ -102,8 +108,12 @@ func (e *Engine) Load(ctx context.Context, cfg config.ExperimentConfig) (engine.
 			"arrivals":        map[bool]string{true: "poisson", false: "closed_loop"}[e.rate > 0],
 			"request_timeout": e.timeout.Seconds(),
 			"server_started":  e.server != nil,
+			"health_url":      health,
 		},
 		Versions: map[string]string{},
+	}
+	if o.APIKeyEnv != nil {
+		info.Effective["api_key_env"] = *o.APIKeyEnv // the name, never the key
 	}
 	owner, err := e.serverOwner(ctx)
 	if err != nil {
@@ -136,11 +146,7 @@ func normaliseBaseURL(u string) string {
 	if u == "" {
 		return DefaultBaseURL
 	}
-	u = strings.TrimRight(u, "/")
-	if !strings.HasSuffix(u, "/v1") {
-		u += "/v1"
-	}
-	return u
+	return config.NormaliseBaseURL(u)
 }
 
 // serverOwner names the server from the owned_by of the model list
@@ -153,7 +159,7 @@ func (e *Engine) serverOwner(ctx context.Context) (string, error) {
 	e.authorise(req)
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("openai: server at %s does not answer: %w", e.baseURL, err)
+		return "", noAnswerError{fmt.Errorf("openai: server at %s does not answer: %w", e.baseURL, err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -168,12 +174,16 @@ func (e *Engine) serverOwner(ctx context.Context) (string, error) {
 	if json.NewDecoder(resp.Body).Decode(&list) != nil || len(list.Data) == 0 || list.Data[0].OwnedBy == "" {
 		return "unknown", nil
 	}
+	var ids []string
 	for _, m := range list.Data {
 		if m.ID == e.model || m.ID == e.model+":latest" { // Ollama tags an untagged name latest
 			return m.OwnedBy, nil
 		}
+		ids = append(ids, m.ID)
 	}
-	return list.Data[0].OwnedBy, nil
+	// The model is what was asked to be measured: a server that serves
+	// another would be measured under a wrong name.
+	return "", fmt.Errorf("openai: the server at %s does not serve model %q (it serves: %s); set model to the name it lists", e.baseURL, e.model, strings.Join(ids, ", "))
 }
 
 // ollamaVersion is the version Ollama's native /api/version reports beside
