@@ -202,6 +202,18 @@ func referenceMarkdown(comments map[string]string) []byte {
 		w("| %s | %s | %s | %s | %s | `%s` |\n", be, describePrecisions(c.Precisions), orDash(c.DefaultPrecision, own), strings.Join(c.DecodingStrategies, ", "), loraText(c.LoRA), c.BatchField)
 	}
 
+	w("\nSpeculative decoding: %s. `max_input_tokens` (llem cuts prompts with the model's tokenizer): %s. `passthrough_kwargs`: %s.\n",
+		strings.Join(backendsWith(func(c Capabilities) bool { return c.SpeculativeDecoding }), ", "),
+		strings.Join(backendsWith(func(c Capabilities) bool { return c.TruncatesPrompts }), ", "),
+		strings.Join(backendsWith(func(c Capabilities) bool { return c.Passthrough }), ", "))
+
+	w("\n## Every setting takes effect or is refused\n\n")
+	w("A value that could not change what runs is a configuration error (exit 2, naming the file, line and field), found when the file is read or by the pre-flight before anything is measured (also at `--dry-run`): a sampling knob under greedy decoding, a warm-up field with warm-up off, a batch larger than `n`, a precision on a GGUF file, a prompt that does not fit the context, and so on. ")
+	w("The field-coverage test (`internal/harness/fields_test.go`) checks every field on every backend that runs here. These fields alone are accepted and recorded without effect under a condition, and `--dry-run` warns when a sweep varies nothing else:\n\n| field | without effect when | why it is accepted |\n|---|---|---|\n")
+	for _, r := range RecordedOnlyFields() {
+		w("| `%s` | %s | %s |\n", r.Field, r.When, r.Why)
+	}
+
 	w("\n## Execution\n\n| field | type | default | allowed | description |\n|---|---|---|---|---|\n")
 	fieldRows(&b, comments, reflect.ValueOf(DefaultExecution()), "execution")
 	w("| `execution.experiment_gap_seconds` | number | — |  | Upstream's name for `config_gap_seconds`. |\n")
