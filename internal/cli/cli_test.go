@@ -321,3 +321,29 @@ func TestBadInputExitsTwo(t *testing.T) {
 		t.Errorf("a refused model synth left its output file (%v)", err)
 	}
 }
+
+// TestTinyWithDefaultDatasetRuns: the built-in defaults (512 prompt tokens,
+// 128 new) run on every built-in shape; tiny's context used to be too
+// short, which failed every run after the baseline.
+func TestTinyWithDefaultDatasetRuns(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(p, []byte("model: tiny\nn: 2\nbaseline: {enabled: false}\nwarmup: {enabled: false}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errOut := runCLI(t, nil, "run", p, "--output", filepath.Join(dir, "r"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var out struct {
+		Result results.ExperimentResult `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out.Result.Requests {
+		if r.InputTokens != 512 || r.OutputTokens != 128 {
+			t.Errorf("request %s: %d→%d tokens, want the defaults 512→128", r.PromptID, r.InputTokens, r.OutputTokens)
+		}
+	}
+}
