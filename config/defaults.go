@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // Every default of an experiment, a study's execution and the user config
 // lives in this file (UPSTREAM.md's values unless a comment says otherwise).
@@ -127,6 +130,12 @@ func ApplyDefaults(cfg *ExperimentConfig) {
 	if cfg.Backend == BackendNative && cfg.Precision == "auto" {
 		cfg.Precision = ""
 	}
+	// A synthetic shape's own type is f32, so f32 and auto are one
+	// configuration there (a GGUF file keeps its own types: f32 on one is
+	// refused by the pre-flight, so it is not folded).
+	if cfg.Backend == BackendNative && cfg.Precision == "f32" && !isFile(cfg.Model) {
+		cfg.Precision = ""
+	}
 	if cfg.Precision == "" {
 		cfg.Precision = DefaultPrecision(cfg.Backend)
 	}
@@ -154,6 +163,11 @@ func ApplyDefaults(cfg *ExperimentConfig) {
 		o.BaseURL = NormaliseBaseURL(o.BaseURL)
 	}
 	dropEmptySections(cfg)
+}
+
+func isFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // NormaliseBaseURL spells an OpenAI-compatible base URL one way (no

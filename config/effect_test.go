@@ -114,3 +114,13 @@ func TestRecordedOnlySweepWarned(t *testing.T) {
 		t.Errorf("sweep that also varies n warned: %q", w)
 	}
 }
+
+// TestShapePrecisionF32IsAuto: on a synthetic shape f32 is the shape's own
+// type, so `precision: [auto, f32]` is one configuration, not two ranked
+// against each other.
+func TestShapePrecisionF32IsAuto(t *testing.T) {
+	sc := mustParse(t, "model: tiny\nsweep:\n  precision: [auto, f32, q8_0]\n")
+	if len(sc.Experiments) != 2 || len(sc.Skipped) != 1 || !strings.Contains(sc.Skipped[0].Reason, "duplicate of experiment 0") {
+		t.Errorf("got %d experiments, skipped %v", len(sc.Experiments), sc.Skipped)
+	}
+}
