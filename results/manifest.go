@@ -85,9 +85,9 @@ type ManifestRun struct {
 	// ResultSHA256 is the checksum of result.json when the run completed;
 	// a resume re-measures a run whose result no longer matches it.
 	ResultSHA256 string `json:"result_sha256,omitempty"`
-	Error      string `json:"error,omitempty"`
-	ErrorType  string `json:"error_type,omitempty"`
-	LogTail    string `json:"log_tail,omitempty"`
+	Error        string `json:"error,omitempty"`
+	ErrorType    string `json:"error_type,omitempty"`
+	LogTail      string `json:"log_tail,omitempty"`
 	// StartTempC and EndTempC are device temperatures around the run, when readable.
 	StartTempC *float64 `json:"start_temp_c,omitempty"`
 	EndTempC   *float64 `json:"end_temp_c,omitempty"`
