@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/results"
@@ -104,6 +105,8 @@ const (
 // context handed to run. Everything on stdout and stderr lands in the run's
 // log, so the child's failure is also written to stderr here.
 func ChildMain(ctx context.Context, run func(ctx context.Context, req ChildRequest) (*results.ExperimentResult, error)) int {
+	stopWatch := dieWithParent()
+	defer stopWatch()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -178,4 +181,49 @@ func pipeFD(fd uintptr, name string) *os.File {
 		return nil
 	}
 	return os.NewFile(fd, name)
+}
+
+// parentPoll is how often a child checks that its runner is still there,
+// beside the kernel's parent-death signal.
+const parentPoll = 100 * time.Millisecond
+
+// dieWithParent makes the child end at once, with everything it started,
+// when the runner that started it dies: the runner is killed with SIGKILL
+// and cannot stop its children, and an orphaned run would keep measuring
+// (and holding the device) under a resumed study. The kernel sends SIGTERM
+// when the parent dies (Pdeathsig, Linux) and a poll of the parent pid
+// covers the rest; either way the child SIGKILLs its own process group (it
+// leads it: the runner starts it with Setpgid), so nothing of it lingers.
+// An ordinary SIGTERM, with the parent alive, is left to the graceful
+// cancellation of ChildMain. The returned function stops watching.
+func dieWithParent() func() {
+	ppid := os.Getppid()
+	leader := syscall.Getpgrp() == os.Getpid()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(parentPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-sig:
+			case <-t.C:
+			}
+			if os.Getppid() == ppid {
+				continue
+			}
+			fmt.Fprintf(os.Stderr, "llem child: the runner (pid %d) is gone; stopping this run and everything it started\n", ppid)
+			if leader {
+				_ = syscall.Kill(0, syscall.SIGKILL)
+			}
+			os.Exit(ChildExitProtocol)
+		}
+	}()
+	return func() {
+		signal.Stop(sig)
+		close(done)
+	}
 }
