@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llenergymeasure/llem/results"
+)
+
+// sixRunStudy is three native configurations × two cycles, as fast as the
+// tiny model runs: no baseline, no warm-up, two short prompts.
+const sixRunStudy = `name: six
+model: tiny
+backend: native
+n: 2
+dataset: {name: synthetic, input_len: 8, output_len: 4}
+baseline: {enabled: false}
+warmup: {enabled: false}
+sweep:
+  native.batch_size: [1, 2, 3]
+execution: {n_cycles: 2, cycle_order: interleaved}
+`
+
+// writeStudyFile writes src as a study file and returns it with the
+// results folder beside it.
+func writeStudyFile(t *testing.T, src string) (file, out string) {
+	t.Helper()
+	dir := t.TempDir()
+	file = filepath.Join(dir, "study.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file, filepath.Join(dir, "results")
+}
+
+// onlyStudyDir is the one study folder under out.
+func onlyStudyDir(t *testing.T, out string) string {
+	t.Helper()
+	ents, err := os.ReadDir(out)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("%s: %d entries (%v), want one study folder", out, len(ents), err)
+	}
+	return filepath.Join(out, ents[0].Name())
+}
+
+// llemProcess is llem (this test binary) as its own process, counting the
+// runs its children measure in execLog.
+func llemProcess(execLog string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asLlemEnv+"=1", execLogEnv+"="+execLog, "XDG_CONFIG_HOME=", "LLEM_CONFIG=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	return cmd, &out, &errb
+}
+
+// executions counts the measurements logged per "hash cycle".
+func executions(t *testing.T, path string) map[string]int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l != "" {
+			n[l]++
+		}
+	}
+	return n
+}
+
+func runKey(r results.ManifestRun) string { return fmt.Sprintf("%s %d", r.MeasurementConfigHash, r.Cycle) }
+
+// treeSums is the checksum of every file under dir, by relative path.
+func treeSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		sums[rel] = sha256File(t, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+// completedResults checks that every planned run of the study in sd is
+// completed with a valid result and returns their checksums by run key.
+func completedResults(t *testing.T, sd string, want int) map[string]string {
+	t.Helper()
+	m, err := results.ReadManifest(filepath.Join(sd, results.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Runs) != want {
+		t.Fatalf("manifest has %d runs, want %d", len(m.Runs), want)
+	}
+	sums := map[string]string{}
+	for _, r := range m.Runs {
+		if r.State != results.StateCompleted {
+			t.Errorf("run %d (cycle %d) is %s: %s", r.Index, r.Cycle, r.State, r.Error)
+			continue
+		}
+		if _, sum, err := results.CheckResult(filepath.Join(sd, r.ResultPath), r.MeasurementConfigHash, r.Cycle, r.ResultSHA256); err != nil {
+			t.Errorf("run %d: %v", r.Index, err)
+		} else {
+			sums[runKey(r)] = sum
+		}
+	}
+	return sums
+}
+
+// finishedStudy runs src to the end in-process and returns its folder.
+func finishedStudy(t *testing.T, src string) (file, sd string) {
+	t.Helper()
+	file, out := writeStudyFile(t, src)
+	if code, stdout, errOut := runCLI(t, nil, "run", file, "--no-gaps", "--output", out, "-q"); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	return file, onlyStudyDir(t, out)
+}
+
+// TestResumeRefusesFewerCycles: --resume --cycles below the study's is
+// exit 2 and changes nothing on disk; more cycles extend the study, and a
+// plain resume afterwards keeps them.
+func TestResumeRefusesFewerCycles(t *testing.T) {
+	_, sd := finishedStudy(t, sixRunStudy)
+	before := treeSums(t, sd)
+	code, stdout, errOut := runCLI(t, nil, "run", "--resume", sd, "--cycles", "1", "--no-gaps")
+	if code != ExitBadInput || !strings.Contains(errOut, "the study has 2 cycles and --cycles asks for 1") || !strings.Contains(errOut, sd) {
+		t.Fatalf("exit %d, want 2 naming %s and the cycles\n%s\n%s", code, sd, stdout, errOut)
+	}
+	after := treeSums(t, sd)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a refused resume changed the study folder:\nbefore %v\nafter  %v", before, after)
+	}
+
+	done := completedResults(t, sd, 6)
+	if code, stdout, errOut := runCLI(t, nil, "run", "--resume", sd, "--cycles", "3", "--no-gaps", "-q"); code != 0 {
+		t.Fatalf("extend to 3 cycles: exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	extended := completedResults(t, sd, 9)
+	for k, sum := range done {
+		if extended[k] != sum {
+			t.Errorf("run %s changed when the study was extended", k)
+		}
+	}
+	code, _, errOut = runCLI(t, nil, "run", "--resume", sd, "--no-gaps")
+	if code != 0 || !strings.Contains(errOut, "0 of 9 runs to do") {
+		t.Errorf("plain resume after extending: exit %d, want 0 runs of 9 to do\n%s", code, errOut)
+	}
+}
+
+// TestResumeRemeasuresInvalidResults replaces completed results by null,
+// {}, a sibling's result, a truncated and an empty file: a resume moves
+// each aside (never deletes it), measures those runs again, once, and
+// leaves the valid result byte-identical.
+func TestResumeRemeasuresInvalidResults(t *testing.T) {
+	file, sd := finishedStudy(t, sixRunStudy)
+	m, err := results.ReadManifest(filepath.Join(sd, results.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := func(i int) string { return filepath.Join(sd, m.Runs[i].ResultPath) }
+	sibling, err := os.ReadFile(path(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(path(0))
+	corrupt := map[int][]byte{
+		0: []byte("null"),
+		1: []byte("{}"),
+		2: sibling,
+		3: good[:len(good)/2],
+		4: {},
+	}
+	for i, b := range corrupt {
+		if err := os.WriteFile(path(i), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep := sha256File(t, path(5))
+
+	execLog := filepath.Join(t.TempDir(), "exec.log")
+	cmd, stdout, errOut := llemProcess(execLog, "run", file, "--resume", sd, "--no-gaps")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resume: %v\n%s\n%s", err, stdout, errOut)
+	}
+	if !strings.Contains(errOut.String(), "5 of 6 runs to do") {
+		t.Errorf("resume should measure the 5 invalid runs again:\n%s", errOut)
+	}
+	completedResults(t, sd, 6)
+	ran := executions(t, execLog)
+	for i, b := range corrupt {
+		r := m.Runs[i]
+		if ran[runKey(r)] != 1 {
+			t.Errorf("run %d measured %d times on resume, want 1", i, ran[runKey(r)])
+		}
+		aside, _ := filepath.Glob(filepath.Join(sd, filepath.Dir(r.ResultPath), results.InvalidDirPrefix+"*", results.ResultFile))
+		if len(aside) != 1 {
+			t.Errorf("run %d: %d results set aside, want 1", i, len(aside))
+			continue
+		}
+		if got, _ := os.ReadFile(aside[0]); !bytes.Equal(got, b) {
+			t.Errorf("run %d: the result set aside is not the invalid one", i)
+		}
+		if !strings.Contains(errOut.String(), fmt.Sprintf("run %d (cycle %d)", r.Index, r.Cycle)) {
+			t.Errorf("run %d is not reported as set aside:\n%s", i, errOut)
+		}
+	}
+	if ran[runKey(m.Runs[5])] != 0 || sha256File(t, path(5)) != keep {
+		t.Error("the valid result was measured again or changed")
+	}
+}
