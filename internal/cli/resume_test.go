@@ -7,9 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/llenergymeasure/llem/internal/study"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -75,7 +79,9 @@ func executions(t *testing.T, path string) map[string]int {
 	return n
 }
 
-func runKey(r results.ManifestRun) string { return fmt.Sprintf("%s %d", r.MeasurementConfigHash, r.Cycle) }
+func runKey(r results.ManifestRun) string {
+	return fmt.Sprintf("%s %d", r.MeasurementConfigHash, r.Cycle)
+}
 
 // treeSums is the checksum of every file under dir, by relative path.
 func treeSums(t *testing.T, dir string) map[string]string {
@@ -221,5 +227,195 @@ func TestResumeRemeasuresInvalidResults(t *testing.T) {
 	}
 	if ran[runKey(m.Runs[5])] != 0 || sha256File(t, path(5)) != keep {
 		t.Error("the valid result was measured again or changed")
+	}
+}
+
+// killedStudy starts src as a llem process, SIGKILLs it once at least
+// minDone runs are completed (but not all of want) and returns the
+// study folder, unlocked: the killed runner's child died with it.
+func killedStudy(t *testing.T, file, out string, minDone, want int, execLog string) string {
+	t.Helper()
+	cmd, stdout, errOut := llemProcess(execLog, "run", file, "--output", out)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var sd string
+	for {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the study never reached %d completed runs:\n%s\n%s", minDone, stdout, errOut)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if dirs, _ := os.ReadDir(out); len(dirs) == 1 {
+			sd = filepath.Join(out, dirs[0].Name())
+			if m, err := results.ReadManifest(filepath.Join(sd, results.ManifestFile)); err == nil && m.Counts()[results.StateCompleted] >= minDone {
+				break
+			}
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	waitUnlocked(t, sd)
+	m, err := results.ReadManifest(filepath.Join(sd, results.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Counts()[results.StateCompleted]; n == want {
+		t.Fatalf("all %d runs completed before the kill; the test needs a study cut short", n)
+	}
+	return sd
+}
+
+// waitUnlocked waits until no process holds the study's lock: the run
+// child of a killed llem inherits it and must die with its parent.
+func waitUnlocked(t *testing.T, sd string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h, held := study.LockedBy(sd)
+		if !held {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is still locked 5 s after llem was killed (holder %+v): its child outlived it", sd, h)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestConcurrentResumesOneRefused starts two resumes of a killed study at
+// once: one is refused at once with exit 2 and the other's pid, the other
+// completes, and every run left is measured exactly once.
+func TestConcurrentResumesOneRefused(t *testing.T) {
+	src := strings.Replace(sixRunStudy, "cycle_order: interleaved}", "cycle_order: interleaved, config_gap_seconds: 0.3, cycle_gap_seconds: 0.3}", 1)
+	file, out := writeStudyFile(t, src)
+	sd := killedStudy(t, file, out, 2, 6, filepath.Join(t.TempDir(), "first.log"))
+	before, err := results.ReadManifest(filepath.Join(sd, results.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[string]string{}
+	for _, r := range before.Runs {
+		if r.State == results.StateCompleted {
+			done[runKey(r)] = sha256File(t, filepath.Join(sd, r.ResultPath))
+		}
+	}
+
+	execLog := filepath.Join(t.TempDir(), "exec.log")
+	type proc struct {
+		cmd       *exec.Cmd
+		out, errb *bytes.Buffer
+		took      time.Duration
+		err       error
+	}
+	procs := make([]*proc, 2)
+	for i := range procs {
+		cmd, o, e := llemProcess(execLog, "run", "--resume", sd, "--no-gaps")
+		procs[i] = &proc{cmd: cmd, out: o, errb: e}
+	}
+	for _, p := range procs {
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waited := make(chan struct{}, 2)
+	began := time.Now()
+	for _, p := range procs {
+		go func() {
+			p.err = p.cmd.Wait()
+			p.took = time.Since(began)
+			waited <- struct{}{}
+		}()
+	}
+	<-waited
+	<-waited
+	codes := []int{procs[0].cmd.ProcessState.ExitCode(), procs[1].cmd.ProcessState.ExitCode()}
+	sort.Ints(codes)
+	if codes[0] != 0 || codes[1] != ExitBadInput {
+		t.Fatalf("exit codes %v, want one 0 and one 2\n%s\n%s\n%s\n%s", codes, procs[0].out, procs[0].errb, procs[1].out, procs[1].errb)
+	}
+	winner, loser := procs[0], procs[1]
+	if winner.cmd.ProcessState.ExitCode() != 0 {
+		winner, loser = loser, winner
+	}
+	want := fmt.Sprintf("study %s is in use by pid %d on ", sd, winner.cmd.Process.Pid)
+	if !strings.Contains(loser.errb.String(), want) {
+		t.Errorf("the refused resume should say %q:\n%s", want, loser.errb)
+	}
+	if loser.took > 10*time.Second {
+		t.Errorf("the refused resume took %s; it must be refused at once", loser.took)
+	}
+	ran := executions(t, execLog)
+	after := completedResults(t, sd, 6)
+	for _, r := range before.Runs {
+		k := runKey(r)
+		if sum, ok := done[k]; ok {
+			if ran[k] != 0 || after[k] != sum {
+				t.Errorf("run %d was completed before: measured %d more times, result unchanged %v", r.Index, ran[k], after[k] == sum)
+			}
+		} else if ran[k] != 1 {
+			t.Errorf("run %d (%s before) measured %d times by the two resumes, want 1", r.Index, r.State, ran[k])
+		}
+	}
+}
+
+// TestResumeRebuildsManifest deletes, then truncates, the manifest: a
+// resume rebuilds it from study.json and the run folders, says so,
+// measures only what has no valid result, and leaves the earlier results
+// byte-identical.
+func TestResumeRebuildsManifest(t *testing.T) {
+	file, sd := finishedStudy(t, sixRunStudy)
+	done := completedResults(t, sd, 6)
+	m, _ := results.ReadManifest(filepath.Join(sd, results.ManifestFile))
+	// One run never got its result: its folder is gone.
+	lost := m.Runs[4]
+	if err := os.RemoveAll(filepath.Join(sd, filepath.Dir(lost.ResultPath))); err != nil {
+		t.Fatal(err)
+	}
+	delete(done, runKey(lost))
+	manifest := filepath.Join(sd, results.ManifestFile)
+	for _, damage := range []struct {
+		name string
+		do   func() error
+		want string
+	}{
+		{"deleted", func() error { return os.Remove(manifest) }, "is missing: rebuilt it"},
+		{"truncated", func() error {
+			b, err := os.ReadFile(manifest)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(manifest, b[:len(b)/3], 0o644)
+		}, "cannot be read"},
+	} {
+		t.Run(damage.name, func(t *testing.T) {
+			if err := damage.do(); err != nil {
+				t.Fatal(err)
+			}
+			execLog := filepath.Join(t.TempDir(), "exec.log")
+			cmd, stdout, errOut := llemProcess(execLog, "run", file, "--resume", sd, "--no-gaps")
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("resume: %v\n%s\n%s", err, stdout, errOut)
+			}
+			if !strings.Contains(errOut.String(), damage.want) || !strings.Contains(errOut.String(), manifest) {
+				t.Errorf("resume should say it rebuilt %s (%q):\n%s", manifest, damage.want, errOut)
+			}
+			after := completedResults(t, sd, 6)
+			for k, sum := range done {
+				if after[k] != sum {
+					t.Errorf("run %s: result changed", k)
+				}
+			}
+			ran := executions(t, execLog)
+			if damage.name == "deleted" && (len(ran) != 1 || ran[runKey(lost)] != 1) {
+				t.Errorf("measured %v, want only the lost run once", ran)
+			}
+			if damage.name == "truncated" && len(ran) != 0 {
+				t.Errorf("measured %v, want nothing: every result is valid", ran)
+			}
+		})
 	}
 }

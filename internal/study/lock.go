@@ -1,6 +1,7 @@
 package study
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,7 +68,8 @@ func LockDir(dir string, orphanWait time.Duration) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	deadline := time.Now().Add(orphanWait)
+	began := time.Now()
+	host, _ := os.Hostname()
 	for {
 		ok, err := tryLock(f)
 		if err != nil {
@@ -78,18 +80,27 @@ func LockDir(dir string, orphanWait time.Duration) (*Lock, error) {
 			break
 		}
 		le := &LockedError{Dir: dir, Holder: readHolder(path)}
-		host, _ := os.Hostname()
 		le.Orphan = le.Holder.Host == host && le.Holder.PID > 0 && !processAlive(le.Holder.PID)
-		if !le.Orphan || time.Now().After(deadline) {
-			f.Close()
-			return nil, le
+		switch {
+		case le.Holder.PID <= 0 && time.Since(began) < time.Second:
+			// The holder has just locked and not written its name yet.
+			time.Sleep(5 * time.Millisecond)
+			continue
+		case le.Orphan && time.Since(began) < orphanWait:
+			// An orphan, or the stale name of a holder that is gone while
+			// a new one is about to write its own: look again shortly.
+			time.Sleep(20 * time.Millisecond)
+			continue
 		}
-		time.Sleep(50 * time.Millisecond)
+		f.Close()
+		return nil, le
 	}
-	host, _ := os.Hostname()
 	b, _ := json.Marshal(LockHolder{PID: os.Getpid(), Host: host, Since: time.Now().UTC()})
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt(append(b, '\n'), 0)
+	b = append(b, '\n')
+	// Overwrite, then cut: the file is never empty for a reader.
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
 	}
 	if err != nil {
 		f.Close()
@@ -133,10 +144,12 @@ func LockedBy(dir string) (LockHolder, bool) {
 	return readHolder(path), true
 }
 
+// readHolder reads the first JSON value of the lock file (a longer
+// earlier name may trail it for an instant).
 func readHolder(path string) LockHolder {
 	var h LockHolder
 	if b, err := os.ReadFile(path); err == nil {
-		_ = json.Unmarshal(b, &h)
+		_ = json.NewDecoder(bytes.NewReader(b)).Decode(&h)
 	}
 	return h
 }
