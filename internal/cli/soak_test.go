@@ -40,7 +40,7 @@ func TestSoakKillResume(t *testing.T) {
 	began := time.Now()
 
 	var sd string
-	var progress []int // runs completed after each kill
+	var progress []int          // runs completed after each kill
 	done := map[string]string{} // run key → sha256 of result.json when first seen completed
 	for kill := 0; kill < 20; kill++ {
 		args := []string{"run", file, "--output", out, "--no-gaps"}
