@@ -144,7 +144,7 @@ func TestResumeRefusesFewerCycles(t *testing.T) {
 	_, sd := finishedStudy(t, sixRunStudy)
 	before := treeSums(t, sd)
 	code, stdout, errOut := runCLI(t, nil, "run", "--resume", sd, "--cycles", "1", "--no-gaps")
-	if code != ExitBadInput || !strings.Contains(errOut, "the study has 2 cycles and --cycles asks for 1") || !strings.Contains(errOut, sd) {
+	if code != ExitBadInput || !strings.Contains(errOut, "the study has 2 cycles and this resume asks for 1") || !strings.Contains(errOut, sd) {
 		t.Fatalf("exit %d, want 2 naming %s and the cycles\n%s\n%s", code, sd, stdout, errOut)
 	}
 	after := treeSums(t, sd)
@@ -417,5 +417,44 @@ func TestResumeRebuildsManifest(t *testing.T) {
 				t.Errorf("measured %v, want nothing: every result is valid", ran)
 			}
 		})
+	}
+}
+
+// TestWritersRefusedReadersNot: while a study is locked, gather and an
+// array task for one of its runs (locked on its own) exit 2 naming the
+// holder, and report still reads it, saying it is still running.
+func TestWritersRefusedReadersNot(t *testing.T) {
+	dir, plan := preparedStudy(t)
+	if code, errOut := runTask(t, dir, 0); code != 0 {
+		t.Fatalf("task 0: exit %d\n%s", code, errOut)
+	}
+	lock, err := study.LockDir(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	want := fmt.Sprintf("is in use by pid %d on ", os.Getpid())
+	if code, _, errOut := runCLI(t, nil, "gather", dir, "--ended"); code != ExitBadInput || !strings.Contains(errOut, want) {
+		t.Errorf("gather while locked: exit %d, want 2 saying %q\n%s", code, want, errOut)
+	}
+	code, _, errOut := runCLI(t, nil, "report", dir, "--format", "md")
+	if code != 0 || !strings.Contains(errOut, "is still running (pid "+fmt.Sprint(os.Getpid())) {
+		t.Errorf("report while locked: exit %d, want 0 saying the study is still running\n%s", code, errOut)
+	}
+
+	runDir := filepath.Join(dir, results.RunDirName(plan[1].Index, plan[1].Cycle, plan[1].MeasurementConfigHash))
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	runLock, err := study.LockDir(runDir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, errOut := runTask(t, dir, 1); code != ExitBadInput || !strings.Contains(errOut, want) {
+		t.Errorf("task 1 while its run folder is locked: exit %d, want 2 saying %q\n%s", code, want, errOut)
+	}
+	_ = runLock.Unlock()
+	if code, errOut := runTask(t, dir, 1); code != 0 {
+		t.Errorf("task 1 once unlocked: exit %d\n%s", code, errOut)
 	}
 }

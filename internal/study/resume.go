@@ -118,7 +118,7 @@ func (r *runner) checkCycles() error {
 		had = max(had, recorded.Execution.NCycles)
 	}
 	if want := r.sc.Execution.NCycles; want > 0 && want < had {
-		return fmt.Errorf("resume %s: %w: the study has %d cycles and --cycles asks for %d; a resume never drops planned runs (use --cycles %d or more, or leave it out)",
+		return fmt.Errorf("resume %s: %w: the study has %d cycles and this resume asks for %d (--cycles or the study file); a resume never drops planned runs (use --cycles %d or more, or leave it out)",
 			r.dir, ErrFewerCycles, had, want, had)
 	}
 	return nil
