@@ -123,9 +123,18 @@ func (l processLauncher) launch(ctx context.Context, j job) outcome {
 			_ = w.Close()
 		}()
 	}
-	cmd.ExtraFiles = []*os.File{resW, progW} // fd 3, fd 4
+	// The lifeline's write end stays here until the child is done; it
+	// closes when this process dies, however, telling the child.
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		resW.Close()
+		progW.Close()
+		return fail(ErrTypeSpawn, fmt.Errorf("lifeline pipe: %w", err))
+	}
+	defer lifeW.Close()
+	cmd.ExtraFiles = []*os.File{resW, progW, lifeR} // fd 3, 4, 5
 	if j.lock != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, j.lock) // fd 5
+		cmd.ExtraFiles = append(cmd.ExtraFiles, j.lock) // fd 6
 	}
 	cmd.SysProcAttr = childSysProcAttr()
 	runtime.LockOSThread() // see childSysProcAttr
@@ -133,6 +142,7 @@ func (l processLauncher) launch(ctx context.Context, j job) outcome {
 	err = cmd.Start()
 	resW.Close()
 	progW.Close()
+	lifeR.Close()
 	if f, ok := cmd.Stdout.(*os.File); ok && f != logf {
 		f.Close()
 	}

@@ -1,6 +1,7 @@
 package study
 
 import (
+	"fmt"
 	"bufio"
 	"context"
 	"crypto/sha256"
@@ -135,6 +136,12 @@ func waitUnlocked(t *testing.T, dir string, limit time.Duration) time.Duration {
 			return time.Since(began)
 		}
 		if time.Since(began) > limit {
+			t.Log(lockHolders(filepath.Join(dir, results.LockFile)))
+			logs, _ := filepath.Glob(filepath.Join(dir, "run-*", results.RunLogFile))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", l, b)
+			}
 			t.Fatalf("%s is still locked %s after its runner was killed: a child outlived it", dir, limit)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -228,4 +235,20 @@ func TestResumeRefusesOtherDesign(t *testing.T) {
 func okRun(_ context.Context, req ChildRequest) (*results.ExperimentResult, error) {
 	return &results.ExperimentResult{SchemaVersion: results.SchemaVersion, MeasurementConfigHash: req.MeasurementConfigHash, Config: req.Config,
 		Energy: results.EnergyMetrics{Source: "test", PerOutputTokenJ: 1, TotalJ: 2}}, nil
+}
+
+// lockHolders describes the processes with the lock file open (for a
+// failure message).
+func lockHolders(path string) string {
+	var b strings.Builder
+	fds, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && target == path {
+			pid := strings.Split(fd, "/")[2]
+			stat, _ := os.ReadFile("/proc/" + pid + "/stat")
+			cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+			fmt.Fprintf(&b, "%s holds %s: %s | %q\n", fd, path, stat, cmd)
+		}
+	}
+	return b.String()
 }
