@@ -236,8 +236,11 @@ func watchSignals(cancel func()) func() {
 		}
 		os.Exit(ChildExitProtocol)
 	}
+	// SIGPIPE is watched too: when run.log is a pipe through the runner (to
+	// redact secrets), the runner's death would otherwise end the child on
+	// its next log line without ending its group.
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGPIPE)
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -248,11 +251,13 @@ func watchSignals(cancel func()) func() {
 			select {
 			case <-done:
 				return
-			case <-sig:
+			case s := <-sig:
 				if gone(lifelineWait) {
 					die()
 				}
-				cancel()
+				if s != syscall.SIGPIPE {
+					cancel()
+				}
 			case <-t.C:
 				if gone(0) {
 					die()
