@@ -40,7 +40,8 @@ func TestSoakKillResume(t *testing.T) {
 	began := time.Now()
 
 	var sd string
-	var progress []int          // runs completed after each kill
+	var progress []int // runs completed after each kill
+	maxDelay := 100 * time.Millisecond
 	done := map[string]string{} // run key → sha256 of result.json when first seen completed
 	for kill := 0; kill < 20; kill++ {
 		args := []string{"run", file, "--output", out, "--no-gaps"}
@@ -57,6 +58,9 @@ func TestSoakKillResume(t *testing.T) {
 			for deadline := time.Now().Add(30 * time.Second); ; {
 				if dirs, _ := filepath.Glob(filepath.Join(out, "*", results.ManifestFile)); len(dirs) == 1 {
 					sd = filepath.Dir(dirs[0])
+					// Scale the kill moments to this machine's start-up
+					// (a race-enabled build is much slower).
+					maxDelay += 2 * time.Since(began)
 					break
 				}
 				if time.Now().After(deadline) {
@@ -66,7 +70,7 @@ func TestSoakKillResume(t *testing.T) {
 				time.Sleep(2 * time.Millisecond)
 			}
 		}
-		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
+		time.Sleep(time.Duration(rng.Int64N(int64(maxDelay))))
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
 		waitUnlocked(t, sd)
@@ -90,6 +94,21 @@ func TestSoakKillResume(t *testing.T) {
 			if r.State == results.StateCompleted {
 				done[k] = sha256File(t, filepath.Join(sd, r.ResultPath))
 			}
+		}
+		// Kill moments adapt to the machine (a race-enabled build starts
+		// slower): when a kill came before any run could finish, the next
+		// may come later.
+		before := 0
+		if len(progress) > 0 {
+			before = progress[len(progress)-1]
+		}
+		switch {
+		case len(done) == 12:
+			maxDelay = 100 * time.Millisecond // nothing left: kills hit the resume's start
+		case len(done) == before:
+			maxDelay = min(maxDelay*5/4, 4*time.Second)
+		case len(done)-before > 1:
+			maxDelay = max(maxDelay/2, 30*time.Millisecond)
 		}
 		progress = append(progress, len(done))
 		if strings.Contains(stdout.String()+errOut.String(), "moved it aside") {
