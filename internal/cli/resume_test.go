@@ -169,17 +169,18 @@ func TestResumeRefusesFewerCycles(t *testing.T) {
 }
 
 // TestResumeRemeasuresInvalidResults replaces completed results by null,
-// {}, a sibling's result, a truncated and an empty file: a resume moves
-// each aside (never deletes it), measures those runs again, once, and
-// leaves the valid result byte-identical.
+// {}, a sibling's result, a truncated and an empty file, and deletes the
+// time series another names: a resume moves each aside (never deletes
+// it), measures those runs again, once, and leaves the valid results
+// byte-identical.
 func TestResumeRemeasuresInvalidResults(t *testing.T) {
-	file, sd := finishedStudy(t, sixRunStudy)
+	file, sd := finishedStudy(t, strings.Replace(sixRunStudy, "[1, 2, 3]", "[1, 2, 3, 4]", 1))
 	m, err := results.ReadManifest(filepath.Join(sd, results.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := func(i int) string { return filepath.Join(sd, m.Runs[i].ResultPath) }
-	sibling, err := os.ReadFile(path(5))
+	sibling, err := os.ReadFile(path(6))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,22 +192,27 @@ func TestResumeRemeasuresInvalidResults(t *testing.T) {
 		3: good[:len(good)/2],
 		4: {},
 	}
+	// Run 5 keeps its result.json but loses the time series it names.
+	corrupt[5], _ = os.ReadFile(path(5))
+	if err := os.Remove(filepath.Join(filepath.Dir(path(5)), results.TimeseriesFile)); err != nil {
+		t.Fatal(err)
+	}
 	for i, b := range corrupt {
 		if err := os.WriteFile(path(i), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	keep := sha256File(t, path(5))
+	keep := map[int]string{6: sha256File(t, path(6)), 7: sha256File(t, path(7))}
 
 	execLog := filepath.Join(t.TempDir(), "exec.log")
 	cmd, stdout, errOut := llemProcess(execLog, "run", file, "--resume", sd, "--no-gaps")
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("resume: %v\n%s\n%s", err, stdout, errOut)
 	}
-	if !strings.Contains(errOut.String(), "5 of 6 runs to do") {
-		t.Errorf("resume should measure the 5 invalid runs again:\n%s", errOut)
+	if !strings.Contains(errOut.String(), "6 of 8 runs to do") {
+		t.Errorf("resume should measure the 6 invalid runs again:\n%s", errOut)
 	}
-	completedResults(t, sd, 6)
+	completedResults(t, sd, 8)
 	ran := executions(t, execLog)
 	for i, b := range corrupt {
 		r := m.Runs[i]
@@ -225,8 +231,10 @@ func TestResumeRemeasuresInvalidResults(t *testing.T) {
 			t.Errorf("run %d is not reported as set aside:\n%s", i, errOut)
 		}
 	}
-	if ran[runKey(m.Runs[5])] != 0 || sha256File(t, path(5)) != keep {
-		t.Error("the valid result was measured again or changed")
+	for i, sum := range keep {
+		if ran[runKey(m.Runs[i])] != 0 || sha256File(t, path(i)) != sum {
+			t.Errorf("run %d: its valid result was measured again or changed", i)
+		}
 	}
 }
 
