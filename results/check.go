@@ -19,7 +19,8 @@ var ErrInvalidResult = errors.New("invalid result")
 // with configuration hash and cycle: it must decode as an ExperimentResult
 // with no unknown fields (the result schema), carry a schema version, that
 // hash and that cycle, name only files that exist beside it, and, when
-// wantSHA256 is not empty, have that checksum. It returns the result and
+// wantSHA256 is not empty, have that checksum (recorded in the manifest
+// when the run completed). It returns the result and
 // the file's checksum; every failure wraps ErrInvalidResult.
 func CheckResult(path, hash string, cycle int, wantSHA256 string) (*ExperimentResult, string, error) {
 	data, err := os.ReadFile(path)
@@ -30,9 +31,6 @@ func CheckResult(path, hash string, cycle int, wantSHA256 string) (*ExperimentRe
 	got := hex.EncodeToString(sum[:])
 	bad := func(format string, args ...any) (*ExperimentResult, string, error) {
 		return nil, got, fmt.Errorf("%w: %s: %s", ErrInvalidResult, path, fmt.Sprintf(format, args...))
-	}
-	if wantSHA256 != "" && got != wantSHA256 {
-		return bad("checksum %s differs from the %s recorded when the run completed", got[:12], wantSHA256[:min(12, len(wantSHA256))])
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -58,6 +56,10 @@ func CheckResult(path, hash string, cycle int, wantSHA256 string) (*ExperimentRe
 		if _, err := os.Stat(filepath.Join(filepath.Dir(path), filepath.FromSlash(p))); err != nil {
 			return bad("names the time series %s, which is missing: %v", p, err)
 		}
+	}
+	// Last, so the message says what is wrong where it can.
+	if wantSHA256 != "" && got != wantSHA256 {
+		return bad("checksum %s differs from the %s recorded when the run completed", got[:12], wantSHA256[:min(12, len(wantSHA256))])
 	}
 	return r, got, nil
 }

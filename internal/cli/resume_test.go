@@ -192,6 +192,7 @@ func TestResumeRemeasuresInvalidResults(t *testing.T) {
 		3: good[:len(good)/2],
 		4: {},
 	}
+	why := map[int]string{0: "is null", 1: "has no schema_version", 2: "is configuration", 3: "does not parse", 4: "does not parse", 5: "names the time series timeseries.parquet, which is missing"}
 	// Run 5 keeps its result.json but loses the time series it names.
 	corrupt[5], _ = os.ReadFile(path(5))
 	if err := os.Remove(filepath.Join(filepath.Dir(path(5)), results.TimeseriesFile)); err != nil {
@@ -227,8 +228,8 @@ func TestResumeRemeasuresInvalidResults(t *testing.T) {
 		if got, _ := os.ReadFile(aside[0]); !bytes.Equal(got, b) {
 			t.Errorf("run %d: the result set aside is not the invalid one", i)
 		}
-		if !strings.Contains(errOut.String(), fmt.Sprintf("run %d (cycle %d)", r.Index, r.Cycle)) {
-			t.Errorf("run %d is not reported as set aside:\n%s", i, errOut)
+		if !strings.Contains(errOut.String(), fmt.Sprintf("run %d (cycle %d): invalid result: %s: %s", r.Index, r.Cycle, path(i), why[i])) {
+			t.Errorf("run %d is not reported as set aside because it %s:\n%s", i, why[i], errOut)
 		}
 	}
 	for i, sum := range keep {
