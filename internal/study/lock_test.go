@@ -1,6 +1,7 @@
 package study
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -109,5 +111,65 @@ func writeHolder(t *testing.T, dir string, pid int, host string) {
 	defer f.Close()
 	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestResumeWaitsForOrphan: a resume that finds the study held by a run
+// process of a runner that is gone says so, waits for it, then resumes;
+// with a shorter wait it refuses, naming the exited holder.
+func TestResumeWaitsForOrphan(t *testing.T) {
+	sc := sweep("orphanwait", config.OrderInterleaved, 1, []int{1, 2}, []string{"fp32"}, nil)
+	opts := Options{ResultsDir: t.TempDir(), Clock: newFakeClock(), launcher: funcLauncher{run: okRun}}
+	if _, err := Run(context.Background(), sc, opts); err != nil {
+		t.Fatal(err)
+	}
+	dir := studyDir(t, opts.ResultsDir)
+	orphanHolds := func(d string) <-chan struct{} {
+		l, err := LockDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orphan := exec.Command("sleep", d)
+		orphan.ExtraFiles = []*os.File{l.File()}
+		if err := orphan.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { _ = orphan.Wait(); close(done) }()
+		_ = l.Unlock()
+		dead := exec.Command("true")
+		if err := dead.Run(); err != nil {
+			t.Fatal(err)
+		}
+		host, _ := os.Hostname()
+		writeHolder(t, dir, dead.Process.Pid, host)
+		return done
+	}
+
+	done := orphanHolds("2")
+	opts.ResumeDir, opts.OrphanWait = dir, 100*time.Millisecond
+	if _, err := Run(context.Background(), sc, opts); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "has exited but a run process") {
+		t.Fatalf("resume while an orphan outlives the wait: %v, want a refusal naming the orphan", err)
+	}
+	<-done
+
+	done = orphanHolds("1")
+	rec := &recorder{}
+	opts.OrphanWait, opts.Observer = 20*time.Second, rec
+	res, err := Run(context.Background(), sc, opts)
+	if err != nil || res.Summary.Completed != 2 {
+		t.Fatalf("resume after the orphan: %v, %+v", err, res)
+	}
+	select {
+	case <-done:
+	default:
+		t.Error("the resume ran while the orphan still held the study")
+	}
+	var said bool
+	for _, e := range rec.events {
+		said = said || e.Kind == EventWarning && strings.Contains(e.Message, "waiting up to 20s for a run process it left to end")
+	}
+	if !said {
+		t.Error("the resume did not say it waits for the orphan")
 	}
 }

@@ -22,7 +22,12 @@ func (r *runner) resume(m *results.StudyManifest) error {
 	if err := r.checkCycles(); err != nil {
 		return err
 	}
-	lock, err := LockDir(r.dir, r.orphanWait())
+	lock, err := LockDir(r.dir, 0)
+	var le *LockedError
+	if errors.As(err, &le) && le.Orphan {
+		r.emit(Event{Kind: EventWarning, Message: fmt.Sprintf("%s was locked by pid %d, which has exited; waiting up to %s for a run process it left to end", r.dir, le.Holder.PID, r.orphanWait())})
+		lock, err = LockDir(r.dir, r.orphanWait())
+	}
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
