@@ -18,6 +18,8 @@ import (
 //	  results.parquet          one row per completed run
 //	  run-0003-c2-1a2b3c4d/    one directory per run:
 //	    result.json, timeseries.parquet, run.log
+//	    invalid-<time>/          a result moved aside by a resume
+//	  llem.lock                held by the writer while it writes
 const (
 	ManifestFile        = "manifest.json"
 	ManifestJournalFile = "manifest.journal.jsonl"
@@ -28,6 +30,12 @@ const (
 	ResultFile          = "result.json"
 	TimeseriesFile      = "timeseries.parquet"
 	RunLogFile          = "run.log"
+	// LockFile is the lock a writer holds on a study directory (and, for a
+	// scheduler's task, on its run directory) while it writes there.
+	LockFile = "llem.lock"
+	// InvalidDirPrefix starts the name of the folder, inside a run
+	// directory, where a result that failed validation is moved aside.
+	InvalidDirPrefix = "invalid-"
 )
 
 // StudyTimestampLayout is the time format in study directory names (UTC).

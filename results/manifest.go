@@ -82,9 +82,12 @@ type ManifestRun struct {
 	EndedAt               *time.Time `json:"ended_at,omitempty"`
 	// ResultPath is relative to the study directory.
 	ResultPath string `json:"result_path,omitempty"`
-	Error      string `json:"error,omitempty"`
-	ErrorType  string `json:"error_type,omitempty"`
-	LogTail    string `json:"log_tail,omitempty"`
+	// ResultSHA256 is the checksum of result.json when the run completed;
+	// a resume re-measures a run whose result no longer matches it.
+	ResultSHA256 string `json:"result_sha256,omitempty"`
+	Error        string `json:"error,omitempty"`
+	ErrorType    string `json:"error_type,omitempty"`
+	LogTail      string `json:"log_tail,omitempty"`
 	// StartTempC and EndTempC are device temperatures around the run, when readable.
 	StartTempC *float64 `json:"start_temp_c,omitempty"`
 	EndTempC   *float64 `json:"end_temp_c,omitempty"`

@@ -34,8 +34,25 @@ echo "== fuzz (study parser, GGUF reader; bounded)"
 # Budgets are execution counts, not durations: with a duration, Go 1.26's
 # fuzz coordinator can report a spurious "context deadline exceeded" when
 # the time runs out while a worker is mid-input (go.dev/issue/75804, fixed
-# in Go 1.27). About 15-20 s each on 2 cores.
-go test -run '^$' -fuzz '^FuzzParse$' -fuzztime "${LLEM_FUZZTIME:-200000x}" ./config/
-go test -run '^$' -fuzz '^FuzzGGUF$' -fuzztime "${LLEM_FUZZTIME:-200000x}" ./internal/engine/native/
+# in Go 1.27). About 15-20 s each on 2 cores. -fuzzminimizetime bounds the
+# minimisation of a new interesting or crashing input (default 60 s each),
+# so one large input cannot eat the budget; each run prints how many inputs
+# it executed, and fails if it cannot tell.
+fuzz() { # fuzz NAME PACKAGE
+	local log rc=0
+	log=$(mktemp)
+	go test -run '^$' -fuzz "^$1\$" -fuzztime "${LLEM_FUZZTIME:-200000x}" -fuzzminimizetime "${LLEM_FUZZMINIMIZETIME:-200x}" "$2" 2>&1 | tee "$log" || rc=$?
+	local execs
+	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	rm -f "$log"
+	[ "$rc" -eq 0 ] || return "$rc"
+	if [ -z "$execs" ]; then
+		echo "fuzz $1: no execution count in the output" >&2
+		return 1
+	fi
+	echo "fuzz $1: $execs executions"
+}
+fuzz FuzzParse ./config/
+fuzz FuzzGGUF ./internal/engine/native/
 
 echo "== all checks passed"

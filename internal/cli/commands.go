@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -106,6 +107,10 @@ func newReportCmd(stdio *IO) *cobra.Command {
 			st, err := report.Load(dir)
 			if err != nil {
 				return usageError{err}
+			}
+			// A reader takes no lock; it says when a writer holds one.
+			if h, held := study.LockedBy(dir); held {
+				fmt.Fprintf(stdio.Err, "llem report: study %s is still running (pid %d on %s since %s): this report shows it part-way\n", dir, h.PID, h.Host, h.Since.Local().Format(time.RFC3339))
 			}
 			if export != "" {
 				return exportResults(stdio, st, export, out, dir)

@@ -20,7 +20,8 @@ func exitCode(err error) int {
 		return ee.code
 	case errors.Is(err, study.ErrInterrupted), errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, dataset.ErrDatasetUnavailable):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, dataset.ErrDatasetUnavailable),
+		errors.Is(err, study.ErrLocked), errors.Is(err, study.ErrFewerCycles):
 		return ExitBadInput
 	default:
 		return ExitRunsFailed

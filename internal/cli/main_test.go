@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"testing"
 )
@@ -11,6 +14,9 @@ import (
 // child (`<test binary> __run-child`), so CLI tests run studies with real
 // child processes and the real harness.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == childCommand && os.Getenv(execLogEnv) != "" {
+		logExecution(os.Getenv(execLogEnv))
+	}
 	if (len(os.Args) > 1 && os.Args[1] == childCommand) || os.Getenv(asLlemEnv) == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}))
 	}
@@ -36,4 +42,37 @@ func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, s
 	}
 	code := Main(context.Background(), args, IO{In: bytes.NewReader(nil), Out: &out, Err: &errb, Getenv: getenv})
 	return code, out.String(), errb.String()
+}
+
+// execLogEnv names a file where each child appends "hash cycle" for the run
+// it measures, so tests count measurements across processes.
+const execLogEnv = "LLEM_TEST_EXEC_LOG"
+
+// logExecution records the run of the request on stdin, then puts the
+// request back on a fresh stdin for the child.
+func logExecution(path string) {
+	req, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		panic(err)
+	}
+	var r struct {
+		Hash  string `json:"measurement_config_hash"`
+		Cycle int    `json:"cycle"`
+	}
+	_ = json.Unmarshal(req, &r)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Fprintf(f, "%s %d\n", r.Hash, r.Cycle)
+	f.Close()
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		panic(err)
+	}
+	go func() {
+		_, _ = pw.Write(req)
+		pw.Close()
+	}()
+	os.Stdin = pr
 }

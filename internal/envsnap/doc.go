@@ -12,8 +12,9 @@
 // by the caller and listed in [MachineReport.Engines].
 //
 // Secrets are never recorded: no environment is captured wholesale, and
-// [RecordedEnv] keeps only allow-listed variables, with the value of any
-// whose name looks like a credential replaced by "[redacted]".
+// [RecordedEnv] keeps only allow-listed variables, never the one an
+// experiment reads its API key from, and replaces the value of any whose
+// name looks like a credential by "[redacted]".
 //
 // Hardware is reached through seams in [Options] (GPU query, nvcc, CUDA
 // folder, powercap root) so tests use fakes and go-nvml's mock.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/shirou/gopsutil/v4/cpu"
@@ -210,25 +211,41 @@ func detectContainer(root string) string {
 	return ""
 }
 
-// recordedEnvPrefixes are the environment variables that shape a
-// measurement and may be recorded.
-var recordedEnvPrefixes = []string{"CUDA_", "NVIDIA_", "LLEM_", "OMP_", "MKL_", "GOMAXPROCS", "GOGC", "PYTORCH_", "VLLM_", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM"}
+// recordedEnvPrefixes are families of variables that configure the
+// compute stack (devices, threads, kernels); recordedEnvNames are single
+// variables, llem's own settings among them. Nothing outside these lists is
+// recorded: an allow-list, so a new credential variable is never recorded
+// because nobody thought to deny it.
+var (
+	recordedEnvPrefixes = []string{"CUDA_", "NVIDIA_", "OMP_", "MKL_", "PYTORCH_", "VLLM_", "NCCL_"}
+	recordedEnvNames    = []string{
+		"GOMAXPROCS", "GOGC", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM",
+		"LLEM_RESULTS_DIR", "LLEM_CONFIG", "LLEM_STUDY_BASEDIR", "LLEM_SAMPLING_INTERVAL",
+		"LLEM_BASELINE_DURATION", "LLEM_CONFIG_GAP_SECONDS", "LLEM_CYCLE_GAP_SECONDS",
+		"LLEM_CPU_TDP_WATTS", "LLEM_CARBON_INTENSITY", "LLEM_DATACENTER_PUE",
+		"LLEM_DATACENTER_LOCATION", "LLEM_VLLM_PYTHON",
+	}
+)
 
+// secretName guards the prefix families: a variable among them whose name
+// looks like a credential (VLLM_API_KEY) has its value replaced.
 var secretName = regexp.MustCompile(`(?i)TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH`)
 
 // RecordedEnv picks from environ ("NAME=value" pairs, as os.Environ) the
-// variables that shape a measurement (CUDA_VISIBLE_DEVICES, OMP_NUM_THREADS,
-// LLEM_*, …). Nothing else is kept, and a kept variable whose name matches
-// TOKEN, KEY, SECRET, PASSWORD, CREDENTIAL or AUTH has its value replaced
-// by "[redacted]".
-func RecordedEnv(environ []string) map[string]string {
+// allow-listed variables that shape a measurement (CUDA_VISIBLE_DEVICES,
+// OMP_NUM_THREADS, llem's own LLEM_* settings, …). Nothing else is kept;
+// the variables named in never (those an experiment reads an API key from,
+// openai.api_key_env) are never recorded, whatever their name; and a kept
+// variable whose name looks like a credential (TOKEN, KEY, SECRET,
+// PASSWORD, CREDENTIAL, AUTH) has its value replaced by "[redacted]".
+func RecordedEnv(environ []string, never ...string) map[string]string {
 	out := map[string]string{}
 	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok {
+		if !ok || slices.Contains(never, name) {
 			continue
 		}
-		keep := false
+		keep := slices.Contains(recordedEnvNames, name)
 		for _, p := range recordedEnvPrefixes {
 			keep = keep || strings.HasPrefix(name, p)
 		}

@@ -127,6 +127,8 @@ func TestRecordedEnvScrubsSecrets(t *testing.T) {
 		"LLEM_RESULTS_DIR=/data/results",
 		"LLEM_HF_TOKEN=hf_abc",
 		"LLEM_API_KEY=sk-123",
+		"LLEM_OPENAI=sk-openai", // not an llem setting: the key of an api_key_env
+		"CUDA_SERVER=sk-cuda",   // allow-listed family, but named as the key's variable
 		"NVIDIA_DRIVER_CAPABILITIES=compute,utility",
 		"VLLM_DB_PASSWORD=hunter2",
 		"HF_TOKEN=hf_def",
@@ -135,13 +137,11 @@ func TestRecordedEnvScrubsSecrets(t *testing.T) {
 		"PATH=/usr/bin",
 		"malformed",
 	}
-	got := RecordedEnv(env)
+	got := RecordedEnv(env, "CUDA_SERVER")
 	want := map[string]string{
 		"CUDA_VISIBLE_DEVICES":       "0,1",
 		"OMP_NUM_THREADS":            "8",
 		"LLEM_RESULTS_DIR":           "/data/results",
-		"LLEM_HF_TOKEN":              "[redacted]",
-		"LLEM_API_KEY":               "[redacted]",
 		"NVIDIA_DRIVER_CAPABILITIES": "compute,utility",
 		"VLLM_DB_PASSWORD":           "[redacted]",
 	}
@@ -154,7 +154,7 @@ func TestRecordedEnvScrubsSecrets(t *testing.T) {
 		}
 	}
 	b, _ := json.Marshal(got)
-	for _, secret := range []string{"hf_abc", "sk-123", "hunter2", "hf_def", "xyz"} {
+	for _, secret := range []string{"hf_abc", "sk-123", "sk-openai", "sk-cuda", "hunter2", "hf_def", "xyz"} {
 		if strings.Contains(string(b), secret) {
 			t.Errorf("recorded env leaks %q", secret)
 		}

@@ -172,7 +172,11 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	}
 	h.emit(Event{Phase: PhaseSnapshot})
 	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
-	h.res.Environment.Env = envsnap.RecordedEnv(os.Environ())
+	var keyEnv []string // the API key's variable is never recorded
+	if o := cfg.OpenAI; o != nil && o.APIKeyEnv != nil {
+		keyEnv = append(keyEnv, *o.APIKeyEnv)
+	}
+	h.res.Environment.Env = envsnap.RecordedEnv(os.Environ(), keyEnv...)
 
 	det, err := energy.Detect(ctx, h.opts.Energy)
 	if err != nil {

@@ -18,6 +18,26 @@
 // the reply, so a child dying mid-write never leaves a half file; the child
 // writes timeseries.parquet into the run directory it was given.
 //
+// The child never outlives its runner: descriptor 5 (LifelineFD) is a pipe
+// whose write end only the runner holds, so the child sees it close when
+// the runner dies however it died (with the kernel's parent-death signal
+// as a prompt), and then SIGKILLs its own process group. Descriptor 6 is
+// the study's lock (LockDir), inherited so that a child still alive keeps
+// the study locked: a resume waits for such an orphan or refuses.
+//
+// # Lock, validated resume, repair
+//
+// Every writer of a study directory (run, resume, gather; an array task
+// locks its run directory) holds an exclusive lock on its llem.lock, which
+// the kernel releases on any exit; a second writer is refused at once with
+// the holder's pid, host and start. A resume counts a completed run only if
+// its result.json validates (results.CheckResult: schema, hash, cycle,
+// files, the checksum recorded when the run completed); anything else is
+// moved aside to invalid-<time>/ in the run directory and measured again.
+// A missing or unreadable manifest is rebuilt from study.json and the
+// validated results. A resume never drops planned runs: fewer cycles than
+// the study has is refused, more extend it.
+//
 // A run fails, and the study goes on, when the child exits non-zero or
 // reports an error, crashes on a signal, is killed by SIGKILL it did not get
 // from llem (the out-of-memory killer), exceeds its timeout, or sends no or

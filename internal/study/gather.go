@@ -72,6 +72,7 @@ func Prepare(sc *config.StudyConfig, resultsDir string) (string, []config.Run, e
 	r.plan = config.Plan(sc)
 	r.designHash = config.StudyDesignHash(sc)
 	m, err := r.prepare()
+	defer r.lock.Unlock()
 	if err != nil {
 		return "", nil, err
 	}
@@ -114,12 +115,19 @@ func RunTask(ctx context.Context, dir string, index int, measure func(ctx contex
 	}
 	run := plan[index]
 	runDir := filepath.Join(dir, results.RunDirName(run.Index, run.Cycle, run.MeasurementConfigHash))
-	// A run that did not complete before (a requeued task) starts clean.
-	if err := os.RemoveAll(runDir); err != nil {
-		return fmt.Errorf("clear run directory: %w", err)
-	}
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return fmt.Errorf("create run directory: %w", err)
+	}
+	// One task at a time per run: a requeued task that overlaps the one it
+	// replaces is refused.
+	lock, err := LockDir(runDir, 0)
+	if err != nil {
+		return fmt.Errorf("task %d: %w", index, err)
+	}
+	defer lock.Unlock()
+	// A run that did not complete before (a requeued task) starts clean.
+	if err := clearRunDir(runDir); err != nil {
+		return fmt.Errorf("clear run directory: %w", err)
 	}
 	logw, err := os.Create(filepath.Join(runDir, results.RunLogFile))
 	if err != nil {
@@ -224,6 +232,11 @@ func Gather(dir string, opts GatherOptions) (*results.StudyResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	lock, err := LockDir(dir, 0)
+	if err != nil {
+		return nil, fmt.Errorf("gather: %w", err)
+	}
+	defer lock.Unlock()
 	old, err := results.ReadManifest(filepath.Join(dir, results.ManifestFile))
 	if err != nil {
 		return nil, fmt.Errorf("gather %s: %w", dir, err)
@@ -291,13 +304,11 @@ func gatherRun(dir string, run config.Run, opts GatherOptions) results.ManifestR
 
 	resultPath := filepath.Join(runDir, results.ResultFile)
 	if _, err := os.Stat(resultPath); err == nil {
-		er, err := results.ReadExperimentResult(resultPath)
-		switch {
-		case err != nil:
-			return failed(ErrTypeInvalidResult, fmt.Sprintf("result.json cannot be read: %v", err))
-		case er.MeasurementConfigHash != run.MeasurementConfigHash || er.Cycle != run.Cycle:
-			return failed(ErrTypeInvalidResult, fmt.Sprintf("result.json is configuration %s cycle %d, not this run's %s cycle %d", er.MeasurementConfigHash, er.Cycle, run.MeasurementConfigHash, run.Cycle))
+		_, sum, err := results.CheckResult(resultPath, run.MeasurementConfigHash, run.Cycle, "")
+		if err != nil {
+			return failed(ErrTypeInvalidResult, err.Error())
 		}
+		mr.ResultSHA256 = sum
 		mr.State = results.StateCompleted
 		mr.ResultPath = filepath.ToSlash(filepath.Join(name, results.ResultFile))
 		return mr

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llenergymeasure/llem/internal/redact"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -36,6 +37,9 @@ type job struct {
 	req     ChildRequest
 	logPath string
 	timeout time.Duration
+	// lock is the study's lock file: the child inherits it, so a child
+	// that outlives a killed runner keeps the study locked.
+	lock *os.File
 	// onProgress receives the child's progress events, from one goroutine.
 	onProgress func(Progress)
 }
@@ -48,6 +52,8 @@ type outcome struct {
 	err      string
 	exitCode int
 	killedBy string
+	// sha256 is the checksum of the result.json written for a completed run.
+	sha256 string
 }
 
 // launcher runs one job; the process launcher is the real one, tests and
@@ -62,6 +68,8 @@ type processLauncher struct {
 	args      []string
 	env       []string
 	killGrace time.Duration
+	// redact removes secret values from what the child writes to its log.
+	redact *redact.Redactor
 }
 
 func (l processLauncher) launch(ctx context.Context, j job) outcome {
@@ -94,13 +102,50 @@ func (l processLauncher) launch(ctx context.Context, j job) outcome {
 	cmd.Stdin = bytes.NewReader(reqJSON)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.ExtraFiles = []*os.File{resW, progW} // fd 3, fd 4
+	var logDone chan struct{}
+	if !l.redact.Empty() {
+		// The child's output passes through a redacting copy, so a secret
+		// value it prints never reaches run.log.
+		outR, outW, err := os.Pipe()
+		if err != nil {
+			resW.Close()
+			progW.Close()
+			return fail(ErrTypeSpawn, fmt.Errorf("log pipe: %w", err))
+		}
+		defer outR.Close()
+		defer outW.Close()
+		cmd.Stdout, cmd.Stderr = outW, outW
+		logDone = make(chan struct{})
+		go func() {
+			defer close(logDone)
+			w := l.redact.Writer(logf)
+			_, _ = io.Copy(w, outR)
+			_ = w.Close()
+		}()
+	}
+	// The lifeline's write end stays here until the child is done; it
+	// closes when this process dies, however, telling the child.
+	lifeR, lifeW, err := os.Pipe()
+	if err != nil {
+		resW.Close()
+		progW.Close()
+		return fail(ErrTypeSpawn, fmt.Errorf("lifeline pipe: %w", err))
+	}
+	defer lifeW.Close()
+	cmd.ExtraFiles = []*os.File{resW, progW, lifeR} // fd 3, 4, 5
+	if j.lock != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, j.lock) // fd 6
+	}
 	cmd.SysProcAttr = childSysProcAttr()
 	runtime.LockOSThread() // see childSysProcAttr
 	defer runtime.UnlockOSThread()
 	err = cmd.Start()
 	resW.Close()
 	progW.Close()
+	lifeR.Close()
+	if f, ok := cmd.Stdout.(*os.File); ok && f != logf {
+		f.Close()
+	}
 	if err != nil {
 		return fail(ErrTypeSpawn, fmt.Errorf("start %s: %w", l.exe, err))
 	}
@@ -155,6 +200,12 @@ func (l processLauncher) launch(ctx context.Context, j job) outcome {
 	resR.Close()
 	progR.Close()
 	<-progDone
+	if logDone != nil {
+		select {
+		case <-logDone:
+		case <-time.After(2 * time.Second): // a grandchild holds the pipe
+		}
+	}
 
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	o := decodeReply(reply)

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -47,6 +49,14 @@ func testChildRun(ctx context.Context, req ChildRequest) (*results.ExperimentRes
 	}
 	req.Report(Progress{Phase: "load"})
 	req.Report(Progress{Phase: "measuring", PromptsDone: 1, PromptsTotal: 2, TokensPerS: 10})
+	if dir, ok := kw["test_grandchild_dir"].(string); ok {
+		// A grandchild in the child's process group, as an engine's server.
+		gc := exec.Command("sleep", "60")
+		if err := gc.Start(); err != nil {
+			return nil, err
+		}
+		_ = os.WriteFile(filepath.Join(dir, "grandchild.pid"), []byte(strconv.Itoa(gc.Process.Pid)), 0o644)
+	}
 	if b, _ := kw["test_ignore_term"].(bool); b {
 		signal.Ignore(syscall.SIGTERM)
 	}

@@ -10,6 +10,9 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/results"
@@ -22,6 +25,10 @@ const (
 	ResultFD = 3
 	// ProgressFD carries Progress events as JSON lines from child to parent.
 	ProgressFD = 4
+	// LifelineFD is the read end of a pipe nobody writes to: the parent
+	// holds the write end, so it reads end-of-file (POLLHUP) once the
+	// parent process is gone, however it died.
+	LifelineFD = 5
 )
 
 // maxReplyBytes bounds what the parent reads from the result pipe.
@@ -104,8 +111,10 @@ const (
 // context handed to run. Everything on stdout and stderr lands in the run's
 // log, so the child's failure is also written to stderr here.
 func ChildMain(ctx context.Context, run func(ctx context.Context, req ChildRequest) (*results.ExperimentResult, error)) int {
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopWatch := watchSignals(cancel)
+	defer stopWatch()
 
 	resF := pipeFD(ResultFD, "llem-result")
 	if resF == nil {
@@ -178,4 +187,90 @@ func pipeFD(fd uintptr, name string) *os.File {
 		return nil
 	}
 	return os.NewFile(fd, name)
+}
+
+// parentPoll is how often a child checks that its runner is still there,
+// beside the kernel's parent-death signal; lifelineWait is how long a
+// SIGTERM waits to learn whether it is the parent's death.
+const (
+	parentPoll   = 50 * time.Millisecond
+	lifelineWait = 200 * time.Millisecond
+)
+
+// watchSignals turns SIGTERM and SIGINT into cancel, the graceful stop of
+// a run, and makes the child end at once, with everything it started,
+// when the runner that started it dies: a runner killed with SIGKILL
+// cannot stop its children, and an orphaned run would keep measuring (and
+// holding the device) under a resumed study.
+//
+// The runner's death shows as end-of-file on the lifeline pipe (LifelineFD)
+// once the whole runner process is gone, and where there is no lifeline as
+// a changed parent pid. The kernel's parent-death signal (SIGTERM,
+// Pdeathsig) comes when the runner's forking thread dies, which may be
+// before the rest of the runner: so a SIGTERM first waits briefly for the
+// lifeline to close. On the runner's death the child SIGKILLs its own
+// process group (it leads it: the runner starts it with Setpgid), so
+// nothing it started lingers. The returned function stops watching and,
+// should the runner have died meanwhile, still ends the group.
+func watchSignals(cancel func()) func() {
+	ppid := os.Getppid()
+	leader := syscall.Getpgrp() == os.Getpid()
+	lifeline := pipeFD(LifelineFD, "llem-lifeline")
+	gone := func(wait time.Duration) bool {
+		if lifeline == nil {
+			return os.Getppid() != ppid
+		}
+		fds := []unix.PollFd{{Fd: int32(lifeline.Fd()), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, int(wait/time.Millisecond))
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return err == nil && n > 0 && fds[0].Revents&(unix.POLLHUP|unix.POLLIN|unix.POLLERR) != 0
+		}
+	}
+	die := func() {
+		fmt.Fprintf(os.Stderr, "llem child: the runner (pid %d) is gone; stopping this run and everything it started\n", ppid)
+		if leader {
+			_ = syscall.Kill(0, syscall.SIGKILL)
+		}
+		os.Exit(ChildExitProtocol)
+	}
+	// SIGPIPE is watched too: when run.log is a pipe through the runner (to
+	// redact secrets), the runner's death would otherwise end the child on
+	// its next log line without ending its group.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGPIPE)
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(parentPoll)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-sig:
+				if gone(lifelineWait) {
+					die()
+				}
+				if s != syscall.SIGPIPE {
+					cancel()
+				}
+			case <-t.C:
+				if gone(0) {
+					die()
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		signal.Stop(sig)
+		if gone(0) {
+			die()
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,17 +29,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	sc := sweep("killed", config.OrderInterleaved, 2, []int{1, 2, 3}, []string{"fp32"},
 		map[string]any{"test_sleep_s": 0.3, "test_marker_dir": markers})
 	opts := childOptions(t)
-	spec := runnerSpec{Study: *sc, ResultsDir: opts.ResultsDir, Exe: opts.Executable}
-	specPath := filepath.Join(t.TempDir(), "spec.json")
-	b, _ := json.Marshal(spec)
-	if err := os.WriteFile(specPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(opts.Executable)
-	cmd.Env = append(os.Environ(), envRunner+"="+specPath)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd := startRunner(t, sc, opts)
 	// Wait until two runs are completed, then kill -9 the runner.
 	var dir string
 	deadline := time.Now().Add(60 * time.Second)
@@ -62,9 +53,9 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = cmd.Wait()
-	// The orphaned child of the killed runner finishes on its own; wait for
-	// it so it does not overlap the resumed study.
-	waitBalanced(t, markers)
+	// The child of the killed runner stops with it and releases the lock it
+	// inherited; after that no child marks anything.
+	waitUnlocked(t, dir, 10*time.Second)
 
 	before, err := results.ReadManifest(filepath.Join(dir, results.ManifestFile))
 	if err != nil {
@@ -135,25 +126,84 @@ func countMarks(t *testing.T, dir string) map[string]int {
 	return n
 }
 
-// waitBalanced waits until every child start has had its end for 2 s (a
-// child spawned just before the kill may not have written its start yet).
-func waitBalanced(t *testing.T, dir string) {
+// waitUnlocked waits until no process holds the study's lock (children
+// inherit it), failing after limit.
+func waitUnlocked(t *testing.T, dir string, limit time.Duration) time.Duration {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	var since time.Time
-	for time.Now().Before(deadline) {
-		b, _ := os.ReadFile(filepath.Join(dir, "executions.log"))
-		switch {
-		case strings.Count(string(b), "start ") != strings.Count(string(b), "end "):
-			since = time.Time{}
-		case since.IsZero():
-			since = time.Now()
-		case time.Since(since) > 2*time.Second:
-			return
+	began := time.Now()
+	for {
+		if _, held := LockedBy(dir); !held {
+			return time.Since(began)
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Since(began) > limit {
+			t.Log(lockHolders(filepath.Join(dir, results.LockFile)))
+			logs, _ := filepath.Glob(filepath.Join(dir, "run-*", results.RunLogFile))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", l, b)
+			}
+			t.Fatalf("%s is still locked %s after its runner was killed: a child outlived it", dir, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("an orphaned child did not finish in 30 s")
+}
+
+// startRunner starts this test binary as a runner process of sc.
+func startRunner(t *testing.T, sc *config.StudyConfig, opts Options) *exec.Cmd {
+	t.Helper()
+	spec := runnerSpec{Study: *sc, ResultsDir: opts.ResultsDir, Exe: opts.Executable}
+	specPath := filepath.Join(t.TempDir(), "spec.json")
+	b, _ := json.Marshal(spec)
+	if err := os.WriteFile(specPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(opts.Executable)
+	cmd.Env = append(os.Environ(), envRunner+"="+specPath)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// TestChildDiesWithRunner kills the runner with SIGKILL while its child
+// (and the child's own child, as an engine's server) would run for a
+// minute: both end at once and the study is unlocked.
+func TestChildDiesWithRunner(t *testing.T) {
+	markers := t.TempDir()
+	sc := sweep("orphan", config.OrderSequential, 1, []int{1, 2}, []string{"fp32"},
+		map[string]any{"test_sleep_s": 60.0, "test_marker_dir": markers, "test_grandchild_dir": markers})
+	opts := childOptions(t)
+	cmd := startRunner(t, sc, opts)
+	deadline := time.Now().Add(30 * time.Second)
+	var gcPid int
+	for gcPid == 0 {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the child did not start its grandchild in 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+		b, _ := os.ReadFile(filepath.Join(markers, "grandchild.pid"))
+		gcPid, _ = strconv.Atoi(string(b))
+	}
+	dir := studyDir(t, opts.ResultsDir)
+	if _, held := LockedBy(dir); !held {
+		t.Fatal("the study is not locked while it runs")
+	}
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The issue this guards: a child outlived its SIGKILLed runner by over
+	// half a second. It now goes within milliseconds; 2 s leaves room for
+	// a loaded machine.
+	took := waitUnlocked(t, dir, 2*time.Second)
+	t.Logf("child and grandchild gone %s after the runner's SIGKILL", took)
+	if err := syscall.Kill(gcPid, 0); err == nil {
+		// A zombie is gone in all but name; anything else still runs.
+		if b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(gcPid), "stat")); !strings.Contains(string(b), ") Z ") {
+			t.Errorf("grandchild %d still runs", gcPid)
+		}
+	}
 }
 
 // TestResumeRefusesOtherDesign: a study whose experiments changed is not
@@ -188,4 +238,20 @@ func TestResumeRefusesOtherDesign(t *testing.T) {
 func okRun(_ context.Context, req ChildRequest) (*results.ExperimentResult, error) {
 	return &results.ExperimentResult{SchemaVersion: results.SchemaVersion, MeasurementConfigHash: req.MeasurementConfigHash, Config: req.Config,
 		Energy: results.EnergyMetrics{Source: "test", PerOutputTokenJ: 1, TotalJ: 2}}, nil
+}
+
+// lockHolders describes the processes with the lock file open (for a
+// failure message).
+func lockHolders(path string) string {
+	var b strings.Builder
+	fds, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	for _, fd := range fds {
+		if target, err := os.Readlink(fd); err == nil && target == path {
+			pid := strings.Split(fd, "/")[2]
+			stat, _ := os.ReadFile("/proc/" + pid + "/stat")
+			cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+			fmt.Fprintf(&b, "%s holds %s: %s | %q\n", fd, path, stat, cmd)
+		}
+	}
+	return b.String()
 }

@@ -2,6 +2,9 @@ package study
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/redact"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -24,6 +28,9 @@ var (
 	// ErrDesignMismatch: --resume on a directory whose manifest has another
 	// study_design_hash than the study given.
 	ErrDesignMismatch = errors.New("study design differs from the manifest's")
+	// ErrFewerCycles: --resume with fewer cycles than the study already
+	// has; a resume never drops planned runs. The CLI exits 2.
+	ErrFewerCycles = errors.New("fewer cycles than the study has")
 )
 
 // Defaults of the runner.
@@ -32,6 +39,10 @@ const (
 	DefaultKillGrace         = 10 * time.Second
 	DefaultResultsDir        = "results"
 	logTailLines             = 20
+	// DefaultOrphanWait is how long a resume waits for a run process
+	// left by a killed runner (it stops itself when its parent dies) before
+	// refusing the locked study.
+	DefaultOrphanWait = 30 * time.Second
 )
 
 // Options configures Run. The zero value plus Executable runs a study into
@@ -71,6 +82,9 @@ type Options struct {
 	TempReader TempReader
 	// Clock is the time source (the wall clock when nil).
 	Clock Clock
+	// OrphanWait is how long a resume waits for an orphaned run process of
+	// a killed runner to release the study (DefaultOrphanWait when zero).
+	OrphanWait time.Duration
 
 	// launcher replaces the process launcher (in-package tests and benchmarks).
 	launcher launcher
@@ -107,7 +121,10 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 		if grace <= 0 {
 			grace = DefaultKillGrace
 		}
-		r.launch = processLauncher{exe: opts.Executable, args: opts.Args, env: env, killGrace: grace}
+		r.redact = redact.New(secretValues(sc, env)...)
+		r.launch = processLauncher{exe: opts.Executable, args: opts.Args, env: env, killGrace: grace, redact: r.redact}
+	} else {
+		r.redact = redact.New(secretValues(sc, os.Environ())...)
 	}
 	r.timeout = DefaultExperimentTimeout
 	if s := sc.Execution.ExperimentTimeoutSeconds; s > 0 {
@@ -138,6 +155,10 @@ type runner struct {
 	warned              map[string]bool
 	warnings            []results.Warning
 	total, toRun        int
+	lock                *Lock
+	redact              *redact.Redactor
+	// notes are what prepare repaired or moved aside, reported at the start.
+	notes []string
 }
 
 func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
@@ -147,6 +168,7 @@ func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
 	r.total = len(r.plan)
 
 	m, err := r.prepare()
+	defer r.lock.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +186,10 @@ func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
 		}
 	}
 	r.toRun = len(todo)
+	for _, n := range r.notes {
+		r.warnings = append(r.warnings, results.Warning{Code: "resume_repair", Message: n})
+		r.emit(Event{Kind: EventWarning, Message: n})
+	}
 	r.emit(Event{Kind: EventStudyStart, StudyDir: r.dir, ToRun: r.toRun})
 
 	stopReason, loopErr := r.loop(ctx, todo)
@@ -285,11 +311,10 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 	r.emit(ev)
 
 	var o outcome
-	// A run that did not complete before starts from a clean directory.
-	if err := os.RemoveAll(runDir); err != nil {
+	// A run that did not complete before starts from a clean directory
+	// (results moved aside as invalid stay).
+	if err := clearRunDir(runDir); err != nil {
 		o = outcome{state: results.StateFailed, errType: ErrTypeSpawn, err: fmt.Sprintf("clear run directory: %v", err)}
-	} else if err := os.MkdirAll(runDir, 0o755); err != nil {
-		o = outcome{state: results.StateFailed, errType: ErrTypeSpawn, err: fmt.Sprintf("create run directory: %v", err)}
 	} else {
 		o = r.launch.launch(ctx, job{
 			req: ChildRequest{
@@ -298,6 +323,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 			},
 			logPath: logPath,
 			timeout: r.timeout,
+			lock:    r.lock.File(),
 			onProgress: func(p Progress) {
 				ev := base
 				ev.Kind, ev.Progress = EventRunPhase, &p
@@ -310,12 +336,13 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 	}
 	if o.state == results.StateCompleted {
 		mr.ResultPath = filepath.ToSlash(filepath.Join(runDirName, results.ResultFile))
+		mr.ResultSHA256 = o.sha256
 	}
 	end := r.clock.Now().UTC()
-	mr.EndedAt, mr.State, mr.ErrorType, mr.Error = &end, o.state, o.errType, o.err
+	mr.EndedAt, mr.State, mr.ErrorType, mr.Error = &end, o.state, o.errType, r.redact.String(o.err)
 	mr.EndTempC = r.readTemp(ctx)
 	if o.state != results.StateCompleted {
-		mr.LogTail = logTail(logPath, logTailLines)
+		mr.LogTail = r.redact.String(logTail(logPath, logTailLines))
 	}
 	if err := r.store.update(mr); err != nil {
 		return mr, fmt.Errorf("run study: %w", err)
@@ -342,9 +369,16 @@ func (r *runner) keepResult(o outcome, run config.Run, runDir string) outcome {
 	if res.SchemaVersion == "" {
 		res.SchemaVersion = results.SchemaVersion
 	}
-	if err := results.WriteJSONAtomic(filepath.Join(runDir, results.ResultFile), res); err != nil {
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return outcome{state: results.StateFailed, errType: "write_failed", err: fmt.Sprintf("encode result.json: %v", err)}
+	}
+	data = append(data, '\n')
+	if err := results.WriteFileAtomic(filepath.Join(runDir, results.ResultFile), data, 0o644); err != nil {
 		return outcome{state: results.StateFailed, errType: "write_failed", err: err.Error()}
 	}
+	sum := sha256.Sum256(data)
+	o.sha256 = hex.EncodeToString(sum[:])
 	return o
 }
 
@@ -364,28 +398,8 @@ func (r *runner) prepare() (*results.StudyManifest, error) {
 	switch {
 	case r.opts.ResumeDir != "":
 		r.dir = r.opts.ResumeDir
-		old, err := results.ReadManifest(filepath.Join(r.dir, results.ManifestFile))
-		if err != nil {
-			return nil, fmt.Errorf("resume %s: %w", r.dir, err)
-		}
-		if old.StudyDesignHash != r.designHash {
-			return nil, fmt.Errorf("resume %s: %w: the manifest has study_design_hash %s, this study has %s; the experiments changed, so start the study afresh instead of resuming",
-				r.dir, ErrDesignMismatch, old.StudyDesignHash, r.designHash)
-		}
-		m.CreatedAt, m.JournalSeq = old.CreatedAt, old.JournalSeq
-		kept := make(map[string]results.ManifestRun)
-		for _, o := range old.Runs {
-			if o.State == results.StateCompleted && o.ResultPath != "" {
-				if _, err := os.Stat(filepath.Join(r.dir, filepath.FromSlash(o.ResultPath))); err == nil {
-					kept[runKey(o.MeasurementConfigHash, o.Cycle)] = o
-				}
-			}
-		}
-		for i := range m.Runs {
-			if o, ok := kept[runKey(m.Runs[i].MeasurementConfigHash, m.Runs[i].Cycle)]; ok {
-				o.Index, o.Experiment = m.Runs[i].Index, m.Runs[i].Experiment
-				m.Runs[i] = o
-			}
+		if err := r.resume(m); err != nil {
+			return nil, err
 		}
 		return m, nil
 	case r.opts.DisableWrites:
@@ -415,6 +429,11 @@ func (r *runner) prepare() (*results.StudyManifest, error) {
 			dir = filepath.Join(root, name+"-"+strconv.Itoa(i))
 		}
 		r.dir = dir
+		lock, err := LockDir(dir, 0)
+		if err != nil {
+			return nil, fmt.Errorf("run study: %w", err)
+		}
+		r.lock = lock
 	}
 	if err := r.writeStudyFiles(); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/redact"
 )
 
 // Defaults for unset openai settings.
@@ -343,8 +344,31 @@ func (e *Engine) requestBody(pr engine.Prompt, p engine.GenParams) map[string]an
 	return body
 }
 
-// do sends one streamed request and times its chunks.
+// do sends one streamed request and times its chunks. The API key's value
+// is removed from its error: a server may echo the Authorization header
+// in an error body, and the error reaches logs, the manifest and reports.
 func (e *Engine) do(ctx context.Context, pr engine.Prompt, p engine.GenParams) (result, error) {
+	r, err := e.send(ctx, pr, p)
+	if err != nil && e.apiKey != "" {
+		if msg := redact.New(e.apiKey).String(err.Error()); msg != err.Error() {
+			err = redactedError{msg: msg, err: err}
+		}
+	}
+	return r, err
+}
+
+// redactedError is an error whose text had a secret removed; errors.Is
+// and errors.As still see the original.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+// send is do without the redaction.
+func (e *Engine) send(ctx context.Context, pr engine.Prompt, p engine.GenParams) (result, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	b, err := json.Marshal(e.requestBody(pr, p))
