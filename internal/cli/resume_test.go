@@ -22,7 +22,7 @@ import (
 const sixRunStudy = `name: six
 model: tiny
 backend: native
-n: 2
+n: 4
 dataset: {name: synthetic, input_len: 8, output_len: 4}
 baseline: {enabled: false}
 warmup: {enabled: false}
