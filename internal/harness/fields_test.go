@@ -544,7 +544,7 @@ func llamaServerBase(t *testing.T, bin, dir string) map[string]string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(filepath.Join(bin, "llama-server"), "-m", model, "--alias", "stories15M", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "-np", "2", "-c", "2048", "-t", "2")
+	cmd := exec.Command(filepath.Join(bin, "llama-server"), "-m", model, "--alias", "stories15M", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "-np", "2", "-c", "8192", "-t", "2")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,8 @@ type Engine struct {
 	timeout     time.Duration
 	seed        int64
 	server      *server
+	// owner names the server ("vllm", "llamacpp", …) once loaded.
+	owner string
 }
 
 // noAnswerError is the error for a server that does not answer at all.
@@ -128,6 +130,11 @@ func (e *Engine) Load(ctx context.Context, cfg config.ExperimentConfig) (engine.
 		}
 	}
 	info.Versions["server"] = owner
+	e.owner = owner
+	if se := serverRefuses(owner, cfg); se != nil {
+		e.Close()
+		return engine.LoadInfo{}, se
+	}
 	info.ExactOutputLength = exactServers[owner]
 	if !info.ExactOutputLength {
 		info.Warnings = append(info.Warnings, fmt.Sprintf("server %q may ignore ignore_eos/min_tokens (vLLM and llama.cpp honour them): output lengths may differ from max_tokens", owner))
@@ -185,6 +192,16 @@ func (e *Engine) serverOwner(ctx context.Context) (string, error) {
 	// The model is what was asked to be measured: a server that serves
 	// another would be measured under a wrong name.
 	return "", fmt.Errorf("openai: the server at %s does not serve model %q (it serves: %s); set model to the name it lists", e.baseURL, e.model, strings.Join(ids, ", "))
+}
+
+// serverRefuses is the setting a known server would accept and ignore
+// for cfg, or nil.
+func serverRefuses(owner string, cfg config.ExperimentConfig) *engine.SettingError {
+	d := cfg.Decoder
+	if owner == "llamacpp" && d.DecodingStrategy != "sampling" && d.RepetitionPenalty != 1 {
+		return &engine.SettingError{Field: "decoder.repetition_penalty", Msg: "llama.cpp's server applies no penalties under greedy decoding (temperature 0), so the value would be accepted and ignored; use decoding_strategy sampling, or leave the penalty at 1"}
+	}
+	return nil
 }
 
 // ollamaVersion is the version Ollama's native /api/version reports beside
@@ -327,7 +344,13 @@ func (e *Engine) requestBody(pr engine.Prompt, p engine.GenParams) map[string]an
 		body["temperature"] = 0
 	}
 	if p.RepetitionPenalty > 0 && p.RepetitionPenalty != 1 {
-		body["repetition_penalty"] = p.RepetitionPenalty
+		// vLLM and SGLang take repetition_penalty; llama.cpp's server
+		// ignores it and reads repeat_penalty.
+		key := "repetition_penalty"
+		if e.owner == "llamacpp" {
+			key = "repeat_penalty"
+		}
+		body[key] = p.RepetitionPenalty
 	}
 	if len(p.StopSequences) > 0 {
 		body["stop"] = p.StopSequences

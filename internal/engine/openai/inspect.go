@@ -27,8 +27,15 @@ func Inspect(cfg config.ExperimentConfig) []*engine.SettingError {
 		e.apiKey = os.Getenv(*o.APIKeyEnv)
 	}
 	var noAnswer noAnswerError
-	if _, err := e.serverOwner(ctx); err != nil && !errors.As(err, &noAnswer) {
+	owner, err := e.serverOwner(ctx)
+	switch {
+	case errors.As(err, &noAnswer):
+		return nil
+	case err != nil:
 		return []*engine.SettingError{{Field: "model", Msg: err.Error(), Cause: err}}
+	}
+	if se := serverRefuses(owner, cfg); se != nil {
+		return []*engine.SettingError{se}
 	}
 	return nil
 }
