@@ -74,6 +74,109 @@ class SharedSampling(unittest.TestCase):
         self.assertEqual(proto.shared_sampling({"seed": 0}), {"seed": 0})
 
 
+class ChatIds(unittest.TestCase):
+    """apply_chat_template as transformers 4.x and 5.x answer it."""
+
+    class Encoding(dict):
+        # Iterating a BatchEncoding yields its keys: list() of v5's default
+        # answer was ['input_ids', 'attention_mask'].
+        pass
+
+    def tokenizer(self, ids):
+        test = self
+
+        class Tok:
+            def apply_chat_template(self, messages, add_generation_prompt=False, tokenize=True, return_dict=False, **kw):
+                test.assertTrue(add_generation_prompt and tokenize and return_dict)
+                return test.Encoding(input_ids=ids, attention_mask=None)
+        return Tok()
+
+    def test_input_ids_taken(self):
+        msgs = [{"role": "user", "content": "hi"}]
+        self.assertEqual(pw._chat_ids(self.tokenizer([1, 5, 6]), msgs), [1, 5, 6])
+
+    def test_batched_and_tensor_forms(self):
+        class T:
+            def __init__(self, v):
+                self.v = v
+
+            def tolist(self):
+                return self.v
+        msgs = [{"role": "user", "content": "hi"}]
+        self.assertEqual(pw._chat_ids(self.tokenizer([[7, 8]]), msgs), [7, 8])
+        self.assertEqual(pw._chat_ids(self.tokenizer(T([[7, 9]])), msgs), [7, 9])
+
+
+class LoadOptions(unittest.TestCase):
+    def test_set_options_pass(self):
+        got = pw._load_options({"attn_implementation": "sdpa", "device_map": None, "tp_plan": "auto"}, "5.0.0")
+        self.assertEqual(got, {"attn_implementation": "sdpa", "tp_plan": "auto"})
+
+    def test_tp_size_refused_on_5_only(self):
+        self.assertEqual(pw._load_options({"tp_size": 2}, "4.57.1"), {"tp_size": 2})
+        with self.assertRaises(proto.WorkerError) as cm:
+            pw._load_options({"tp_size": 2}, "5.1.0")
+        self.assertIn("tp_size", str(cm.exception))
+
+
+class GenerateExtras(unittest.TestCase):
+    def test_compile_disabled_unless_asked(self):
+        fields = {"disable_compile": False, "max_new_tokens": 20}
+        self.assertEqual(pw._generate_extras(fields, False), {"return_dict_in_generate": False, "disable_compile": True})
+        self.assertEqual(pw._generate_extras(fields, True), {"return_dict_in_generate": False})
+
+    def test_older_transformers_without_the_field(self):
+        # generate() refuses keywords its GenerationConfig does not know.
+        self.assertEqual(pw._generate_extras({"max_new_tokens": 20}, False), {"return_dict_in_generate": False})
+
+    def test_sequences(self):
+        class Out:
+            sequences = "seqs"
+        self.assertEqual(pw._sequences(Out()), "seqs")
+        self.assertEqual(pw._sequences("tensor"), "tensor")
+
+
+class Configs(unittest.TestCase):
+    def test_text_config(self):
+        class Text:
+            vocab_size = 151936
+
+        class Nested:
+            def get_text_config(self):
+                return Text()
+
+        class Flat:
+            vocab_size = 128256
+        self.assertEqual(pw._text_config(Nested()).vocab_size, 151936)
+        self.assertEqual(pw._text_config(Flat()).vocab_size, 128256)
+
+    def test_compile_target(self):
+        class Inner:
+            pass
+        inner = Inner()
+
+        class Peft:
+            peft_config = {"default": None}
+
+            def get_base_model(self):
+                return inner
+
+        class Plain:
+            pass
+        plain = Plain()
+        self.assertIs(pw._compile_target(Peft()), inner)
+        self.assertIs(pw._compile_target(plain), plain)
+
+
+class EmissionTimes(unittest.TestCase):
+    def test_prompt_skipped_and_accepted_drafts_share_a_time(self):
+        # prompt (12 tokens), 1 token, 3 accepted draft tokens + 1, 1 token
+        puts = [(0.0, 12), (0.5, 1), (0.7, 4), (0.8, 1)]
+        self.assertEqual(pw._emission_times(puts), [0.5, 0.7, 0.7, 0.7, 0.7, 0.8])
+        self.assertEqual(pw._emission_times([(0.0, 5)]), [])
+        self.assertEqual(pw._emission_times([]), [])
+
+
 class Helpers(unittest.TestCase):
     def test_as_list_and_first(self):
         self.assertEqual(pw._as_list(None), [])
