@@ -6,6 +6,8 @@ import unittest
 
 import llem_protocol as proto
 import pytorch_worker as pw
+import tensorrt_worker as tw
+import vllm_worker as vw
 
 
 class DtypeKeyword(unittest.TestCase):
@@ -175,6 +177,56 @@ class EmissionTimes(unittest.TestCase):
         self.assertEqual(pw._emission_times(puts), [0.5, 0.7, 0.7, 0.7, 0.7, 0.8])
         self.assertEqual(pw._emission_times([(0.0, 5)]), [])
         self.assertEqual(pw._emission_times([]), [])
+
+
+class VLLMAttentionBackend(unittest.TestCase):
+    def test_engine_argument_where_vllm_has_it(self):
+        self.assertEqual(vw._attention_backend("FLASHINFER", {"model", "attention_backend"}),
+                         ({"attention_backend": "FLASHINFER"}, {}))
+
+    def test_environment_before(self):
+        self.assertEqual(vw._attention_backend("XFORMERS", {"model"}), ({}, {"VLLM_ATTENTION_BACKEND": "XFORMERS"}))
+
+
+class VLLMEffective(unittest.TestCase):
+    class NS:
+        def __init__(self, **kw):
+            self.__dict__.update(kw)
+
+    def test_v1_vllm_config(self):
+        ns = self.NS
+        cfg = ns(scheduler_config=ns(max_num_seqs=256, max_num_batched_tokens=8192),
+                 cache_config=ns(gpu_memory_utilization=0.9, block_size=16, cache_dtype="auto", enable_prefix_caching=True),
+                 model_config=ns(max_model_len=4096, enforce_eager=False),
+                 parallel_config=ns(tensor_parallel_size=1))
+        got = vw._engine_effective(ns(vllm_config=cfg))
+        self.assertEqual(got["max_num_seqs"], 256)
+        self.assertEqual(got["kv_cache_dtype"], "auto")
+        self.assertEqual(got["tensor_parallel_size"], 1)
+        self.assertEqual(len(got), len(vw.EFFECTIVE_FIELDS))
+
+    def test_older_engine_attributes_and_gaps(self):
+        ns = self.NS
+        got = vw._engine_effective(ns(model_config=ns(max_model_len=2048), cache_config=ns(block_size=32)))
+        self.assertEqual(got, {"max_model_len": 2048, "block_size": 32})
+        self.assertEqual(vw._engine_effective(None), {})
+
+
+class TensorRTLLMClass(unittest.TestCase):
+    class Mod:
+        def __init__(self, llm):
+            self.LLM = llm
+
+    def test_engine_llm_from_1_0(self):
+        mods = {"tensorrt_llm._tensorrt_engine": self.Mod("trt-engine"), "tensorrt_llm": self.Mod("pytorch")}
+        self.assertEqual(tw._llm_class(lambda name: mods[name]), "trt-engine")
+
+    def test_plain_llm_before(self):
+        def imp(name):
+            if name == "tensorrt_llm._tensorrt_engine":
+                raise ImportError(name)
+            return self.Mod("trt-0.x")
+        self.assertEqual(tw._llm_class(imp), "trt-0.x")
 
 
 class Helpers(unittest.TestCase):
