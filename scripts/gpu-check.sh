@@ -43,7 +43,7 @@
 # without the pynvml log. Environment: OUT (required on the GPU machine;
 # a temporary folder in a rehearsal), LLEM (default bin/llem), GPU_CHECK_PYTHON
 # (the Python that holds torch; default python3 on PATH), GPU_CHECK_BUDGET_S
-# (default 345).
+# (default 350).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -52,7 +52,7 @@ mode=gpu
 if [ "${1:-}" = "--rehearse" ]; then mode=rehearsal; fi
 LLEM=${LLEM:-bin/llem}
 PY=${GPU_CHECK_PYTHON:-$(command -v python3 || echo python3)}
-BUDGET=${GPU_CHECK_BUDGET_S:-345}
+BUDGET=${GPU_CHECK_BUDGET_S:-350}
 if [ -z "${OUT:-}" ]; then
   if [ "$mode" = gpu ]; then echo "gpu-check: OUT is not set (the device tool sets it)" >&2; exit 2; fi
   OUT=$(mktemp -d)
@@ -201,8 +201,10 @@ else
 fi
 
 # ---- 3. the study ---------------------------------------------------------
-# What is left after the study: cpu 45 s, report 20 s, summary 10 s.
-study_limit=$(( $(left) - 80 ))
+# Kept for after the study: cpu 30 s, report 15 s, summary and archive 10 s.
+# Expected on the H200: ~80 s a run (imports and random init ~25 s, 5 s
+# baseline, 30 s thermal floor, ~15 s measured), ~250 s in all.
+study_limit=$(( $(left) - 55 ))
 LLEM_PYTORCH_PYTHON=$PY step study "$study_limit" "$LLEM" run "$WORK/study.yaml" --output "$WORK/study"
 if [ -n "$logger_pid" ]; then
   kill -TERM "$logger_pid" 2>/dev/null
@@ -212,7 +214,7 @@ fi
 study_dir=$(ls -d "$WORK"/study/*/ 2>/dev/null | head -n 1)
 
 # ---- 4. native run on the CPU cores -----------------------------------------
-step cpu 45 "$LLEM" run "$WORK/cpu.yaml" --output "$WORK/cpu"
+step cpu 30 "$LLEM" run "$WORK/cpu.yaml" --output "$WORK/cpu"
 
 # ---- 5. report --------------------------------------------------------------
 report() {
@@ -220,7 +222,7 @@ report() {
 }
 export study_dir
 export -f report
-if [ -n "$study_dir" ]; then step report 20 bash -c report; else skip report "no study folder"; fi
+if [ -n "$study_dir" ]; then step report 15 bash -c report; else skip report "no study folder"; fi
 
 # ---- 6. summary ---------------------------------------------------------------
 # Results travel as one archive: $OUT takes at most 8 files of 16 MiB.
