@@ -40,7 +40,8 @@
 #      OUT=/tmp/x LLEM=bin/llem bash scripts/gpu-check.sh --rehearse
 #
 # runs the same steps with the native engine in place of pytorch and
-# without the pynvml log. Environment: OUT (required on the GPU machine;
+# without the pynvml log, and dry-runs the GPU study (step gpu-study), so a
+# configuration rule that would refuse it fails CI rather than the GPU run. Environment: OUT (required on the GPU machine;
 # a temporary folder in a rehearsal), LLEM (default bin/llem), GPU_CHECK_PYTHON
 # (the Python that holds torch; default python3 on PATH), GPU_CHECK_BUDGET_S
 # (default 350).
@@ -135,10 +136,11 @@ export -f python_check
 if [ "$mode" = gpu ]; then step python 60 bash -c python_check; else skip python "rehearsal: no torch"; fi
 
 # ---- study files ----------------------------------------------------------
-if [ "$mode" = gpu ]; then
-  # n per batch size: at least ~10 s of decoding each (1B model, bf16,
-  # 128 output tokens; transformers' generate takes ~10-20 ms a step).
-  cat >"$WORK/study.yaml" <<'YAML'
+# The GPU study is written in both modes: a rehearsal dry-runs it, so a
+# configuration rule that would refuse it shows here, not on the GPU machine.
+# n per batch size: at least ~10 s of decoding each (1B model, bf16,
+# 128 output tokens; transformers' generate takes ~10-20 ms a step).
+cat >"$WORK/gpu-study.yaml" <<'YAML'
 name: gpu-check-pytorch
 model: llama-3.2-1b
 backend: pytorch
@@ -154,6 +156,8 @@ sweep:
     - {pytorch.batch_size: 32, n: 256}
 execution: {n_cycles: 1, cycle_order: sequential, config_gap_seconds: 0, cycle_gap_seconds: 0}
 YAML
+if [ "$mode" = gpu ]; then
+  cp "$WORK/gpu-study.yaml" "$WORK/study.yaml"
 else
   # The same shape of study on the native engine, small enough for CI.
   cat >"$WORK/study.yaml" <<'YAML'
@@ -181,6 +185,8 @@ dataset: {name: synthetic, input_len: 64, output_len: 64}
 baseline: {duration_seconds: 5}
 warmup: {enabled: false}
 YAML
+
+if [ "$mode" = rehearsal ]; then step gpu-study 30 "$LLEM" run "$WORK/gpu-study.yaml" --dry-run; fi
 
 # ---- 2. independent power log -------------------------------------------
 logger_pid=
