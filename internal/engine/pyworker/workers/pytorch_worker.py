@@ -272,7 +272,12 @@ class PyTorchWorker:
                 steps.append(time.perf_counter())
                 return scores
 
-        class EmitClock:
+        try:
+            from transformers.generation.streamers import BaseStreamer
+        except ImportError:
+            BaseStreamer = object
+
+        class EmitClock(BaseStreamer):
             # A streamer: generate hands it the prompt, then every token it
             # emits (several at once when draft tokens are accepted).
             def put(self, value):
@@ -352,6 +357,7 @@ class PyTorchWorker:
     def close(self):
         self.model = None
         self.assistant = None
+        self.assisted = False
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
