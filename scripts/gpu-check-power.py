@@ -5,7 +5,12 @@ Reads every GPU's power (nvmlDeviceGetPowerUsage, mW) and total-energy
 counter (nvmlDeviceGetTotalEnergyConsumption, mJ) through pynvml at a fixed
 rate and writes one JSON line per GPU per sample:
 
-    {"t": <unix seconds>, "gpu": 0, "power_w": 412.3, "energy_j": 123456.789}
+    {"t": <unix seconds>, "gpu": 0, "power_w": 412.3, "energy_j": 123456.789,
+     "power_instant_w": 415.0}
+
+power_w is nvmlDeviceGetPowerUsage, which recent drivers average over a
+window on some GPUs; power_instant_w (NVML_FI_DEV_POWER_INSTANT, where the
+binding and driver have it) is the instantaneous reading.
 
 It shares nothing with llem (another process, another NVML binding), so
 llem's counter and integrated energies can be checked against it over the
@@ -38,6 +43,7 @@ def main(argv):
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    instant = getattr(pynvml, "NVML_FI_DEV_POWER_INSTANT", None)
     period = 1.0 / hz
     samples = 0
     t0 = time.time()
@@ -55,6 +61,10 @@ def main(argv):
                     rec["energy_j"] = pynvml.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0
                 except pynvml.NVMLError as exc:
                     rec["energy_error"] = str(exc)
+                if instant is not None:
+                    w = instant_power(pynvml, h, instant)
+                    if w is not None:
+                        rec["power_instant_w"] = w
                 f.write(json.dumps(rec) + "\n")
             f.flush()
             samples += 1
@@ -69,6 +79,17 @@ def main(argv):
                             "cpu_s": ru.ru_utime + ru.ru_stime, "pid": os.getpid()}) + "\n")
     pynvml.nvmlShutdown()
     return 0
+
+
+def instant_power(pynvml, handle, field):
+    """NVML_FI_DEV_POWER_INSTANT in watts, or None where it is not read."""
+    try:
+        v = pynvml.nvmlDeviceGetFieldValues(handle, [field])[0]
+        if v.nvmlReturn != 0:
+            return None
+        return v.value.uiVal / 1000.0
+    except Exception:  # noqa: BLE001 - old bindings or drivers without the field
+        return None
 
 
 if __name__ == "__main__":

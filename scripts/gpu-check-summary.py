@@ -61,7 +61,8 @@ def read_power(path):
             if rec.get("end"):
                 end = rec
                 continue
-            per_gpu.setdefault(rec.get("gpu", 0), []).append((rec["t"], rec.get("power_w"), rec.get("energy_j")))
+            per_gpu.setdefault(rec.get("gpu", 0), []).append(
+                (rec["t"], rec.get("power_w"), rec.get("energy_j"), rec.get("power_instant_w")))
     return per_gpu, end
 
 
@@ -82,13 +83,14 @@ def counter_delta(samples, a, b):
     return None if ea is None or eb is None else eb - ea
 
 
-def power_integral(samples, a, b):
-    """Trapezoid integral of power over [a, b], interpolated at the edges."""
-    pts = [(s[0], s[1]) for s in samples if s[1] is not None]
+def power_integral(samples, a, b, k=1):
+    """Trapezoid integral of power (column k) over [a, b], interpolated at
+    the edges."""
+    pts = [(s[0], s[k]) for s in samples if s[k] is not None]
     if not pts or a < pts[0][0] or b > pts[-1][0] or b <= a:
         return None
     inner = [(t, p) for t, p in pts if a < t < b]
-    edge = [(a, interpolate(samples, a, 1))] + inner + [(b, interpolate(samples, b, 1))]
+    edge = [(a, interpolate(samples, a, k))] + inner + [(b, interpolate(samples, b, k))]
     return sum((t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in zip(edge, edge[1:]))
 
 
@@ -165,12 +167,14 @@ def analyse(r, power):
         samples = power.get(d.get("index", 0)) if d.get("kind") == "gpu" else None
         if samples and row["window_start_unix"] is not None and cover:
             a, b = row["window_start_unix"], row["window_end_unix"]
-            lc, lp = counter_delta(samples, a, b), power_integral(samples, a, b)
+            lc, lp, li = counter_delta(samples, a, b), power_integral(samples, a, b), power_integral(samples, a, b, 3)
             dom["log_counter_j"] = None if lc is None else lc * cover
             dom["log_power_j"] = None if lp is None else lp * cover
+            dom["log_instant_power_j"] = None if li is None else li * cover
             dom["counter_vs_log"] = rel(dom["counter_j"], dom["log_counter_j"])
             dom["integrated_vs_log"] = rel(dom["integrated_j"], dom["log_counter_j"])
             dom["log_power_vs_log_counter"] = rel(dom["log_power_j"], dom["log_counter_j"])
+            dom["log_instant_vs_log_counter"] = rel(dom["log_instant_power_j"], dom["log_counter_j"])
         row["domains"].append(dom)
     return row
 
@@ -200,14 +204,19 @@ def render(args, conf, rows, steps, power_end, log_warnings):
         lines.append("")
     lines.append("Goals (reported, not tuned): counter within %d %%, integrated power within %d %% of the log's counter." %
                  (100 * COUNTER_GOAL, 100 * INTEGRATED_GOAL))
-    lines += ["", "| run | domain | source | window s | coverage | llem counter J | llem integrated J | log counter J | log power J | counter Δ | integrated Δ | log power Δ |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines.append("Counter Δ and integrated Δ: llem's counter and integrated-power energy against the log's counter. "
+                 "Log power Δ and log instant Δ: the log's own integral of nvmlDeviceGetPowerUsage and of the "
+                 "instantaneous power field against its counter, how far power integration alone lands on this GPU. "
+                 "The log's figures are scaled by coverage (llem's batch windows / the window span).")
+    lines += ["", "| run | domain | source | window s | coverage | llem counter J | llem integrated J | log counter J | log power J | counter Δ | integrated Δ | log power Δ | log instant Δ |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for d in r["domains"]:
-            lines.append("| %s | %s %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 r["run"], d["kind"], d["index"], d["source"], fmt(r["window_s"], "%.2f"), fmt(r["coverage"], "%.4f"),
                 fmt(d.get("counter_j")), fmt(d.get("integrated_j")), fmt(d.get("log_counter_j")), fmt(d.get("log_power_j")),
-                pct(d.get("counter_vs_log")), pct(d.get("integrated_vs_log")), pct(d.get("log_power_vs_log_counter"))))
+                pct(d.get("counter_vs_log")), pct(d.get("integrated_vs_log")), pct(d.get("log_power_vs_log_counter")),
+                pct(d.get("log_instant_vs_log_counter"))))
     lines += ["", "## J per output token against batch size", "",
               "| run | backend | model | batch | output tokens | tok/s | energy J | J/output token | source |",
               "|---|---|---|---|---|---|---|---|---|"]

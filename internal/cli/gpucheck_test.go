@@ -119,8 +119,8 @@ func TestGPUCheckRehearsal(t *testing.T) {
 }
 
 // TestGPUCheckSummaryAgreement feeds gpu-check-summary.py one GPU run and an
-// independent log whose figures are known: 100 W throughout and a counter
-// that rises 100 J/s. The run's window spans 10 s of which llem's batch
+// independent log whose figures are known: 100 W throughout (110 W
+// instantaneous) and a counter that rises 100 J/s. The run's window spans 10 s of which llem's batch
 // windows cover 9.5 s, so the log's reference is 950 J.
 func TestGPUCheckSummaryAgreement(t *testing.T) {
 	needTools(t, "python3")
@@ -142,7 +142,7 @@ func TestGPUCheckSummaryAgreement(t *testing.T) {
 	var power strings.Builder
 	for i := 0; i <= 300; i++ { // 30 s at 10 Hz from t0
 		ts := t0 + float64(i)/10
-		line, _ := json.Marshal(map[string]any{"t": ts, "gpu": 0, "power_w": 100.0, "energy_j": 5000 + 100*(ts-t0)})
+		line, _ := json.Marshal(map[string]any{"t": ts, "gpu": 0, "power_w": 100.0, "energy_j": 5000 + 100*(ts-t0), "power_instant_w": 110.0})
 		power.Write(line)
 		power.WriteByte('\n')
 	}
@@ -163,6 +163,7 @@ func TestGPUCheckSummaryAgreement(t *testing.T) {
 			Domains  []struct {
 				LogCounterJ     float64 `json:"log_counter_j"`
 				LogPowerJ       float64 `json:"log_power_j"`
+				LogInstantJ     float64 `json:"log_instant_power_j"`
 				CounterVsLog    float64 `json:"counter_vs_log"`
 				IntegratedVsLog float64 `json:"integrated_vs_log"`
 			} `json:"domains"`
@@ -180,6 +181,7 @@ func TestGPUCheckSummaryAgreement(t *testing.T) {
 		{"coverage", sum.Runs[0].Coverage, 0.95},
 		{"log counter J", d.LogCounterJ, 950},
 		{"log power J", d.LogPowerJ, 950},
+		{"log instant power J", d.LogInstantJ, 1045},
 		{"counter vs log", d.CounterVsLog, 0.02},
 		{"integrated vs log", d.IntegratedVsLog, -0.05},
 	} {
@@ -191,7 +193,7 @@ func TestGPUCheckSummaryAgreement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"+2.00 %", "-5.00 %", "301 samples in 30.0 s", "`gpu_shared` another process"} {
+	for _, want := range []string{"+2.00 %", "-5.00 %", "+10.00 %", "301 samples in 30.0 s", "`gpu_shared` another process"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
 		}
