@@ -43,7 +43,8 @@
 # without the pynvml log, and dry-runs the GPU study (step gpu-study), so a
 # configuration rule that would refuse it fails CI rather than the GPU run. Environment: OUT (required on the GPU machine;
 # a temporary folder in a rehearsal), LLEM (default bin/llem), GPU_CHECK_PYTHON
-# (the Python that holds torch; default python3 on PATH), GPU_CHECK_BUDGET_S
+# (the Python that holds torch; default the first of python3, python,
+# /opt/conda/bin/python, ... that imports torch), GPU_CHECK_BUDGET_S
 # (default 350).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +53,17 @@ export PYTHONUNBUFFERED=1
 mode=gpu
 if [ "${1:-}" = "--rehearse" ]; then mode=rehearsal; fi
 LLEM=${LLEM:-bin/llem}
-PY=${GPU_CHECK_PYTHON:-$(command -v python3 || echo python3)}
+# The Python that holds torch: GPU_CHECK_PYTHON, else the first of these
+# that imports torch (on the GPU machine), else python3.
+PY=${GPU_CHECK_PYTHON:-}
+if [ -z "$PY" ] && [ "$mode" = gpu ]; then
+  for cand in python3 python /opt/conda/bin/python /usr/local/bin/python3 /usr/bin/python3; do
+    if command -v "$cand" >/dev/null && timeout 60 "$cand" -c 'import torch' 2>/dev/null; then
+      PY=$(command -v "$cand"); break
+    fi
+  done
+fi
+PY=${PY:-$(command -v python3 || echo python3)}
 BUDGET=${GPU_CHECK_BUDGET_S:-350}
 if [ -z "${OUT:-}" ]; then
   if [ "$mode" = gpu ]; then echo "gpu-check: OUT is not set (the device tool sets it)" >&2; exit 2; fi
@@ -211,7 +222,8 @@ fi
 # Expected on the H200: ~80 s a run (imports and random init ~25 s, 5 s
 # baseline, 30 s thermal floor, ~15 s measured), ~250 s in all.
 study_limit=$(( $(left) - 55 ))
-LLEM_PYTORCH_PYTHON=$PY step study "$study_limit" "$LLEM" run "$WORK/study.yaml" --output "$WORK/study"
+export LLEM_PYTORCH_PYTHON="$PY"
+step study "$study_limit" "$LLEM" run "$WORK/study.yaml" --output "$WORK/study"
 if [ -n "$logger_pid" ]; then
   kill -TERM "$logger_pid" 2>/dev/null
   wait "$logger_pid"
