@@ -188,6 +188,12 @@ class VLLMAttentionBackend(unittest.TestCase):
         self.assertEqual(vw._attention_backend("XFORMERS", {"model"}), ({}, {"VLLM_ATTENTION_BACKEND": "XFORMERS"}))
 
 
+class VLLMSpeculative(unittest.TestCase):
+    def test_method_named(self):
+        self.assertEqual(vw._speculative_config("m/draft"),
+                         {"method": "draft_model", "model": "m/draft", "num_speculative_tokens": 5})
+
+
 class VLLMEffective(unittest.TestCase):
     class NS:
         def __init__(self, **kw):

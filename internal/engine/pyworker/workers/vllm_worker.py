@@ -67,7 +67,7 @@ class VLLMWorker:
             self.lora = LoRARequest("llem-adapter", 1, lora.get("adapter_path") or lora.get("adapter_id"))
         kwargs.update(attn_kwargs)
         if req.get("draft_model"):
-            kwargs["speculative_config"] = {"model": req["draft_model"], "num_speculative_tokens": 5}
+            kwargs["speculative_config"] = _speculative_config(req["draft_model"])
         kwargs.update(req.get("passthrough_kwargs") or {})
         self.llm = LLM(**kwargs)
         proto.synchronize()
@@ -206,6 +206,14 @@ def _parameter_count(llm):
         except Exception as exc:  # noqa: BLE001 - the API differs between vLLM versions
             sys.stderr.write("parameter count unavailable this way: %s\n" % exc)
     return 0
+
+
+def _speculative_config(draft_model, num_tokens=5):
+    """speculative_config for a draft model. The V1 engine takes draft models
+    only with method "draft_model" (vLLM PR 24322; 0.13 and earlier V1
+    releases refuse them: NotImplementedError at load, before anything is
+    measured); without a method vLLM guesses it from the model's name."""
+    return {"method": "draft_model", "model": draft_model, "num_speculative_tokens": num_tokens}
 
 
 def _engine_arg_names():
