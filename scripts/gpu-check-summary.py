@@ -192,6 +192,10 @@ def render(args, conf, rows, steps, power_end, log_warnings):
     lines.append("- energy sources: %s (best: %s)" % (", ".join("%s %s: %s" % ((s.get("domain") or {}).get("kind"),
                  (s.get("domain") or {}).get("index"), s.get("source")) for s in sources) or "—",
                  (conf or {}).get("machine", {}).get("best_source", "—")))
+    versions = {}
+    for r in args.results_raw:
+        versions.update(((r.get("environment") or {}).get("engine_versions")) or {})
+    lines.append("- engine versions (from the results): %s" % (", ".join("%s %s" % kv for kv in sorted(versions.items())) or "—"))
     gpu_counter = any((s.get("domain") or {}).get("kind") == "gpu" and s.get("source") == "nvml_energy_counter" for s in sources)
     lines.append("- NVML energy counter: %s" % ("supported" if gpu_counter else "not found"))
     lines += ["", "## Steps", "", "| step | status | seconds |", "|---|---|---|"]
