@@ -6,6 +6,14 @@ LoRA adapters through PEFT; random_init builds the model from its config with
 random weights (no weight download). Generate: batches with left padding, one
 timestamp per decoding step taken by a LogitsProcessor after synchronising the
 device, so token times mark when each token's logits existed.
+
+Written against transformers 4.x and 5.x (5's migration guide and source
+read for every call made here; not yet run on a GPU): chat templates asked
+for a dict of input_ids, tp_size refused on 5 (it left from_pretrained),
+generate's own compile disabled unless torch_compile was asked for, plain
+sequences from generate, nested (multimodal) configs read through their text
+config, and assisted generation (draft model, prompt lookup) run one prompt
+at a time with token times from a streamer.
 """
 
 import sys
@@ -17,6 +25,26 @@ DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "": "bfloat1
 
 # Options that go to from_pretrained / from_config rather than generate().
 LOAD_OPTIONS = ("attn_implementation", "device_map", "tp_plan", "tp_size")
+
+
+def _major(version):
+    try:
+        return int(version.split(".")[0])
+    except ValueError:
+        return 0
+
+
+def _load_options(opts, version):
+    """The from_pretrained keywords of LOAD_OPTIONS for this transformers.
+
+    transformers 5 moved tensor parallelism to distributed_config and a
+    torchrun world: from_pretrained takes tp_plan (deprecated) but no
+    tp_size, which would reach the model's constructor; refused here."""
+    out = {k: opts[k] for k in LOAD_OPTIONS if opts.get(k) is not None}
+    if "tp_size" in out and _major(version) >= 5:
+        raise proto.WorkerError("pytorch.tp_size is not a from_pretrained argument in transformers %s "
+                                "(the size is the torch.distributed world's); remove it" % version)
+    return out
 
 
 class ByteTokenizer:
@@ -48,6 +76,7 @@ class PyTorchWorker:
         self.device = "cpu"
         self.gen_options = {}
         self.assistant = None
+        self.assisted = False
 
     # ---- load ---------------------------------------------------------------
 
@@ -73,9 +102,7 @@ class PyTorchWorker:
 
         dtype_key = _dtype_keyword(transformers.__version__)
         load_kwargs = {dtype_key: dtype}
-        for k in LOAD_OPTIONS:
-            if opts.get(k) is not None:
-                load_kwargs[k] = opts[k]
+        load_kwargs.update(_load_options(opts, transformers.__version__))
         if torch.cuda.is_available() and "device_map" not in load_kwargs and "tp_plan" not in load_kwargs:
             load_kwargs["device_map"] = "cuda:0"
         if opts.get("load_in_4bit") or opts.get("load_in_8bit"):
@@ -132,7 +159,10 @@ class PyTorchWorker:
 
         if opts.get("torch_compile"):
             mode = opts.get("torch_compile_mode") or "default"
-            model.forward = torch.compile(model.forward, mode=mode)
+            # An unmerged PEFT model's generate runs the wrapped model's
+            # forward (the LoRA layers live inside it), never the wrapper's.
+            target = _compile_target(model)
+            target.forward = torch.compile(target.forward, mode=mode)
 
         self.tokenizer, self.byte_tokenizer = self._tokenizer(model_ref, model.config)
         if self.byte_tokenizer:
@@ -145,6 +175,12 @@ class PyTorchWorker:
         self.device = str(next(model.parameters()).device)
         self.gen_options = {k: opts[k] for k in ("use_cache", "cache_implementation", "prompt_lookup_num_tokens")
                             if opts.get(k) is not None}
+        self.assisted = self.assistant is not None or bool(opts.get("prompt_lookup_num_tokens"))
+        if self.assisted and self.gen_options.get("cache_implementation") == "static":
+            raise proto.WorkerError("assisted generation (draft_model, prompt_lookup_num_tokens) does not take "
+                                    "cache_implementation: static in transformers")
+        from transformers import GenerationConfig
+        self.gen_options.update(_generate_extras(vars(GenerationConfig()), bool(opts.get("torch_compile"))))
         proto.synchronize()
         params = sum(p.numel() for p in model.parameters())
         gpu_indices = sorted({p.device.index for p in model.parameters() if p.device.type == "cuda"})
@@ -162,6 +198,7 @@ class PyTorchWorker:
                 "torch_compile": bool(opts.get("torch_compile")),
                 "quantization": _quantization_summary(load_kwargs.get("quantization_config")),
                 "generation": self.gen_options,
+                "one_prompt_at_a_time": self.assisted,
                 "lora": lora,
             },
             "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
@@ -174,8 +211,9 @@ class PyTorchWorker:
             tok = AutoTokenizer.from_pretrained(model_ref)
         except Exception as exc:  # noqa: BLE001 - random-init configs ship no tokenizer
             sys.stderr.write("tokenizer for %s not loadable (%s); using bytes\n" % (model_ref, exc))
-            return ByteTokenizer(config.vocab_size, getattr(config, "bos_token_id", None),
-                                 _first(getattr(config, "eos_token_id", None))), True
+            text = _text_config(config)
+            return ByteTokenizer(text.vocab_size, getattr(text, "bos_token_id", None),
+                                 _first(getattr(text, "eos_token_id", None))), True
         if tok.pad_token_id is None:
             tok.pad_token = tok.eos_token
         return tok, False
@@ -188,7 +226,7 @@ class PyTorchWorker:
         if prompt.get("tokens"):
             return bos + list(prompt["tokens"])
         if prompt.get("messages") and not self.byte_tokenizer and getattr(tok, "chat_template", None):
-            return list(tok.apply_chat_template(prompt["messages"], add_generation_prompt=True))
+            return _chat_ids(tok, prompt["messages"])
         if self.byte_tokenizer:
             return bos + tok.encode(prompt.get("text") or "")
         return list(tok(prompt.get("text") or "", add_special_tokens=True)["input_ids"])
@@ -203,8 +241,11 @@ class PyTorchWorker:
             groups.setdefault(n, []).append(i)
         out = [None] * len(prompts)
         for n, idx in groups.items():
-            for i, c in zip(idx, self._run([prompts[i] for i in idx], n, params)):
-                out[i] = c
+            # Assisted generation decodes one sequence at a time.
+            chunks = [[i] for i in idx] if self.assisted else [idx]
+            for chunk in chunks:
+                for i, c in zip(chunk, self._run([prompts[i] for i in chunk], n, params)):
+                    out[i] = c
         return out
 
     def _run(self, prompts, max_new, params):
@@ -223,6 +264,7 @@ class PyTorchWorker:
         ids, mask = ids.to(self.device), mask.to(self.device)
 
         steps = []
+        puts = []
 
         class StepClock(LogitsProcessor):
             def __call__(self, input_ids, scores):
@@ -230,10 +272,30 @@ class PyTorchWorker:
                 steps.append(time.perf_counter())
                 return scores
 
+        try:
+            from transformers.generation.streamers import BaseStreamer
+        except ImportError:
+            BaseStreamer = object
+
+        class EmitClock(BaseStreamer):
+            # A streamer: generate hands it the prompt, then every token it
+            # emits (several at once when draft tokens are accepted).
+            def put(self, value):
+                proto.synchronize()
+                puts.append((time.perf_counter(), int(value.numel())))
+
+            def end(self):
+                pass
+
         strategy = params.get("strategy") or "greedy"
         gen = dict(self.gen_options)
-        gen.update(max_new_tokens=max_new, attention_mask=mask, pad_token_id=pad,
-                   logits_processor=LogitsProcessorList([StepClock()]))
+        gen.update(max_new_tokens=max_new, attention_mask=mask, pad_token_id=pad)
+        if self.assisted:
+            # The logits processor would also run for the draft model, once per
+            # draft position: its times are not emission times.
+            gen["streamer"] = EmitClock()
+        else:
+            gen["logits_processor"] = LogitsProcessorList([StepClock()])
         if params.get("ignore_eos"):
             gen["min_new_tokens"] = max_new
         elif params.get("min_new_tokens"):
@@ -260,12 +322,14 @@ class PyTorchWorker:
         proto.synchronize()
         start = time.perf_counter()
         with torch.inference_mode():
-            seqs = self.model.generate(input_ids=ids, **gen)
+            seqs = _sequences(self.model.generate(input_ids=ids, **gen))
         proto.synchronize()
         end = time.perf_counter()
 
         eos = set(_as_list(getattr(self.model.generation_config, "eos_token_id", None)))
         new = seqs[:, width:].tolist()
+        if self.assisted:
+            steps = _emission_times(puts)
         out = []
         for r, p in enumerate(prompts):
             row = new[r]
@@ -293,6 +357,7 @@ class PyTorchWorker:
     def close(self):
         self.model = None
         self.assistant = None
+        self.assisted = False
         torch = sys.modules.get("torch")
         if torch is not None and torch.cuda.is_available():
             torch.cuda.empty_cache()
@@ -346,6 +411,61 @@ def _dtype_keyword(version):
     except ValueError:
         return "dtype"
     return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
+
+
+def _chat_ids(tok, messages):
+    """Token ids of a chat prompt. transformers 5's apply_chat_template
+    returns a BatchEncoding by default (4.x returned the ids), so ask both
+    for a dict and take its input_ids."""
+    enc = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=True)
+    ids = enc["input_ids"]
+    if hasattr(ids, "tolist"):
+        ids = ids.tolist()
+    if ids and isinstance(ids[0], list):
+        ids = ids[0]
+    return list(ids)
+
+
+def _generate_extras(generation_fields, compile_requested):
+    """generate() keywords every call takes: plain sequences (not a
+    GenerateOutput), and, where this transformers has disable_compile, no
+    compile of its own (a static cache makes generate compile the forward
+    pass, which would be measured as compiled while the result says
+    torch_compile: false) unless torch_compile was asked for."""
+    extras = {"return_dict_in_generate": False}
+    if "disable_compile" in generation_fields and not compile_requested:
+        extras["disable_compile"] = True
+    return extras
+
+
+def _sequences(out):
+    """The token tensor of what generate returned, dict-style or not."""
+    return getattr(out, "sequences", out)
+
+
+def _text_config(config):
+    """The text model's config: multimodal configs nest it (transformers 5
+    raises on config.vocab_size there)."""
+    get = getattr(config, "get_text_config", None)
+    return get() if callable(get) else config
+
+
+def _compile_target(model):
+    """The module whose forward generate calls: an unmerged PEFT model's
+    wrapped transformers model, else the model itself."""
+    get = getattr(model, "get_base_model", None)
+    if hasattr(model, "peft_config") and callable(get):
+        return get()
+    return model
+
+
+def _emission_times(puts):
+    """Per-token times from a streamer's put() calls [(time, tokens)]: the
+    first put is the prompt; each later one emits its tokens at its time."""
+    times = []
+    for t, k in puts[1:]:
+        times.extend([t] * k)
+    return times
 
 
 def _prompt_tokens(prompt, encoded, bos):

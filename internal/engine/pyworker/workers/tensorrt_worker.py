@@ -7,6 +7,12 @@ holds an engine is loaded as it is, otherwise the engine is built and saved
 there. tensorrt.engine_path skips both and loads a prebuilt engine.
 Generate streams every prompt concurrently with generate_async and records
 one timestamp per streamed token.
+
+Checked against TensorRT-LLM 1.x's LLM API: there `tensorrt_llm.LLM` is the
+PyTorch backend, which refuses TensorRT-only arguments (build_config) and
+cannot save an engine, so this worker takes the TensorRT-engine LLM from
+tensorrt_llm._tensorrt_engine where it exists (0.x: tensorrt_llm.LLM was
+that one). Not yet run on a GPU.
 """
 
 import asyncio
@@ -34,8 +40,10 @@ class TensorRTWorker:
         if req.get("lora"):
             raise proto.WorkerError("LoRA adapters are not supported on tensorrt: merge the adapter into "
                                     "the model first (PEFT merge_and_unload) and give the merged model")
+        import importlib
         import tensorrt_llm
-        from tensorrt_llm import LLM, BuildConfig
+        from tensorrt_llm import BuildConfig
+        LLM = _llm_class(importlib.import_module)
 
         t0 = time.perf_counter()
         opts = dict(req.get("options") or {})
@@ -86,7 +94,8 @@ class TensorRTWorker:
             "effective": {"engine_source": source, "engine_built": built, "engine_dir": cache_dir,
                           "tensor_parallel_size": kwargs["tensor_parallel_size"],
                           "pipeline_parallel_size": kwargs["pipeline_parallel_size"],
-                          "dtype": kwargs.get("dtype")},
+                          "dtype": kwargs.get("dtype"),
+                          "llm_class": "%s.%s" % (LLM.__module__, LLM.__name__)},
             "versions": {"tensorrt_llm": tensorrt_llm.__version__},
             "warnings": warnings + ["tensorrt: parameter count is not exposed by a built engine"],
         }
@@ -153,6 +162,16 @@ class TensorRTWorker:
         if self.llm is not None and hasattr(self.llm, "shutdown"):
             self.llm.shutdown()
         self.llm = None
+
+
+def _llm_class(import_module):
+    """TensorRT-LLM's engine-building LLM class: tensorrt_llm._tensorrt_engine.LLM
+    from 1.0 on (tensorrt_llm.LLM became the PyTorch backend), else
+    tensorrt_llm.LLM."""
+    try:
+        return import_module("tensorrt_llm._tensorrt_engine").LLM
+    except (ImportError, AttributeError):
+        return import_module("tensorrt_llm").LLM
 
 
 def _kv_cache_type(name):

@@ -8,6 +8,11 @@ backend) plus passthrough_kwargs. Generate adds every prompt to the engine and
 steps it, taking one timestamp per engine step for each request that gained
 tokens in it; where the step API is missing it falls back to LLM.generate and
 the RequestOutput metrics (first and last token times).
+
+Checked against vLLM's V1 engine (LLM, LLMEngine.add_request/step/
+has_unfinished_requests, SamplingParams, speculative_config, the
+attention_backend engine argument that replaced VLLM_ATTENTION_BACKEND);
+not yet run on a GPU.
 """
 
 import os
@@ -40,10 +45,12 @@ class VLLMWorker:
         if precision in ("int8", "int4", "fp8") and not opts.get("quantization"):
             raise proto.WorkerError("vllm precision %s needs vllm.quantization (awq, gptq or fp8) or a "
                                     "pre-quantised model whose config names its method" % precision)
-        if opts.get("attention_backend"):
-            os.environ["VLLM_ATTENTION_BACKEND"] = opts["attention_backend"]
         from vllm import LLM
         import vllm
+        attn_kwargs = {}
+        if opts.get("attention_backend"):
+            attn_kwargs, env = _attention_backend(opts["attention_backend"], _engine_arg_names())
+            os.environ.update(env)
 
         t0 = time.perf_counter()
         kwargs = {"model": req["model"], "dtype": DTYPES.get(precision, "auto"), "seed": int(req.get("seed") or 0)}
@@ -58,28 +65,15 @@ class VLLMWorker:
                 raise proto.WorkerError("a LoRA adapter with vllm needs vllm.enable_lora: true")
             from vllm.lora.request import LoRARequest
             self.lora = LoRARequest("llem-adapter", 1, lora.get("adapter_path") or lora.get("adapter_id"))
+        kwargs.update(attn_kwargs)
         if req.get("draft_model"):
-            kwargs["speculative_config"] = {"model": req["draft_model"], "num_speculative_tokens": 5}
+            kwargs["speculative_config"] = _speculative_config(req["draft_model"])
         kwargs.update(req.get("passthrough_kwargs") or {})
         self.llm = LLM(**kwargs)
         proto.synchronize()
         params = _parameter_count(self.llm)
         effective = {k: v for k, v in kwargs.items() if k != "model"}
-        try:
-            cfg = self.llm.llm_engine.vllm_config
-            effective.update({
-                "max_num_seqs": cfg.scheduler_config.max_num_seqs,
-                "max_num_batched_tokens": cfg.scheduler_config.max_num_batched_tokens,
-                "gpu_memory_utilization": cfg.cache_config.gpu_memory_utilization,
-                "block_size": cfg.cache_config.block_size,
-                "kv_cache_dtype": cfg.cache_config.cache_dtype,
-                "enable_prefix_caching": cfg.cache_config.enable_prefix_caching,
-                "max_model_len": cfg.model_config.max_model_len,
-                "tensor_parallel_size": cfg.parallel_config.tensor_parallel_size,
-                "enforce_eager": cfg.model_config.enforce_eager,
-            })
-        except AttributeError:
-            pass
+        effective.update(_engine_effective(getattr(self.llm, "llm_engine", None)))
         return {
             "load_seconds": time.perf_counter() - t0,
             "parameters": params,
@@ -105,6 +99,13 @@ class VLLMWorker:
         if strategy == "beam":
             raise proto.WorkerError("beam search runs through LLM.beam_search in vLLM, which llem's worker does not drive yet")
         sp.update(proto.shared_sampling(params))
+        try:
+            # Every step's output holds all tokens so far (the default; set
+            # so a changed default cannot turn _stepped's counts into deltas).
+            from vllm.sampling_params import RequestOutputKind
+            sp["output_kind"] = RequestOutputKind.CUMULATIVE
+        except ImportError:
+            pass
         return SamplingParams(**sp)
 
     def _prompt(self, p):
@@ -192,15 +193,77 @@ class VLLMWorker:
         self.llm = None
 
 
+def _count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
 def _parameter_count(llm):
+    """Parameters of the served model: LLM.apply_model on V1 (it runs in the
+    engine's worker processes), model_executor.apply_model before."""
+    for get in (lambda: llm.apply_model(_count), lambda: llm.llm_engine.model_executor.apply_model(_count)):
+        try:
+            return int(sum(get()))
+        except Exception as exc:  # noqa: BLE001 - the API differs between vLLM versions
+            sys.stderr.write("parameter count unavailable this way: %s\n" % exc)
+    return 0
+
+
+def _speculative_config(draft_model, num_tokens=5):
+    """speculative_config for a draft model. The V1 engine takes draft models
+    only with method "draft_model" (vLLM PR 24322; 0.13 and earlier V1
+    releases refuse them: NotImplementedError at load, before anything is
+    measured); without a method vLLM guesses it from the model's name."""
+    return {"method": "draft_model", "model": draft_model, "num_speculative_tokens": num_tokens}
+
+
+def _engine_arg_names():
     try:
-        def count(model):
-            return sum(p.numel() for p in model.parameters())
-        counts = llm.llm_engine.model_executor.apply_model(count)
-        return int(sum(counts))
-    except Exception as exc:  # noqa: BLE001 - internal API differs between vLLM versions
-        sys.stderr.write("parameter count unavailable: %s\n" % exc)
-        return 0
+        import dataclasses
+        from vllm.engine.arg_utils import EngineArgs
+        return {f.name for f in dataclasses.fields(EngineArgs)}
+    except Exception:  # noqa: BLE001 - EngineArgs moved or is not a dataclass
+        return set()
+
+
+def _attention_backend(name, engine_args):
+    """LLM keywords and environment that select the attention backend:
+    the attention_backend engine argument where vLLM has it (the
+    VLLM_ATTENTION_BACKEND variable it replaced is deprecated there), else
+    the variable."""
+    if "attention_backend" in engine_args:
+        return {"attention_backend": name}, {}
+    return {}, {"VLLM_ATTENTION_BACKEND": name}
+
+
+# Effective settings and where each lives in vLLM's config objects.
+EFFECTIVE_FIELDS = (
+    ("max_num_seqs", "scheduler_config", "max_num_seqs"),
+    ("max_num_batched_tokens", "scheduler_config", "max_num_batched_tokens"),
+    ("gpu_memory_utilization", "cache_config", "gpu_memory_utilization"),
+    ("block_size", "cache_config", "block_size"),
+    ("kv_cache_dtype", "cache_config", "cache_dtype"),
+    ("enable_prefix_caching", "cache_config", "enable_prefix_caching"),
+    ("max_model_len", "model_config", "max_model_len"),
+    ("tensor_parallel_size", "parallel_config", "tensor_parallel_size"),
+    ("enforce_eager", "model_config", "enforce_eager"),
+)
+
+
+def _engine_effective(engine):
+    """The settings vLLM resolved, from engine.vllm_config (V1) or the
+    engine's own config attributes (older engines keep some there); a field
+    neither has is left out rather than guessed."""
+    if engine is None:
+        return {}
+    root = getattr(engine, "vllm_config", None)
+    out = {}
+    for key, section, attr in EFFECTIVE_FIELDS:
+        sec = getattr(root, section, None) if root is not None else None
+        if sec is None:
+            sec = getattr(engine, section, None)
+        if sec is not None and hasattr(sec, attr):
+            out[key] = getattr(sec, attr)
+    return out
 
 
 if __name__ == "__main__":
