@@ -267,8 +267,9 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 	if n := len(sc.Skipped); n > 0 {
 		total := n + len(sc.Experiments)
 		fmt.Fprintf(w, "Skipping %d/%d generated configurations:\n", n, total)
-		for _, s := range sc.Skipped {
-			fmt.Fprintf(w, "  - %s: %s\n", describe(s.Config), s.Reason)
+		skipped := skippedLabels(sc)
+		for i, s := range sc.Skipped {
+			fmt.Fprintf(w, "  - %s: %s\n", skipped[i], s.Reason)
 		}
 		if n*2 > total {
 			fmt.Fprintf(w, "warning: more than half of the sweep is invalid; check the sweep axes\n")

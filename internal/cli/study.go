@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/llenergymeasure/llem/config"
@@ -35,7 +36,7 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 		Executable:      exe,
 		Args:            []string{childCommand},
 		Env:             append(os.Environ(), baseDirEnv+"="+absDir(baseDir(sc))),
-		Observer:        study.ObserverFunc(studyObserver(pr)),
+		Observer:        study.ObserverFunc(studyObserver(pr, configLabels(sc.Experiments))),
 		UserGapDefaults: study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds},
 	}
 	// Temperatures gate temperature gaps and are recorded around every run;
@@ -122,8 +123,9 @@ func printPreflight(pr *progress, sc *config.StudyConfig) {
 	if k := len(sc.Skipped); k > 0 {
 		total := k + n
 		pr.line("Skipping %d/%d: ", k, total)
-		for _, s := range sc.Skipped {
-			pr.line("  - %s: %s", describe(s.Config), s.Reason)
+		labels := skippedLabels(sc)
+		for i, s := range sc.Skipped {
+			pr.line("  - %s: %s", labels[i], s.Reason)
 		}
 		if k*2 > total {
 			pr.line("warning: more than half of the generated configurations are invalid")
@@ -131,13 +133,16 @@ func printPreflight(pr *progress, sc *config.StudyConfig) {
 	}
 }
 
-func studyObserver(pr *progress) func(study.Event) {
+func studyObserver(pr *progress, labels map[string]string) func(study.Event) {
 	return func(e study.Event) {
 		switch e.Kind {
 		case study.EventStudyStart:
 			pr.line("Results: %s  (%d of %d runs to do)", e.StudyDir, e.ToRun, e.Total)
 		case study.EventRunStart:
 			label := fmt.Sprintf("run %d/%d · cycle %d", e.Position, e.ToRun, e.Cycle)
+			if e.Config != nil {
+				label += " · " + labels[config.MeasurementConfigHash(*e.Config)]
+			}
 			if e.ETA > 0 {
 				label += " · ETA " + fmtDuration(e.ETA)
 			}
@@ -169,6 +174,11 @@ func printStudySummary(w io.Writer, r *results.StudyResult) {
 	fmt.Fprintf(w, "\nStudy %s  design %s\n", r.StudyName, r.StudyDesignHash)
 	s := r.Summary
 	fmt.Fprintf(w, "  runs: %d completed, %d failed, %d skipped configs, %d pending\n", s.Completed, s.Failed, s.Skipped, s.Pending)
+	cfgs := make([]config.ExperimentConfig, len(r.Configurations))
+	for i, c := range r.Configurations {
+		cfgs[i] = c.Config
+	}
+	labels := configLabels(cfgs)
 	for _, c := range r.Configurations {
 		src := c.EnergySource
 		if src == "estimated" {
@@ -182,10 +192,14 @@ func printStudySummary(w io.Writer, r *results.StudyResult) {
 		if e.N > 1 { // one cycle has no interval
 			fig = fmt.Sprintf("%.4g J/tok [%.4g, %.4g]  %.1f tok/s", e.Mean, e.CILow, e.CIHigh, c.OutputTokensPerS.Mean)
 		}
-		fmt.Fprintf(w, "  %s  %-48s  %s  (%s, n=%d)\n", c.MeasurementConfigHash, describe(c.Config), fig, src, e.N)
+		fmt.Fprintf(w, "  %s  %-40s  %s  (%s, n=%d)\n", c.MeasurementConfigHash, labels[c.MeasurementConfigHash], fig, src, e.N)
 	}
 	for _, f := range r.Failed {
-		fmt.Fprintf(w, "  FAILED run %d (cycle %d) %s: %s: %s\n", f.RunIndex, f.Cycle, describe(f.Config), f.ErrorType, f.Message)
+		label, ok := labels[config.MeasurementConfigHash(f.Config)]
+		if !ok {
+			label = describe(f.Config)
+		}
+		fmt.Fprintf(w, "  FAILED run %d (cycle %d) %s: %s: %s\n", f.RunIndex, f.Cycle, label, f.ErrorType, f.Message)
 	}
 	if r.StopReason != "" {
 		fmt.Fprintf(w, "  stopped: %s\n", r.StopReason)
@@ -200,4 +214,24 @@ func absDir(d string) string {
 		return a
 	}
 	return d
+}
+
+// configLabels maps each configuration's measurement_config_hash to what
+// tells it apart from the others (config.Labels), for every listing.
+func configLabels(cfgs []config.ExperimentConfig) map[string]string {
+	out := make(map[string]string, len(cfgs))
+	for i, l := range config.Labels(cfgs) {
+		out[config.MeasurementConfigHash(cfgs[i])] = l
+	}
+	return out
+}
+
+// skippedLabels labels the skipped configurations against the whole
+// generated set, so a skipped point shows the axis values that produced it.
+func skippedLabels(sc *config.StudyConfig) []string {
+	all := slices.Clone(sc.Experiments)
+	for _, s := range sc.Skipped {
+		all = append(all, s.Config)
+	}
+	return config.Labels(all)[len(sc.Experiments):]
 }
