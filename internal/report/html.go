@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strings"
 )
 
 //go:embed report.html.tmpl
@@ -52,4 +53,19 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		return fmt.Errorf("report: write HTML: %w", err)
 	}
 	return nil
+}
+
+// HeadlineHTML is the headline with its `code` spans as HTML, the rest
+// escaped.
+func (r *Report) HeadlineHTML() template.HTML {
+	parts := strings.Split(r.Headline(), "`")
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+			continue
+		}
+		b.WriteString(template.HTMLEscapeString(p))
+	}
+	return template.HTML(b.String())
 }

@@ -173,8 +173,8 @@ func TestRankingFollowsTheDominantParameter(t *testing.T) {
 				t.Fatalf("ranking = %v, want [%s %s]", got, tt.dominant, tt.other)
 			}
 			top := rep.Effects[0]
-			if !top.Resolved || top.CILow > top.EffectJ || top.CIHigh < top.EffectJ {
-				t.Errorf("top effect %g with CI [%g, %g] resolved=%v: want a resolved interval around the effect", top.EffectJ, top.CILow, top.CIHigh, top.Resolved)
+			if m := top.Model; !top.Resolved || m == nil || m.CILow > m.Ratio || m.CIHigh < m.Ratio || m.CILow <= 1 {
+				t.Errorf("top effect %+v resolved=%v: want a resolved interval around the ratio, above 1", m, top.Resolved)
 			}
 			if len(top.Levels) != 2 && len(top.Levels) != 3 {
 				t.Errorf("levels of %s = %d", top.Parameter, len(top.Levels))
