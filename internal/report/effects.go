@@ -91,10 +91,12 @@ type ModelEffect struct {
 // its Low level, with its t-interval, and the Holm-adjusted p-value of the
 // factor's F test on that metric.
 type MetricEffect struct {
-	Ratio  float64 `json:"ratio"`
-	CILow  float64 `json:"ratio_ci95_low"`
-	CIHigh float64 `json:"ratio_ci95_high"`
-	PHolm  float64 `json:"p_holm"`
+	Ratio float64 `json:"ratio"`
+	// CILow and CIHigh are nil when the energy effect has no interval
+	// either (a configuration with one cycle).
+	CILow  *float64 `json:"ratio_ci95_low"`
+	CIHigh *float64 `json:"ratio_ci95_high"`
+	PHolm  float64  `json:"p_holm"`
 }
 
 // CyclesNeeded is the number of cycles at which the F test would resolve
@@ -466,7 +468,11 @@ func (an analysis) otherMetric(configs []ConfigRow, effects []Effect, value func
 		lv := an.factors[f].levels
 		c := sub(d.emmRow(terms, f, slices.Index(lv, e.High), -1, 0), d.emmRow(terms, f, slices.Index(lv, e.Low), -1, 0))
 		est, se := full.Contrast(c)
-		out[i] = &MetricEffect{Ratio: math.Exp(est), CILow: math.Exp(est - tc*se), CIHigh: math.Exp(est + tc*se), PHolm: holm[f]}
+		out[i] = &MetricEffect{Ratio: math.Exp(est), PHolm: holm[f]}
+		if e.HasInterval() {
+			lo, hi := math.Exp(est-tc*se), math.Exp(est+tc*se)
+			out[i].CILow, out[i].CIHigh = &lo, &hi
+		}
 	}
 	return out
 }
@@ -513,7 +519,8 @@ func cyclesFor(logEffect, se float64, cycles, configs, dfResid, family int) int 
 		return -1
 	}
 	alpha := 0.05 / float64(family)
-	for m := 2; m <= maxCycles; m++ {
+	// Never fewer than the report needs to call anything resolved.
+	for m := minResolveCycles; m <= maxCycles; m++ {
 		df := dfResid + (m-cycles)*(configs-1)
 		if df < 1 {
 			continue

@@ -340,10 +340,13 @@ func (e Effect) PText() string {
 
 // Text is the metric's ratio with its interval, "—" when there is none.
 func (m *MetricEffect) Text() string {
-	if m == nil {
+	switch {
+	case m == nil:
 		return "—"
+	case m.CILow == nil:
+		return fmtRatio(m.Ratio)
 	}
-	return fmt.Sprintf("%s [%s, %s]", fmtRatio(m.Ratio), fmtRatio(m.CILow), fmtRatio(m.CIHigh))
+	return fmt.Sprintf("%s [%s, %s]", fmtRatio(m.Ratio), fmtRatio(*m.CILow), fmtRatio(*m.CIHigh))
 }
 
 // Headline is the answer to "what matters most", with how settled it is.

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
@@ -111,7 +112,10 @@ func FSurvival(f float64, d1, d2 int) float64 {
 	if math.IsNaN(f) || d1 < 1 || d2 < 1 {
 		return math.NaN()
 	}
-	return distuv.F{D1: float64(d1), D2: float64(d2)}.Survival(f)
+	// I_x(d2/2, d1/2) with x = d2/(d2 + d1 f): keeps its relative
+	// precision for tiny p, where 1 − CDF does not.
+	x := float64(d2) / (float64(d2) + float64(d1)*f)
+	return mathext.RegIncBeta(float64(d2)/2, float64(d1)/2, x)
 }
 
 // Holm adjusts p-values for a family of tests by Holm's step-down method
