@@ -1,6 +1,11 @@
 package report
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Measure is the energy figure effects are ranked on: energy per output
 // token from the total energy of the measured window, or from the
@@ -43,16 +48,41 @@ type Options struct {
 	DetectPct float64
 }
 
+// ErrOption marks an invalid report option: the user's to fix.
+var ErrOption = errors.New("invalid report option")
+
 func (o Options) check() (Options, error) {
 	switch o.Measure {
 	case "":
 		o.Measure = MeasureTotal
 	case MeasureTotal, MeasureAdjusted:
 	default:
-		return o, fmt.Errorf("report: unknown measure %q (want total or adjusted)", o.Measure)
+		return o, fmt.Errorf("report: unknown measure %q (allowed: %s): %w", o.Measure, MeasureNames(), ErrOption)
 	}
 	if o.DetectPct < 0 || o.DetectPct >= 1000 {
-		return o, fmt.Errorf("report: detect size %g%% out of range (0 < size < 1000%%)", o.DetectPct)
+		return o, fmt.Errorf("report: detect size %g%% out of range (0 < size < 1000%%): %w", o.DetectPct, ErrOption)
 	}
 	return o, nil
+}
+
+// MeasureNames lists the measures for flag help.
+func MeasureNames() string {
+	names := make([]string, len(Measures))
+	for i, m := range Measures {
+		names[i] = string(m)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseDetect reads an effect size such as "5%" or "5" (percent); "" is
+// none.
+func ParseDetect(s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "%"), 64)
+	if err != nil || !(v > 0) || v >= 1000 {
+		return 0, fmt.Errorf("report: --detect %q: want a size in percent above 0, such as 5%%: %w", s, ErrOption)
+	}
+	return v, nil
 }

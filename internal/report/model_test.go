@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // statsmodelsPython is a Python with statsmodels: Debian's python3
@@ -172,4 +176,157 @@ func indexOf(xs []string, x string) int {
 		}
 	}
 	return -1
+}
+
+// synthetic builds a 2×2 study of energy per output token in memory:
+// log y = log 0.1 + effA·[a = hi] + effB·[b = hi] + a drift down with the
+// cycle + noise from a fixed stream.
+func synthetic(effA, effB float64, cycles int, noise float64, seed uint64) []ConfigRow {
+	return syntheticByCycle(func(int) (float64, float64) { return effA, effB }, cycles, noise, seed)
+}
+
+// syntheticByCycle is synthetic with effects that may change from cycle to
+// cycle (k from 0).
+func syntheticByCycle(eff func(k int) (float64, float64), cycles int, noise float64, seed uint64) []ConfigRow {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var rows []ConfigRow
+	for _, a := range []string{"lo", "hi"} {
+		for _, b := range []string{"lo", "hi"} {
+			c := ConfigRow{Params: []Param{{"a", a}, {"b", b}}}
+			for k := range cycles {
+				ly := math.Log(0.1) - 0.02*float64(k) + noise*rng.NormFloat64()
+				effA, effB := eff(k)
+				if a == "hi" {
+					ly += effA
+				}
+				if b == "hi" {
+					ly += effB
+				}
+				v := math.Exp(ly)
+				c.Cycles = append(c.Cycles, CyclePoint{Cycle: k + 1, EnergyPerOutputTokenJ: v, AdjustedPerOutputTokenJ: v / 2,
+					OutputTokensPerS: 1 / v, E2EP50S: v})
+			}
+			c.Completed = cycles
+			rows = append(rows, c)
+		}
+	}
+	return rows
+}
+
+// TestCloseEffectsAreTiedAndShareTheTopProbability: two effects of the
+// same size on average, a's larger in cycles 1–2 and b's in cycles 3–4,
+// are tied, share rank 1, and each is most important in a fair share of
+// the bootstrap draws over cycles; far apart, the larger ranks first
+// alone and almost always.
+func TestCloseEffectsAreTiedAndShareTheTopProbability(t *testing.T) {
+	swing := func(k int) (float64, float64) {
+		if k < 2 {
+			return 0.33, 0.27
+		}
+		return 0.27, 0.33
+	}
+	es, _ := mainEffects(syntheticByCycle(swing, 4, 0.01, 1), []string{"a", "b"}, MeasureTotal, 0)
+	if len(es) != 2 || !es[0].Tied || !es[1].Tied || es[1].SharedRank != 1 || es[1].RankText() != "=1" {
+		t.Fatalf("close effects: %+v, want both tied at =1", es)
+	}
+	if sum := es[0].PTop + es[1].PTop; math.Abs(sum-1) > 1e-9 || es[0].PTop > 0.9 || es[1].PTop < 0.1 || es[0].RankDraws < rankDraws/2 {
+		t.Errorf("P(top) = %g, %g over %d draws: want both between 0.1 and 0.9, summing to 1", es[0].PTop, es[1].PTop, es[0].RankDraws)
+	}
+	es, _ = mainEffects(synthetic(0.60, 0.05, 4, 0.05, 1), []string{"a", "b"}, MeasureTotal, 0)
+	if es[0].Parameter != "a" || es[0].Tied || es[0].PTop < 0.95 {
+		t.Errorf("far apart: %s first, tied %v, P(top) %g: want a alone, P(top) ≥ 0.95", es[0].Parameter, es[0].Tied, es[0].PTop)
+	}
+	if r := es[0].Model.Ratio; math.Abs(math.Log(r)-0.60) > 0.1 {
+		t.Errorf("ratio %g, want about e^0.6 = %g", r, math.Exp(0.6))
+	}
+}
+
+// TestResolvedIsHolmCorrected finds, among fixed noise streams, a study
+// where an effect passes the uncorrected test but not Holm's, and checks
+// it is not called resolved, while every effect's verdict follows its
+// Holm-adjusted p.
+func TestResolvedIsHolmCorrected(t *testing.T) {
+	found := false
+	for seed := uint64(1); seed <= 40; seed++ {
+		es, _ := mainEffects(synthetic(0.06, 0.06, 4, 0.06, seed), []string{"a", "b"}, MeasureTotal, 0)
+		for _, e := range es {
+			m := e.Model
+			if m.PHolm < m.P-1e-15 {
+				t.Fatalf("seed %d %s: Holm p %g below raw p %g", seed, e.Parameter, m.PHolm, m.P)
+			}
+			if e.Resolved != (m.PHolm < 0.05) {
+				t.Errorf("seed %d %s: resolved %v with Holm p %g", seed, e.Parameter, e.Resolved, m.PHolm)
+			}
+			if m.P < 0.05 && m.PHolm >= 0.05 {
+				found = true
+				if e.ResolvedText() != "no" {
+					t.Errorf("seed %d %s: raw p %g, Holm p %g shown as %q", seed, e.Parameter, m.P, m.PHolm, e.ResolvedText())
+				}
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no noise stream gave an effect significant only before correction: widen the search")
+	}
+}
+
+// TestCyclesNeededAndDetect checks the power calculation against the
+// normal approximation m ≈ n·((z₀.₉₇₅′ + z₀.₈)·se/d)² (t quantiles make it
+// a little larger), and that --detect asks it for every effect.
+func TestCyclesNeededAndDetect(t *testing.T) {
+	const se, n, configs, df = 0.05, 4, 4, 9
+	for _, d := range []float64{0.05, 0.1, 0.2} {
+		got := cyclesFor(d, se, n, configs, df, 2)
+		z := distuv.UnitNormal.Quantile(1-0.05/2/2) + distuv.UnitNormal.Quantile(0.8)
+		normal := float64(n) * math.Pow(z*se/d, 2)
+		if float64(got) < normal || float64(got) > math.Max(normal*1.3, minResolveCycles+1) {
+			t.Errorf("effect %g: %d cycles, normal approximation %.1f", d, got, normal)
+		}
+	}
+	if cyclesFor(0.001, se, n, configs, df, 2) != -1 {
+		t.Error("a tiny effect should need more than maxCycles")
+	}
+	es, _ := mainEffects(synthetic(0.30, 0.01, 4, 0.05, 3), []string{"a", "b"}, MeasureTotal, 5)
+	for _, e := range es {
+		if e.Cycles == nil || e.Cycles.DetectPct != 5 || e.Cycles.Detect < minResolveCycles {
+			t.Errorf("%s: cycles %+v, want a count for a 5%% effect", e.Parameter, e.Cycles)
+		}
+	}
+	if small := es[1]; small.Resolved || small.Cycles.Observed == 0 {
+		t.Errorf("the 1%% effect: resolved %v, cycles %+v: want not resolved, with cycles needed", small.Resolved, small.Cycles)
+	}
+	rep := &Report{Effects: es, Measure: MeasureTotal}
+	var md strings.Builder
+	writeEffectsMD(&md, rep)
+	if !strings.Contains(md.String(), "a 5% effect:") || !strings.Contains(md.String(), "the size seen") {
+		t.Errorf("markdown does not say how many cycles would resolve the effects:\n%s", md.String())
+	}
+}
+
+// TestRankingMeasure checks that the adjusted measure ranks on adjusted
+// energy per output token and the headline says so.
+func TestRankingMeasure(t *testing.T) {
+	rows := synthetic(0.3, 0.1, 4, 0.05, 1)
+	for i := range rows { // adjusted energy: b dominates
+		for k := range rows[i].Cycles {
+			p := &rows[i].Cycles[k]
+			p.AdjustedPerOutputTokenJ = 0.01
+			if paramValue(rows[i], "b") == "hi" {
+				p.AdjustedPerOutputTokenJ = 0.03 * (1 + 0.01*float64(k))
+			}
+		}
+	}
+	for _, tt := range []struct {
+		m     Measure
+		first string
+	}{{MeasureTotal, "a"}, {MeasureAdjusted, "b"}} {
+		es, _ := mainEffects(rows, []string{"a", "b"}, tt.m, 0)
+		if es[0].Parameter != tt.first {
+			t.Errorf("%s: %s ranked first, want %s", tt.m, es[0].Parameter, tt.first)
+		}
+		rep := &Report{Effects: es, Measure: tt.m}
+		if !strings.Contains(rep.Headline(), "Ranked on "+tt.m.Label()+".") {
+			t.Errorf("%s: headline %q does not name the measure", tt.m, rep.Headline())
+		}
+	}
 }

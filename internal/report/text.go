@@ -388,7 +388,7 @@ func (r *Report) CyclesNotes() []string {
 			parts = append(parts, fmt.Sprintf("the size seen (%s): %s", fmtRatio(e.Model.Ratio), cyclesText(c.Observed)))
 		}
 		if c.DetectPct > 0 {
-			parts = append(parts, fmt.Sprintf("a %s effect: %s", fmtPct(c.DetectPct), cyclesText(c.Detect)))
+			parts = append(parts, fmt.Sprintf("a %g%% effect: %s", c.DetectPct, cyclesText(c.Detect)))
 		}
 		out = append(out, fmt.Sprintf("`%s` — %s", e.Parameter, strings.Join(parts, "; ")))
 	}
