@@ -268,4 +268,8 @@ const (
 	WarnOutputLength      = "output_length_not_enforced"
 	WarnQuickProtocol     = "quick_protocol"
 	WarnNoBaseline        = "no_baseline"
+	// WarnAdjustedNegative is raised by the report, not the run: the
+	// baseline-adjusted energy was below 0 (idle power above the run's
+	// average) and adjusted energy per output token counts it as 0.
+	WarnAdjustedNegative = "adjusted_energy_negative"
 )

@@ -455,7 +455,13 @@ func warningRows(s *Study) []WarningRow {
 			continue
 		}
 		seen := map[string]bool{}
-		for _, w := range r.Result.MeasurementWarnings {
+		ws := r.Result.MeasurementWarnings
+		if adj := r.Result.Energy.AdjustedJ; adj < 0 {
+			ws = append(slices.Clone(ws), results.Warning{Code: results.WarnAdjustedNegative, Message: fmt.Sprintf(
+				"run %d: baseline-adjusted energy %s J is below 0 (idle power above the run's average power); "+
+					"adjusted energy per output token counts it as 0, the adjusted energy column keeps the raw value", r.Index, fmtNum(adj))})
+		}
+		for _, w := range ws {
 			if seen[w.Code] {
 				continue
 			}

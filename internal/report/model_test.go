@@ -9,11 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/llenergymeasure/llem/results"
 )
 
 // statsmodelsPython is a Python with statsmodels: Debian's python3
@@ -328,5 +331,40 @@ func TestRankingMeasure(t *testing.T) {
 		if !strings.Contains(rep.Headline(), "Ranked on "+tt.m.Label()+".") {
 			t.Errorf("%s: headline %q does not name the measure", tt.m, rep.Headline())
 		}
+	}
+}
+
+// TestNegativeAdjustedEnergyIsClampedAndWarned: a run whose adjusted
+// energy is below 0 counts as 0 in adjusted energy per output token (never
+// a negative energy) and is listed under measurement warnings, while the
+// adjusted energy column keeps the raw value.
+func TestNegativeAdjustedEnergyIsClampedAndWarned(t *testing.T) {
+	dir := t.TempDir()
+	writeFixture(t, dir, fixtureSpec{Name: "negative", BatchSizes: []int{1, 4}, OutputLens: []int{16, 64}, Cycles: 3, Source: "rapl", Model: batchDominant})
+	s, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Runs[0].Result.Energy.AdjustedJ = -2.5
+	rep, err := Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c ConfigRow
+	for _, row := range rep.Configs {
+		if row.MeasurementConfigHash == s.Runs[0].MeasurementConfigHash {
+			c = row
+		}
+	}
+	for _, p := range c.Cycles {
+		if p.AdjustedPerOutputTokenJ < 0 || (p.RunIndex == s.Runs[0].Index && p.AdjustedPerOutputTokenJ != 0) {
+			t.Errorf("run %d: adjusted energy per output token %g, want 0 for the negative run and never below 0", p.RunIndex, p.AdjustedPerOutputTokenJ)
+		}
+	}
+	raw := -2.5
+	if !slices.ContainsFunc(rep.Warnings, func(w WarningRow) bool {
+		return w.Code == results.WarnAdjustedNegative && w.Runs == 1 && strings.Contains(w.Example, fmtNum(raw))
+	}) {
+		t.Errorf("warnings %+v: want adjusted_energy_negative for one run, naming %s J", rep.Warnings, fmtNum(raw))
 	}
 }
