@@ -208,17 +208,40 @@ func summarize(xs []float64) Metric {
 	return Metric{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh, LowClipped: s.LowClipped}
 }
 
-// Uncertainty combines a configuration's cycle spread with its energy
-// source's nominal accuracy, both as relative 95% half-widths, in
-// quadrature.
+// Uncertainty is the uncertainty budget of a configuration's mean energy
+// per output token, after the GUM (JCGM 100:2008): standard uncertainties,
+// relative to the mean, combined in quadrature, then expanded once with
+// the coverage factor of Student's t at the Welch–Satterthwaite effective
+// degrees of freedom.
 type Uncertainty struct {
-	CycleRelPct    float64 `json:"cycle_rel_pct"`
+	// CycleRelPct is the Type A standard uncertainty of the mean from the
+	// spread across cycles, s/√n, on CycleDF = n − 1 degrees of freedom
+	// (0 with one cycle: unknown, left out).
+	CycleRelPct float64 `json:"cycle_rel_pct"`
+	CycleDF     int     `json:"cycle_df"`
+	// SourceBoundPct is the source's nominal accuracy, a bound ±a;
+	// SourceRelPct its standard uncertainty a/√3 (rectangular, Type B,
+	// infinite degrees of freedom).
+	SourceBoundPct float64 `json:"source_bound_pct"`
 	SourceRelPct   float64 `json:"source_rel_pct"`
+	// ResolutionRelPct is the counter resolution's standard uncertainty
+	// over the window, q/√6 (a difference of two readings, each
+	// rectangular over one step q), relative to the window's energy, over
+	// √n cycles.
+	ResolutionRelPct float64 `json:"resolution_rel_pct"`
+	// CombinedStdRelPct is the combined standard uncertainty u_c.
+	CombinedStdRelPct float64 `json:"combined_std_rel_pct"`
+	// EffectiveDF is ν_eff; nil (null) when infinite (Type B components
+	// only).
+	EffectiveDF *float64 `json:"effective_df"`
+	// CoverageK is t₀.₉₇₅(ν_eff); CombinedRelPct = k·u_c is the expanded
+	// uncertainty at about 95% coverage, CombinedJ the same in J.
+	CoverageK      float64 `json:"coverage_k"`
 	CombinedRelPct float64 `json:"combined_rel_pct"`
-	// CombinedJ is the combined half-width on energy per output token.
-	CombinedJ float64 `json:"combined_j"`
-	// Dominant is "cycles" or "source"; "source (one cycle)" when the
-	// spread across cycles is unknown.
+	CombinedJ      float64 `json:"combined_j"`
+	// Dominant names the largest standard uncertainty: "cycles",
+	// "source" or "resolution"; "source (one cycle)" when the spread
+	// across cycles is unknown.
 	Dominant string `json:"dominant"`
 }
 
@@ -288,10 +311,14 @@ func methods(m Measure) Methods {
 			"A's highest level minus at A's lowest, 0 when the effects add up); the blocked model's interaction term gives " +
 			"the same contrast as a ratio of ratios (1 when the effects multiply), with its t-interval and Type II F-test " +
 			"p-value (not part of the Holm family of main effects).",
-		Uncertainty: "Per configuration, the cycle spread (the 95% t half-width of the mean energy per output token, " +
-			"relative to the mean) and the energy source's nominal accuracy (from the table of source accuracies, taken as a 95% bound) are " +
-			"combined in quadrature: √(cycle² + source²). The larger of the two is named as dominant. A source's " +
-			"accuracy is systematic: more cycles do not reduce it.",
+		Uncertainty: "A budget per configuration after the GUM (JCGM 100:2008) for its mean energy per output token, every " +
+			"component a standard uncertainty relative to the mean: the spread across cycles, s/√n (Type A, n − 1 degrees of " +
+			"freedom); the energy source's nominal accuracy ±a, read as the bounds of a rectangular distribution, a/√3 (Type B, " +
+			"infinite degrees of freedom); and the energy counter's resolution q over the measured window, q/√6 for a difference " +
+			"of two readings, relative to the window's energy and over √n cycles (Type B). They are combined in quadrature, " +
+			"u_c = √(Σ uᵢ²), and expanded once: U = k·u_c with k the 97.5% quantile of Student's t at the Welch–Satterthwaite " +
+			"effective degrees of freedom ν_eff = u_c⁴ / Σ(uᵢ⁴/νᵢ) (k = 1.96 when every component is Type B), about 95% " +
+			"coverage. The largest component is named as dominant. A source's accuracy is systematic: more cycles do not reduce it.",
 		Pareto: "A configuration is on the Pareto front when no other configuration has both lower mean energy per output " +
 			"token and lower mean median end-to-end request latency (E2E p50).",
 	}
@@ -698,21 +725,40 @@ func adjustedPerOutputToken(adjustedJ float64, tokens int) float64 {
 	return adjustedJ / float64(tokens)
 }
 
-// uncertaintyOf combines cycle spread and source accuracy in quadrature.
+// uncertaintyOf is a configuration's GUM budget (see Uncertainty).
 func uncertaintyOf(c *ConfigRow) Uncertainty {
 	m := c.EnergyPerOutputTokenJ
-	src := worstAccuracy(c.EnergySource, c.Estimated)
-	u := Uncertainty{SourceRelPct: src}
-	if m.N >= 2 && m.Mean != 0 {
-		u.CycleRelPct = (m.CIHigh - m.Mean) / math.Abs(m.Mean) * 100
+	a := worstAccuracy(c.EnergySource, c.Estimated)
+	u := Uncertainty{SourceBoundPct: a, SourceRelPct: a / math.Sqrt(3)}
+	n := math.Max(1, float64(m.N))
+	if q, e := resolutionOf(c.EnergySource, c.Estimated), c.EnergyTotalJ.Mean; q > 0 && e > 0 {
+		u.ResolutionRelPct = q / math.Sqrt(6) / e / math.Sqrt(n) * 100
 	}
-	u.CombinedRelPct = math.Hypot(u.CycleRelPct, u.SourceRelPct)
+	comps := []float64{u.SourceRelPct, u.ResolutionRelPct}
+	dfs := []float64{math.Inf(1), math.Inf(1)}
+	if m.N >= 2 && m.Mean != 0 {
+		u.CycleRelPct = m.Std / math.Sqrt(n) / math.Abs(m.Mean) * 100
+		u.CycleDF = m.N - 1
+		comps = append(comps, u.CycleRelPct)
+		dfs = append(dfs, float64(u.CycleDF))
+	}
+	for _, x := range comps {
+		u.CombinedStdRelPct = math.Hypot(u.CombinedStdRelPct, x)
+	}
+	nu := stats.WelchSatterthwaite(comps, dfs)
+	if !math.IsInf(nu, 1) {
+		u.EffectiveDF = &nu
+	}
+	u.CoverageK = stats.TQuantile(0.975, nu)
+	u.CombinedRelPct = u.CoverageK * u.CombinedStdRelPct
 	u.CombinedJ = math.Abs(m.Mean) * u.CombinedRelPct / 100
 	switch {
 	case m.N < 2:
 		u.Dominant = "source (one cycle)"
-	case u.CycleRelPct > u.SourceRelPct:
+	case u.CycleRelPct >= u.SourceRelPct && u.CycleRelPct >= u.ResolutionRelPct:
 		u.Dominant = "cycles"
+	case u.ResolutionRelPct > u.SourceRelPct:
+		u.Dominant = "resolution"
 	default:
 		u.Dominant = "source"
 	}

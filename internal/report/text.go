@@ -176,19 +176,20 @@ func writeConfigsMD(b *strings.Builder, rep *Report) {
 
 func writeUncertaintyMD(b *strings.Builder, rep *Report) {
 	if len(rep.Configs) > 0 {
-		b.WriteString("| id | energy source | energy/output token (J) | cycle spread | source accuracy | combined | dominant |\n")
-		b.WriteString("|---|---|---:|---:|---:|---|---|\n")
+		b.WriteString("Standard uncertainties (u, relative to the mean) and the expanded uncertainty U = k·u_c.\n\n")
+		b.WriteString("| id | energy source | energy/output token (J) | cycle spread u (ν) | source u | resolution u | combined u_c | ν_eff | k | U (≈95%) | dominant |\n")
+		b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 		for _, c := range rep.Configs {
 			u := c.Uncertainty
-			fmt.Fprintf(b, "| %s | %s | %s | %s | ±%s | ±%s (±%s J) | %s |\n", c.ID, c.SourceLabel(),
-				fmtNum(c.EnergyPerOutputTokenJ.Mean)+estMark(c.Estimated), c.CycleSpread(), fmtPct(u.SourceRelPct),
-				fmtPct(u.CombinedRelPct), fmtNum(u.CombinedJ), u.Dominant)
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | ±%s (±%s J) | %s |\n", c.ID, c.SourceLabel(),
+				fmtNum(c.EnergyPerOutputTokenJ.Mean)+estMark(c.Estimated), c.CycleSpread(), c.SourceU(), fmtPct(u.ResolutionRelPct),
+				fmtPct(u.CombinedStdRelPct), u.NuText(), fmtNum(u.CoverageK), fmtPct(u.CombinedRelPct), fmtNum(u.CombinedJ), u.Dominant)
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("Nominal accuracy of the energy sources used:\n\n| source | ± | basis |\n|---|---:|---|\n")
+	b.WriteString("Nominal accuracy of the energy sources used:\n\n| source | ± | counter resolution | basis |\n|---|---:|---:|---|\n")
 	for _, a := range rep.Sources {
-		fmt.Fprintf(b, "| %s | %s | %s |\n", sourceLabel(a.Source, a.Source == "estimated"), fmtPct(a.RelPct), a.Basis)
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", sourceLabel(a.Source, a.Source == "estimated"), fmtPct(a.RelPct), a.ResolutionText(), a.Basis)
 	}
 	b.WriteString("\n")
 }
@@ -210,12 +211,37 @@ func writeFailedMD(b *strings.Builder, rep *Report) {
 	}
 }
 
-// CycleSpread is the relative cycle half-width, or why there is none.
+// CycleSpread is the cycle spread's standard uncertainty with its degrees
+// of freedom, or why there is none.
 func (c ConfigRow) CycleSpread() string {
 	if c.EnergyPerOutputTokenJ.N < 2 {
 		return "n/a (1 cycle)"
 	}
-	return "±" + fmtPct(c.Uncertainty.CycleRelPct)
+	return fmt.Sprintf("%s (%d)", fmtPct(c.Uncertainty.CycleRelPct), c.Uncertainty.CycleDF)
+}
+
+// SourceU is the source's standard uncertainty and the bound it comes from.
+func (c ConfigRow) SourceU() string {
+	return fmt.Sprintf("%s (±%s/√3)", fmtPct(c.Uncertainty.SourceRelPct), fmtPct(c.Uncertainty.SourceBoundPct))
+}
+
+// NuText is the effective degrees of freedom, ∞ for Type B only.
+func (u Uncertainty) NuText() string {
+	if u.EffectiveDF == nil {
+		return "∞"
+	}
+	return strconv.FormatFloat(*u.EffectiveDF, 'f', 1, 64)
+}
+
+// ResolutionText is the counter step, "—" without a counter.
+func (a SourceAccuracy) ResolutionText() string {
+	switch {
+	case a.ResolutionJ == 0:
+		return "—"
+	case a.ResolutionJ < 1e-3:
+		return fmtNum(a.ResolutionJ*1e6) + " µJ"
+	}
+	return fmtNum(a.ResolutionJ*1e3) + " mJ"
 }
 
 func (r *Report) config(id string) ConfigRow {
