@@ -417,7 +417,7 @@ func (an analysis) interPair() []string {
 func (an *analysis) fit(configs []ConfigRow, value func(CyclePoint) float64) {
 	an.d, _ = blockedDesign(configs, an.factors, value)
 	full, err := an.d.fit(an.d.allTerms())
-	if err != nil || full.DFResid < 1 {
+	if err != nil || !usable(full) {
 		return
 	}
 	an.full, an.ok = full, true
@@ -431,11 +431,19 @@ func (an *analysis) fit(configs []ConfigRow, value func(CyclePoint) float64) {
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(r[b], r[a]) })
 	an.d.inter = []int{min(idx[0], idx[1]), max(idx[0], idx[1])}
-	if withInter, err := an.d.fit(an.d.allTerms()); err == nil && withInter.DFResid >= 1 {
+	if withInter, err := an.d.fit(an.d.allTerms()); err == nil && usable(withInter) {
 		an.full = withInter
 		return
 	}
 	an.d.inter = nil
+}
+
+// usable is true when a fit leaves a residual to estimate the noise from:
+// residual degrees of freedom, and a residual spread above rounding (a
+// perfect fit, as from a deterministic fake, has no noise to test against;
+// the model is on the log scale, so 1e-9 is a relative spread of 1e-9).
+func usable(f stats.OLS) bool {
+	return f.DFResid >= 1 && math.Sqrt(f.Sigma2) > 1e-9 && !math.IsInf(f.Sigma2, 0)
 }
 
 // otherMetric fits the same model (same factors and interaction) to
@@ -449,7 +457,7 @@ func (an analysis) otherMetric(configs []ConfigRow, effects []Effect, value func
 	d, _ := blockedDesign(configs, an.factors, value)
 	d.inter = an.d.inter
 	full, err := d.fit(d.allTerms())
-	if err != nil || full.DFResid < 1 {
+	if err != nil || !usable(full) {
 		return out
 	}
 	me, err := d.factorEffects(full)

@@ -368,3 +368,23 @@ func TestNegativeAdjustedEnergyIsClampedAndWarned(t *testing.T) {
 		t.Errorf("warnings %+v: want adjusted_energy_negative for one run, naming %s J", rep.Warnings, fmtNum(raw))
 	}
 }
+
+// TestNoiselessStudyHasNoModel: a study without noise (a deterministic
+// fake) leaves no residual variance to test against; the effects are
+// ranked without a model, and the report still encodes as JSON (no Inf).
+func TestNoiselessStudyHasNoModel(t *testing.T) {
+	rows := synthetic(0.3, 0.1, 3, 0, 1)
+	for i := range rows { // exactly additive in the log, no drift
+		for k := range rows[i].Cycles {
+			rows[i].Cycles[k] = rows[i].Cycles[0]
+			rows[i].Cycles[k].Cycle = k + 1
+		}
+	}
+	es, _ := mainEffects(rows, []string{"a", "b"}, MeasureTotal, 0)
+	if es[0].Parameter != "a" || es[0].Resolved {
+		t.Errorf("noiseless: %s first, resolved %v: want a first, not resolved", es[0].Parameter, es[0].Resolved)
+	}
+	if _, err := json.Marshal(es); err != nil {
+		t.Errorf("JSON: %v", err)
+	}
+}
