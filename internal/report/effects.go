@@ -332,7 +332,7 @@ func mainEffects(configs []ConfigRow, swept []string, m Measure, detectPct float
 			x := me[f]
 			lo, hi = x.low, x.high
 			e.Model = &ModelEffect{
-				Ratio: math.Exp(x.logRange), CILow: math.Exp(x.lo), CIHigh: math.Exp(x.hi), Simultaneous: x.simultaneus,
+				Ratio: math.Exp(x.logRange), CILow: math.Exp(x.lo), CIHigh: math.Exp(x.hi), Simultaneous: x.simultaneous,
 				F: x.f, DFNum: x.dfNum, DFResid: an.full.DFResid, P: x.p, PartialEta2: x.eta2, logSE: x.se,
 			}
 			ps = append(ps, x.p)

@@ -173,7 +173,7 @@ type modelEffect struct {
 	se          float64
 	f, p, eta2  float64
 	dfNum       int
-	simultaneus bool
+	simultaneous bool
 }
 
 // factorEffects returns each factor's effect from a full-model fit: the
@@ -191,7 +191,7 @@ func (d *design) factorEffects(full stats.OLS) ([]modelEffect, error) {
 			rows[l] = d.emmRow(terms, f, l, -1, 0)
 			emm[l], _ = full.Contrast(rows[l])
 		}
-		e := modelEffect{dfNum: k - 1, simultaneus: k > 2}
+		e := modelEffect{dfNum: k - 1, simultaneous: k > 2}
 		for l := range k {
 			if emm[l] < emm[e.low] {
 				e.low = l
