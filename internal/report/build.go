@@ -382,6 +382,10 @@ func BuildWith(s *Study, opts Options) (*Report, error) {
 	}
 	var an analysis
 	rep.Effects, an = mainEffects(rep.Configs, swept, opts.Measure, opts.DetectPct)
+	if an.dropped > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d completed run%s left out of the blocked model: %s was not above 0, "+
+			"which a model of its logarithm cannot take", an.dropped, plural(an.dropped), opts.Measure.Label()))
+	}
 	tput := an.otherMetric(rep.Configs, rep.Effects, func(p CyclePoint) float64 { return p.OutputTokensPerS })
 	lat := an.otherMetric(rep.Configs, rep.Effects, func(p CyclePoint) float64 { return p.E2EP50S })
 	for i := range rep.Effects {

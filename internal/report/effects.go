@@ -271,6 +271,9 @@ type analysis struct {
 	d       *design
 	full    stats.OLS
 	ok      bool // the model was fitted with residual degrees of freedom
+	// dropped counts cycles left out of the model: their value was not
+	// positive, which a log model cannot take.
+	dropped int
 }
 
 // mainEffects ranks the factors of the swept parameters by their effect
@@ -415,7 +418,7 @@ func (an analysis) interPair() []string {
 // at least two factors, again with the interaction of the two with the
 // largest effects when the data leave residual degrees of freedom for it.
 func (an *analysis) fit(configs []ConfigRow, value func(CyclePoint) float64) {
-	an.d, _ = blockedDesign(configs, an.factors, value)
+	an.d, an.dropped = blockedDesign(configs, an.factors, value)
 	full, err := an.d.fit(an.d.allTerms())
 	if err != nil || !usable(full) {
 		return

@@ -362,6 +362,16 @@ func TestNegativeAdjustedEnergyIsClampedAndWarned(t *testing.T) {
 		}
 	}
 	raw := -2.5
+	if len(rep.Problems) != 0 {
+		t.Errorf("ranking on total energy: problems %q, want none", rep.Problems)
+	}
+	adj, err := BuildWith(s, Options{Measure: MeasureAdjusted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(adj.Problems, func(p string) bool { return strings.HasPrefix(p, "1 completed run left out of the blocked model") }) {
+		t.Errorf("ranking on adjusted energy: problems %q, want the zero run named as left out of the model", adj.Problems)
+	}
 	if !slices.ContainsFunc(rep.Warnings, func(w WarningRow) bool {
 		return w.Code == results.WarnAdjustedNegative && w.Runs == 1 && strings.Contains(w.Example, fmtNum(raw))
 	}) {
