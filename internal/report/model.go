@@ -170,9 +170,9 @@ type modelEffect struct {
 	// logRange is log(high/low), with its simultaneous 95% interval.
 	logRange, lo, hi float64
 	// se is the standard error of the log contrast high − low.
-	se          float64
-	f, p, eta2  float64
-	dfNum       int
+	se           float64
+	f, p, eta2   float64
+	dfNum        int
 	simultaneous bool
 }
 
