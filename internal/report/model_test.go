@@ -16,6 +16,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/llenergymeasure/llem/internal/stats"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -46,14 +47,15 @@ type smResult struct {
 		Est    float64 `json:"est"`
 		SE     float64 `json:"se"`
 	} `json:"pairs"`
-	Interaction *struct{ Est, SE float64 } `json:"interaction"`
+	Interaction  *struct{ Est, SE float64 } `json:"interaction"`
+	TBonferroni3 float64                    `json:"t_bonferroni3"`
 }
 
 // TestBlockedModelMatchesStatsmodels fits the blocked model of an
 // unbalanced study (batch size at three levels × output length at two,
 // four cycles, one run failed) in Go and with statsmodels' OLS, and
-// compares the residual sum of squares and degrees of freedom, the Type II
-// F tests of every term (anova_lm typ=2), every pairwise difference of
+// compares the residual sum of squares and degrees of freedom, the t
+// quantile of the simultaneous intervals, the Type II F tests of every term (anova_lm typ=2), every pairwise difference of
 // estimated marginal means with its standard error, and the interaction
 // contrast.
 func TestBlockedModelMatchesStatsmodels(t *testing.T) {
@@ -125,6 +127,7 @@ func TestBlockedModelMatchesStatsmodels(t *testing.T) {
 		t.Errorf("residual df: Go %d, statsmodels %d", full.DFResid, sm.DFResid)
 	}
 	close("residual sum of squares", full.SSR, sm.SSR, 1e-9)
+	close("Bonferroni t quantile (3 pairs)", stats.TQuantile(1-0.025/3, float64(full.DFResid)), sm.TBonferroni3, 1e-9)
 
 	me, err := d.factorEffects(full)
 	if err != nil {

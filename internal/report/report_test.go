@@ -178,6 +178,11 @@ func TestRankingFollowsTheDominantParameter(t *testing.T) {
 			if m := top.Model; !top.Resolved || m == nil || m.CILow > m.Ratio || m.CIHigh < m.Ratio || m.CILow <= 1 {
 				t.Errorf("top effect %+v resolved=%v: want a resolved interval around the ratio, above 1", m, top.Resolved)
 			}
+			for _, e := range rep.Effects {
+				if e.Model.Simultaneous != (len(e.Levels) > 2) || (len(e.Levels) > 2) != strings.Contains(e.RatioText(), "(simultaneous)") {
+					t.Errorf("%s: %d levels, simultaneous %v, shown %q", e.Parameter, len(e.Levels), e.Model.Simultaneous, e.RatioText())
+				}
+			}
 			if len(top.Levels) != 2 && len(top.Levels) != 3 {
 				t.Errorf("levels of %s = %d", top.Parameter, len(top.Levels))
 			}

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import patsy
 import statsmodels.formula.api as smf
+from scipy import stats as sps
 from statsmodels.stats.anova import anova_lm
 
 d = json.load(sys.stdin)
@@ -35,7 +36,9 @@ if d["inter"]:
 res = smf.ols("y ~ " + " + ".join(terms), data=df).fit()
 aov = anova_lm(res, typ=2)
 
-out = {"ssr": res.ssr, "df_resid": int(res.df_resid), "anova": {}, "pairs": [], "interaction": None}
+out = {"ssr": res.ssr, "df_resid": int(res.df_resid), "anova": {}, "pairs": [], "interaction": None,
+       # the Bonferroni t quantile of simultaneous intervals over 3 pairs
+       "t_bonferroni3": sps.t.ppf(1 - 0.025 / 3, res.df_resid)}
 for term in aov.index:
     if term == "Residual":
         continue
