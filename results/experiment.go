@@ -6,7 +6,10 @@ package results
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -230,6 +233,44 @@ type RequestRecord struct {
 	OutputTextSHA256 string `json:"output_text_sha256,omitempty"`
 	// OutputTokenIDs are the first MaxRecordedTokenIDs generated ids.
 	OutputTokenIDs []int `json:"output_token_ids,omitempty"`
+	// TokenTimes are the request's token arrival times, exactly and
+	// compactly (EncodeTokenTimes), so every TTFT and ITL percentile can be
+	// recomputed from the result; empty when the engine reports none.
+	TokenTimes string `json:"token_times,omitempty"`
+}
+
+// EncodeTokenTimes writes token arrival times (offsets from submission)
+// as the first offset then the gap to each next token, in nanoseconds,
+// each a zigzag varint, the bytes in standard base64: about five
+// characters a token, exact to the nanosecond.
+func EncodeTokenTimes(times []time.Duration) string {
+	var buf []byte
+	prev := time.Duration(0)
+	for _, t := range times {
+		buf = binary.AppendVarint(buf, int64(t-prev))
+		prev = t
+	}
+	return base64.StdEncoding.EncodeToString(buf)
+}
+
+// DecodeTokenTimes reads what EncodeTokenTimes wrote.
+func DecodeTokenTimes(s string) ([]time.Duration, error) {
+	buf, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("token times: %w", err)
+	}
+	var out []time.Duration
+	prev := time.Duration(0)
+	for len(buf) > 0 {
+		d, n := binary.Varint(buf)
+		if n <= 0 {
+			return nil, fmt.Errorf("token times: bad varint at token %d", len(out))
+		}
+		prev += time.Duration(d)
+		out = append(out, prev)
+		buf = buf[n:]
+	}
+	return out, nil
 }
 
 // MaxRecordedTokenIDs caps RequestRecord.OutputTokenIDs, so a result stays
@@ -268,4 +309,8 @@ const (
 	WarnOutputLength      = "output_length_not_enforced"
 	WarnQuickProtocol     = "quick_protocol"
 	WarnNoBaseline        = "no_baseline"
+	// WarnAdjustedNegative is raised by the report, not the run: the
+	// baseline-adjusted energy was below 0 (idle power above the run's
+	// average) and adjusted energy per output token counts it as 0.
+	WarnAdjustedNegative = "adjusted_energy_negative"
 )

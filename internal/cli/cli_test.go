@@ -250,6 +250,15 @@ func TestReportOutputs(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "# Study report") {
 		t.Fatalf("md to stdout: exit %d\n%.200s%s", code, out, errOut)
 	}
+	code, out, errOut = runCLI(t, nil, "report", study, "--format", "md", "--measure", "adjusted", "--detect", "5%")
+	if code != 0 || !strings.Contains(out, "Ranked on baseline-adjusted energy per output token") || !strings.Contains(out, "a 5% effect:") {
+		t.Errorf("--measure adjusted --detect 5%%: exit %d, headline or cycles for a 5%% effect missing\n%.2000s%s", code, out, errOut)
+	}
+	for _, bad := range [][]string{{"--measure", "median"}, {"--detect", "five"}} {
+		if code, _, errOut := runCLI(t, nil, append([]string{"report", study, "--format", "md"}, bad...)...); code != ExitBadInput || !strings.Contains(errOut, bad[1]) {
+			t.Errorf("%v: exit %d %s, want bad input naming %q", bad, code, errOut, bad[1])
+		}
+	}
 	md := filepath.Join(dir, "r.md")
 	if code, out, errOut := runCLI(t, nil, "report", study, "--format", "md", "-o", md); code != 0 || !strings.Contains(out, md) {
 		t.Fatalf("md to a file: exit %d\n%s%s", code, out, errOut)

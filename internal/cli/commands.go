@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -97,7 +98,7 @@ func newModelCmd(stdio *IO) *cobra.Command {
 }
 
 func newReportCmd(stdio *IO) *cobra.Command {
-	var format, export, out string
+	var format, export, out, measure, detect string
 	cmd := &cobra.Command{
 		Use:   "report DIR",
 		Short: "Tables and plots of a study: which choices matter most",
@@ -115,7 +116,14 @@ func newReportCmd(stdio *IO) *cobra.Command {
 			if export != "" {
 				return exportResults(stdio, st, export, out, dir)
 			}
-			rep, err := report.Build(st)
+			detectPct, err := report.ParseDetect(detect)
+			if err != nil {
+				return usageError{err}
+			}
+			rep, err := report.BuildWith(st, report.Options{Measure: report.Measure(measure), DetectPct: detectPct})
+			if errors.Is(err, report.ErrOption) {
+				return usageError{err}
+			}
 			if err != nil {
 				return err
 			}
@@ -146,7 +154,10 @@ func newReportCmd(stdio *IO) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "html", "html (page + plots), md or json")
 	cmd.Flags().StringVar(&export, "export", "", "export all runs as one flat table: parquet or csv")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (html) or file (md, json, export); default: html and exports inside DIR, md and json on stdout")
+	cmd.Flags().StringVar(&measure, "measure", string(report.MeasureTotal), "rank effects on energy per output token from the total or the baseline-adjusted energy: "+report.MeasureNames())
+	cmd.Flags().StringVar(&detect, "detect", "", "an effect size, e.g. 5%: the report says how many cycles would resolve it")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("html", "md", "json"))
+	_ = cmd.RegisterFlagCompletionFunc("measure", fixedCompletion(strings.Split(report.MeasureNames(), ", ")...))
 	_ = cmd.RegisterFlagCompletionFunc("export", fixedCompletion("parquet", "csv"))
 	return cmd
 }

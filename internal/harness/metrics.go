@@ -111,6 +111,7 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 			}
 			e2e = append(e2e, c.End.Seconds())
 			if len(c.TokenTimes) > 0 {
+				rec.TokenTimes = results.EncodeTokenTimes(c.TokenTimes)
 				rec.TTFTS = c.TokenTimes[0].Seconds()
 				ttft = append(ttft, rec.TTFTS)
 				var gaps []float64

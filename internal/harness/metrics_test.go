@@ -1,12 +1,15 @@
 package harness
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/stats"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -77,6 +80,57 @@ func TestComputeMetricsKnownNumbers(t *testing.T) {
 	near("req b J", reqs[1].EnergyJ, 25)
 	near("req c J", reqs[2].EnergyJ, 60)
 	near("req a mean ITL", reqs[0].MeanITLS, 0.15)
+}
+
+// TestTokenTimesRecomputeLatency checks that the token times stored per
+// request give back, exactly, every TTFT and ITL figure of the run.
+func TestTokenTimesRecomputeLatency(t *testing.T) {
+	batches := make([]batchWindow, 1)
+	batches[0].DurationS = 5
+	for i := range 40 {
+		var times []time.Duration
+		at := time.Duration(50+i*7)*time.Millisecond + time.Duration(i*i)*time.Nanosecond
+		for k := range 1 + i%9 {
+			at += time.Duration(3+(i*k)%11)*time.Millisecond + time.Duration(k)*time.Microsecond
+			times = append(times, at)
+		}
+		batches[0].Completions = append(batches[0].Completions, engine.Completion{PromptID: fmt.Sprint(i), OutputTokens: len(times), TokenTimes: times, End: at})
+	}
+	_, _, lat, reqs := computeMetrics(batches, baselinePower{}, 3)
+	var ttft, itl []float64
+	for i, r := range reqs {
+		times, err := results.DecodeTokenTimes(r.TokenTimes)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if !slices.Equal(times, batches[0].Completions[i].TokenTimes) {
+			t.Fatalf("request %d: decoded %v, recorded %v", i, times, batches[0].Completions[i].TokenTimes)
+		}
+		ttft = append(ttft, times[0].Seconds())
+		for k := 1; k < len(times); k++ {
+			itl = append(itl, (times[k] - times[k-1]).Seconds())
+		}
+	}
+	for _, c := range []struct {
+		name string
+		d    results.Distribution
+		xs   []float64
+	}{{"TTFT", lat.TTFT, ttft}, {"ITL", lat.ITL, itl}} {
+		for _, p := range []struct {
+			q         float64
+			got, want float64
+		}{{50, stats.Percentile(c.xs, 50), c.d.P50}, {90, stats.Percentile(c.xs, 90), c.d.P90}, {99, stats.Percentile(c.xs, 99), c.d.P99}} {
+			if p.got != p.want {
+				t.Errorf("%s p%g from stored token times %v, in the result %v", c.name, p.q, p.got, p.want)
+			}
+		}
+		if len(c.xs) != c.d.N {
+			t.Errorf("%s: %d values from token times, result has n = %d", c.name, len(c.xs), c.d.N)
+		}
+	}
+	if s := reqs[0].TokenTimes; len(s) > 8*len(batches[0].Completions[0].TokenTimes)+4 {
+		t.Errorf("token times %q take %d characters for %d tokens: not compact", s, len(s), len(batches[0].Completions[0].TokenTimes))
+	}
 }
 
 func TestComputeMetricsBootstrapFromThirtyRequests(t *testing.T) {

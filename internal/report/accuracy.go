@@ -1,5 +1,10 @@
 package report
 
+import (
+	"math"
+	"strings"
+)
+
 // SourceAccuracy is the nominal relative accuracy of one energy source: the
 // systematic error a reading may carry however many cycles are run.
 type SourceAccuracy struct {
@@ -7,8 +12,22 @@ type SourceAccuracy struct {
 	// RelPct is the nominal accuracy as ± percent of the reading, taken as
 	// a 95% bound when combined with the cycle spread.
 	RelPct float64 `json:"rel_pct"`
+	// ResolutionJ is the energy counter's step (0 without a counter): a
+	// window's energy is a difference of two readings, each off by up to
+	// half a step.
+	ResolutionJ float64 `json:"resolution_j"`
 	// Basis says where the figure comes from.
 	Basis string `json:"basis"`
+}
+
+// resolutionOf is the largest counter step among a "+"-joined list of
+// sources.
+func resolutionOf(sources string, estimated bool) float64 {
+	worst := 0.0
+	for _, s := range strings.Split(sources, "+") {
+		worst = math.Max(worst, accuracyOf(s, estimated).ResolutionJ)
+	}
+	return worst
 }
 
 // sourceAccuracies is llem's one table of nominal energy-source accuracies.
@@ -18,8 +37,9 @@ type SourceAccuracy struct {
 func sourceAccuracies() []SourceAccuracy {
 	return []SourceAccuracy{
 		{
-			Source: "nvml_energy_counter",
-			RelPct: 5,
+			Source:      "nvml_energy_counter",
+			RelPct:      5,
+			ResolutionJ: 1e-3, // nvmlDeviceGetTotalEnergyConsumption counts millijoules
 			Basis: "NVML API reference, nvmlDeviceGetPowerUsage: readings \"accurate to within +/- 5% of current power draw\"; " +
 				"the same sensor feeds nvmlDeviceGetTotalEnergyConsumption, for which no separate bound is published",
 		},
@@ -30,8 +50,9 @@ func sourceAccuracies() []SourceAccuracy {
 				"10% is llem's conservative nominal figure",
 		},
 		{
-			Source: "rapl",
-			RelPct: 10,
+			Source:      "rapl",
+			RelPct:      10,
+			ResolutionJ: 1.0 / (1 << 14), // the common energy status unit, 2⁻¹⁴ J ≈ 61 µJ
 			Basis: "Intel publishes no accuracy for RAPL; validation studies against external meters (e.g. Khan et al., " +
 				"\"RAPL in Action\", ACM TOMPECS 2018) find close agreement on recent CPUs, with model-based older CPUs worse; " +
 				"10% is llem's conservative nominal figure",

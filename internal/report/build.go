@@ -31,13 +31,15 @@ type Report struct {
 	Configs []ConfigRow `json:"configurations"`
 	// NoResults are the configurations with runs but none completed: they
 	// have no figures, only a count of their runs by state.
-	NoResults   []NoResultRow `json:"configurations_without_completed_runs"`
-	Effects     []Effect      `json:"effects"`
-	Interaction *Interaction  `json:"interaction,omitempty"`
-	Frontier    []string      `json:"pareto_frontier"`
-	Failed      []FailedRow   `json:"failed"`
-	Skipped     []SkippedRow  `json:"skipped"`
-	Problems    []string      `json:"problems,omitempty"`
+	NoResults []NoResultRow `json:"configurations_without_completed_runs"`
+	// Measure is what effects are ranked on (Options.Measure).
+	Measure     Measure      `json:"ranking_measure"`
+	Effects     []Effect     `json:"effects"`
+	Interaction *Interaction `json:"interaction,omitempty"`
+	Frontier    []string     `json:"pareto_frontier"`
+	Failed      []FailedRow  `json:"failed"`
+	Skipped     []SkippedRow `json:"skipped"`
+	Problems    []string     `json:"problems,omitempty"`
 	// Warnings are the study's and the runs' measurement warnings (MEA-6),
 	// one row per code with how many runs raised it.
 	Warnings []WarningRow     `json:"warnings"`
@@ -77,13 +79,16 @@ type ConfigRow struct {
 	EnergyPerOutputTokenJ Metric `json:"energy_per_output_token_j"`
 	EnergyTotalJ          Metric `json:"energy_total_j"`
 	EnergyAdjustedJ       Metric `json:"energy_adjusted_j"`
-	OutputTokensPerS      Metric `json:"output_tokens_per_s"`
-	TTFTP50S              Metric `json:"ttft_p50_s"`
-	TTFTP99S              Metric `json:"ttft_p99_s"`
-	ITLP50S               Metric `json:"itl_p50_s"`
-	ITLP99S               Metric `json:"itl_p99_s"`
-	E2EP50S               Metric `json:"e2e_p50_s"`
-	AvgPowerW             Metric `json:"avg_power_w"`
+	// EnergyAdjustedPerOutputTokenJ is the baseline-adjusted energy per
+	// output token, a negative adjusted energy counted as 0.
+	EnergyAdjustedPerOutputTokenJ Metric `json:"energy_adjusted_per_output_token_j"`
+	OutputTokensPerS              Metric `json:"output_tokens_per_s"`
+	TTFTP50S                      Metric `json:"ttft_p50_s"`
+	TTFTP99S                      Metric `json:"ttft_p99_s"`
+	ITLP50S                       Metric `json:"itl_p50_s"`
+	ITLP99S                       Metric `json:"itl_p99_s"`
+	E2EP50S                       Metric `json:"e2e_p50_s"`
+	AvgPowerW                     Metric `json:"avg_power_w"`
 
 	Uncertainty Uncertainty `json:"uncertainty"`
 	OnFrontier  bool        `json:"pareto_frontier"`
@@ -146,11 +151,16 @@ type Param struct {
 	Value string `json:"value"`
 }
 
-// CyclePoint is one completed run's energy per output token.
+// CyclePoint is one completed run's figures that the blocked model uses.
 type CyclePoint struct {
 	RunIndex              int     `json:"run_index"`
 	Cycle                 int     `json:"cycle"`
 	EnergyPerOutputTokenJ float64 `json:"energy_per_output_token_j"`
+	// AdjustedPerOutputTokenJ is the baseline-adjusted energy per output
+	// token, 0 when the adjusted energy was negative.
+	AdjustedPerOutputTokenJ float64 `json:"energy_adjusted_per_output_token_j"`
+	OutputTokensPerS        float64 `json:"output_tokens_per_s"`
+	E2EP50S                 float64 `json:"e2e_p50_s"`
 }
 
 // Metric is a figure that cannot be negative summarised across cycles:
@@ -198,17 +208,40 @@ func summarize(xs []float64) Metric {
 	return Metric{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh, LowClipped: s.LowClipped}
 }
 
-// Uncertainty combines a configuration's cycle spread with its energy
-// source's nominal accuracy, both as relative 95% half-widths, in
-// quadrature.
+// Uncertainty is the uncertainty budget of a configuration's mean energy
+// per output token, after the GUM (JCGM 100:2008): standard uncertainties,
+// relative to the mean, combined in quadrature, then expanded once with
+// the coverage factor of Student's t at the Welch–Satterthwaite effective
+// degrees of freedom.
 type Uncertainty struct {
-	CycleRelPct    float64 `json:"cycle_rel_pct"`
+	// CycleRelPct is the Type A standard uncertainty of the mean from the
+	// spread across cycles, s/√n, on CycleDF = n − 1 degrees of freedom
+	// (0 with one cycle: unknown, left out).
+	CycleRelPct float64 `json:"cycle_rel_pct"`
+	CycleDF     int     `json:"cycle_df"`
+	// SourceBoundPct is the source's nominal accuracy, a bound ±a;
+	// SourceRelPct its standard uncertainty a/√3 (rectangular, Type B,
+	// infinite degrees of freedom).
+	SourceBoundPct float64 `json:"source_bound_pct"`
 	SourceRelPct   float64 `json:"source_rel_pct"`
+	// ResolutionRelPct is the counter resolution's standard uncertainty
+	// over the window, q/√6 (a difference of two readings, each
+	// rectangular over one step q), relative to the window's energy, over
+	// √n cycles.
+	ResolutionRelPct float64 `json:"resolution_rel_pct"`
+	// CombinedStdRelPct is the combined standard uncertainty u_c.
+	CombinedStdRelPct float64 `json:"combined_std_rel_pct"`
+	// EffectiveDF is ν_eff; nil (null) when infinite (Type B components
+	// only).
+	EffectiveDF *float64 `json:"effective_df"`
+	// CoverageK is t₀.₉₇₅(ν_eff); CombinedRelPct = k·u_c is the expanded
+	// uncertainty at about 95% coverage, CombinedJ the same in J.
+	CoverageK      float64 `json:"coverage_k"`
 	CombinedRelPct float64 `json:"combined_rel_pct"`
-	// CombinedJ is the combined half-width on energy per output token.
-	CombinedJ float64 `json:"combined_j"`
-	// Dominant is "cycles" or "source"; "source (one cycle)" when the
-	// spread across cycles is unknown.
+	CombinedJ      float64 `json:"combined_j"`
+	// Dominant names the largest standard uncertainty: "cycles",
+	// "source" or "resolution"; "source (one cycle)" when the spread
+	// across cycles is unknown.
 	Dominant string `json:"dominant"`
 }
 
@@ -238,54 +271,72 @@ type Methods struct {
 	Pareto      string `json:"pareto"`
 }
 
-// bootstrapResamples is the number of bootstrap draws for effect intervals.
-const bootstrapResamples = 2000
-
-func methods() Methods {
+func methods(m Measure) Methods {
 	return Methods{
 		Table: "Each figure is the mean over a configuration's completed cycles, with the 95% Student-t confidence " +
 			"interval of that mean (n = completed cycles; with n = 1 there is no interval). Every figure in the table " +
 			"(energy, power, times, throughput) cannot be negative, so an interval's lower end is clipped at 0: the true " +
 			"mean is at least 0, so the clipped interval holds it whenever the t-interval does and keeps its 95% coverage " +
 			"of the same arithmetic mean (a log-scale interval would describe the geometric mean instead). " +
+			"Adjusted energy per output token counts a negative baseline-adjusted energy (idle power above the measured " +
+			"average) as 0, and the run is listed under measurement warnings (adjusted_energy_negative); the adjusted " +
+			"energy column keeps the raw value. " +
 			"Failed runs are left out; a configuration without a completed run is listed with no completed runs and no figures.",
-		Effects: fmt.Sprintf("Swept parameters are the configuration keys (flattened to dotted names) whose value differs "+
-			"between configurations. For each, the marginal mean of energy per output token at each level is the mean of "+
-			"the configuration means at that level (every configuration weighs the same, whatever its number of completed "+
-			"cycles). The main effect is the highest level mean minus the lowest, also shown relative to the lowest. Its 95%% "+
-			"interval is a percentile bootstrap (%d draws, fixed seed): each draw resamples the cycles of every configuration "+
-			"with replacement and recomputes the same difference between the same two levels. An interval that excludes 0 "+
-			"means the parameter's effect is larger than the cycle-to-cycle noise; the energy source's systematic error, "+
-			"common to configurations measured by the same source, largely cancels in a difference and is not included. "+
-			"Parameters that always change together across the configurations with results (a grouped sweep, or an "+
-			"explicit list that pairs them) are perfectly confounded: their effects cannot be told apart, so they are "+
-			"ranked once, as one factor named a+b whose levels are the value pairs x+y. "+
-			"Factors are ranked by effect size. "+
-			"In an unbalanced design (failed runs, explicit lists) a marginal mean also carries the other parameters' mix; "+
-			"a configuration with one completed cycle adds no spread, so with few cycles the interval is too narrow: "+
-			"with fewer than 2 cycles in a configuration at the compared levels no interval is shown, and an effect is "+
-			"called resolved only when its interval excludes 0 and every configuration at the two compared levels has at "+
-			"least %d completed cycles.",
-			bootstrapResamples, minResolveCycles),
-		Interaction: "For the two top-ranked parameters A and B, when every pair of their levels has data: the two-way table " +
-			"of cell means (each cell the mean of its configuration means) and the interaction contrast, the effect of B " +
-			"(its highest minus lowest marginal level) at A's highest level minus the same at A's lowest level; 0 means the " +
-			"effects add up. Its interval uses the same cycle bootstrap.",
-		Uncertainty: "Per configuration, the cycle spread (the 95% t half-width of the mean energy per output token, " +
-			"relative to the mean) and the energy source's nominal accuracy (from the table of source accuracies, taken as a 95% bound) are " +
-			"combined in quadrature: √(cycle² + source²). The larger of the two is named as dominant. A source's " +
-			"accuracy is systematic: more cycles do not reduce it.",
+		Effects: fmt.Sprintf("Ranked on %s (choose with --measure total|adjusted; both are in the table). "+
+			"Swept parameters are the configuration keys (flattened to dotted names) whose value differs "+
+			"between configurations; parameters that always change together across the configurations with results "+
+			"(a grouped sweep, an explicit list pairing them) are perfectly confounded and form one factor a+b with levels x+y. "+
+			"Every cycle runs every configuration, so the cycle is a block: the effects come from a linear model of "+
+			"log(%s) with the cycle as a block factor, each factor as a categorical main effect and, when the data leave "+
+			"residual degrees of freedom for it, the interaction of the two factors with the largest effects, fitted by "+
+			"least squares. A factor's effect is the ratio of its highest to its lowest estimated marginal mean (averaged "+
+			"on the log scale over the cycles and the other factors' levels: a ratio of geometric means, so it can differ from the ratio of the arithmetic level means shown beside it), with a 95%% Student-t interval on the model's residual degrees "+
+			"of freedom; with more than two levels the interval is Bonferroni-simultaneous over every pair of levels, so it "+
+			"holds for the pair the data picked as lowest and highest (the range itself is biased upward: it is never below "+
+			"1, so also read the partial η², the share of variance the factor explains, SS_factor / (SS_factor + SS_residual)). "+
+			"Each factor is tested by a Type II F test; the p-values are adjusted across the factors tested by Holm's method "+
+			"(family-wise error 5%%), and an effect is called resolved when its Holm-adjusted p is below 0.05 and every "+
+			"configuration at its two compared levels has at least %d completed cycles. Factors are ranked by effect; "+
+			"factors whose intervals overlap are tied (shared rank, marked =). P(top) is the share of %d cycle-bootstrap "+
+			"draws (whole cycles resampled with replacement, the model refitted, the lowest and highest levels re-selected "+
+			"in every draw) in which the factor has the largest effect. For an effect not resolved, the cycles needed is "+
+			"the smallest number of cycles at which a two-sided t test of the same contrast at level 0.05/(factors tested) "+
+			"has 80%% power, from the observed residual variance. The arithmetic level means in J/token are shown beside "+
+			"the model's ratios. The same model is fitted to output tokens/s and E2E p50 (their ratios are between the "+
+			"same two levels, with t-intervals and Holm-adjusted p-values). The energy source's systematic error is common "+
+			"to configurations measured by the same source and cancels in a ratio; it is not included.",
+			m.Label(), m.Label(), minResolveCycles, rankDraws),
+		Interaction: "For the two factors in the model's interaction, when every pair of their levels has data: the two-way " +
+			"table of arithmetic cell means (each cell the mean of its configuration means) and the contrast (effect of B at " +
+			"A's highest level minus at A's lowest, 0 when the effects add up); the blocked model's interaction term gives " +
+			"the same contrast as a ratio of ratios (1 when the effects multiply), with its t-interval and Type II F-test " +
+			"p-value (not part of the Holm family of main effects).",
+		Uncertainty: "A budget per configuration after the GUM (JCGM 100:2008) for its mean energy per output token, every " +
+			"component a standard uncertainty relative to the mean: the spread across cycles, s/√n (Type A, n − 1 degrees of " +
+			"freedom); the energy source's nominal accuracy ±a, read as the bounds of a rectangular distribution, a/√3 (Type B, " +
+			"infinite degrees of freedom); and the energy counter's resolution q over the measured window, q/√6 for a difference " +
+			"of two readings, relative to the window's energy and over √n cycles (Type B). They are combined in quadrature, " +
+			"u_c = √(Σ uᵢ²), and expanded once: U = k·u_c with k the 97.5% quantile of Student's t at the Welch–Satterthwaite " +
+			"effective degrees of freedom ν_eff = u_c⁴ / Σ(uᵢ⁴/νᵢ) (k = 1.96 when every component is Type B), about 95% " +
+			"coverage. The largest component is named as dominant. A source's accuracy is systematic: more cycles do not reduce it.",
 		Pareto: "A configuration is on the Pareto front when no other configuration has both lower mean energy per output " +
 			"token and lower mean median end-to-end request latency (E2E p50).",
 	}
 }
 
-// Build computes a report from a loaded study. Time series of the runs
-// plotted as power over time are read here; a file that cannot be read is
-// listed in Problems rather than failing the report.
-func Build(s *Study) (*Report, error) {
+// Build computes a report from a loaded study with the default options.
+func Build(s *Study) (*Report, error) { return BuildWith(s, Options{}) }
+
+// BuildWith computes a report from a loaded study. Time series of the
+// runs plotted as power over time are read here; a file that cannot be
+// read is listed in Problems rather than failing the report.
+func BuildWith(s *Study, opts Options) (*Report, error) {
 	if s == nil {
 		return nil, fmt.Errorf("report: build: no study")
+	}
+	opts, err := opts.check()
+	if err != nil {
+		return nil, err
 	}
 	state, note := s.status()
 	rep := &Report{
@@ -294,7 +345,8 @@ func Build(s *Study) (*Report, error) {
 		Status:     state,
 		StatusNote: note,
 		Problems:   slices.Clone(s.Problems),
-		Methods:    methods(),
+		Methods:    methods(opts.Measure),
+		Measure:    opts.Measure,
 		Frontier:   []string{},
 		NoResults:  []NoResultRow{},
 		Failed:     []FailedRow{},
@@ -328,7 +380,17 @@ func Build(s *Study) (*Report, error) {
 			without = append(without, i)
 		}
 	}
-	rep.Effects = mainEffects(rep.Configs, swept)
+	var an analysis
+	rep.Effects, an = mainEffects(rep.Configs, swept, opts.Measure, opts.DetectPct)
+	if an.dropped > 0 {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%d completed run%s left out of the blocked model: %s was not above 0, "+
+			"which a model of its logarithm cannot take", an.dropped, plural(an.dropped), opts.Measure.Label()))
+	}
+	tput := an.otherMetric(rep.Configs, rep.Effects, func(p CyclePoint) float64 { return p.OutputTokensPerS })
+	lat := an.otherMetric(rep.Configs, rep.Effects, func(p CyclePoint) float64 { return p.E2EP50S })
+	for i := range rep.Effects {
+		rep.Effects[i].Throughput, rep.Effects[i].Latency = tput[i], lat[i]
+	}
 	// Name configurations by their swept values, most important first.
 	rep.Swept = rankedKeys(swept, rep.Effects)
 	for i := range rep.Configs {
@@ -375,12 +437,29 @@ func Build(s *Study) (*Report, error) {
 	rep.Sources = usedAccuracies(used)
 
 	if len(rep.Effects) >= 2 {
-		rep.Interaction = interaction(rep.Configs, rep.Effects[0], rep.Effects[1])
+		a, b := rep.Effects[0], rep.Effects[1]
+		if pair := an.interPair(); pair != nil {
+			a, b = rep.effect(pair[0]), rep.effect(pair[1])
+			if a.Rank > b.Rank {
+				a, b = b, a
+			}
+		}
+		rep.Interaction = interaction(rep.Configs, a, b, opts.Measure, an)
 	}
 	rep.Frontier = paretoFrontier(rep.Configs)
 	rep.Power, rep.Problems = powerSeries(s, rep, rep.Problems)
 	rep.Warnings = warningRows(s)
 	return rep, nil
+}
+
+// effect is the named factor's effect.
+func (r *Report) effect(name string) Effect {
+	for _, e := range r.Effects {
+		if e.Parameter == name {
+			return e
+		}
+	}
+	return Effect{}
 }
 
 // WarningRow is one measurement warning code seen in a study: how many runs
@@ -407,7 +486,13 @@ func warningRows(s *Study) []WarningRow {
 			continue
 		}
 		seen := map[string]bool{}
-		for _, w := range r.Result.MeasurementWarnings {
+		ws := r.Result.MeasurementWarnings
+		if adj := r.Result.Energy.AdjustedJ; adj < 0 {
+			ws = append(slices.Clone(ws), results.Warning{Code: results.WarnAdjustedNegative, Message: fmt.Sprintf(
+				"run %d: baseline-adjusted energy %s J is below 0 (idle power above the run's average power); "+
+					"adjusted energy per output token counts it as 0, the adjusted energy column keeps the raw value", r.Index, fmtNum(adj))})
+		}
+		for _, w := range ws {
 			if seen[w.Code] {
 				continue
 			}
@@ -585,7 +670,7 @@ func hashOf(r Run) string {
 // when it has none.
 func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow, bool) {
 	row := ConfigRow{MeasurementConfigHash: g.hash, Params: paramsOf(flat, swept), flat: flat, Cycles: []CyclePoint{}}
-	var ept, total, adj, tps, ttft50, ttft99, itl50, itl99, e2e50, power []float64
+	var ept, adjEPT, total, adj, tps, ttft50, ttft99, itl50, itl99, e2e50, power []float64
 	var sources []string
 	for _, r := range g.runs {
 		res := r.Result
@@ -607,7 +692,10 @@ func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow,
 		itl99 = append(itl99, res.Latency.ITL.P99)
 		e2e50 = append(e2e50, res.Latency.E2E.P50)
 		power = append(power, e.AvgPowerW)
-		row.Cycles = append(row.Cycles, CyclePoint{RunIndex: r.Index, Cycle: r.Cycle, EnergyPerOutputTokenJ: e.PerOutputTokenJ})
+		adjTok := adjustedPerOutputToken(e.AdjustedJ, res.Throughput.OutputTokens)
+		adjEPT = append(adjEPT, adjTok)
+		row.Cycles = append(row.Cycles, CyclePoint{RunIndex: r.Index, Cycle: r.Cycle, EnergyPerOutputTokenJ: e.PerOutputTokenJ,
+			AdjustedPerOutputTokenJ: adjTok, OutputTokensPerS: res.Throughput.OutputTokensPerS, E2EP50S: res.Latency.E2E.P50})
 		if !slices.Contains(sources, e.Source) {
 			sources = append(sources, e.Source)
 		}
@@ -620,6 +708,7 @@ func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow,
 	row.EnergyPerOutputTokenJ = summarize(ept)
 	row.EnergyTotalJ = summarize(total)
 	row.EnergyAdjustedJ = summarize(adj)
+	row.EnergyAdjustedPerOutputTokenJ = summarize(adjEPT)
 	row.OutputTokensPerS = summarize(tps)
 	row.TTFTP50S = summarize(ttft50)
 	row.TTFTP99S = summarize(ttft99)
@@ -630,21 +719,50 @@ func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow,
 	return row, true
 }
 
-// uncertaintyOf combines cycle spread and source accuracy in quadrature.
+// adjustedPerOutputToken is the baseline-adjusted energy per output
+// token, a negative adjusted energy (idle power above the measured
+// average: a drifting baseline) counted as 0; warningRows flags the run.
+func adjustedPerOutputToken(adjustedJ float64, tokens int) float64 {
+	if tokens <= 0 || !(adjustedJ > 0) {
+		return 0
+	}
+	return adjustedJ / float64(tokens)
+}
+
+// uncertaintyOf is a configuration's GUM budget (see Uncertainty).
 func uncertaintyOf(c *ConfigRow) Uncertainty {
 	m := c.EnergyPerOutputTokenJ
-	src := worstAccuracy(c.EnergySource, c.Estimated)
-	u := Uncertainty{SourceRelPct: src}
-	if m.N >= 2 && m.Mean != 0 {
-		u.CycleRelPct = (m.CIHigh - m.Mean) / math.Abs(m.Mean) * 100
+	a := worstAccuracy(c.EnergySource, c.Estimated)
+	u := Uncertainty{SourceBoundPct: a, SourceRelPct: a / math.Sqrt(3)}
+	n := math.Max(1, float64(m.N))
+	if q, e := resolutionOf(c.EnergySource, c.Estimated), c.EnergyTotalJ.Mean; q > 0 && e > 0 {
+		u.ResolutionRelPct = q / math.Sqrt(6) / e / math.Sqrt(n) * 100
 	}
-	u.CombinedRelPct = math.Hypot(u.CycleRelPct, u.SourceRelPct)
+	comps := []float64{u.SourceRelPct, u.ResolutionRelPct}
+	dfs := []float64{math.Inf(1), math.Inf(1)}
+	if m.N >= 2 && m.Mean != 0 {
+		u.CycleRelPct = m.Std / math.Sqrt(n) / math.Abs(m.Mean) * 100
+		u.CycleDF = m.N - 1
+		comps = append(comps, u.CycleRelPct)
+		dfs = append(dfs, float64(u.CycleDF))
+	}
+	for _, x := range comps {
+		u.CombinedStdRelPct = math.Hypot(u.CombinedStdRelPct, x)
+	}
+	nu := stats.WelchSatterthwaite(comps, dfs)
+	if !math.IsInf(nu, 1) {
+		u.EffectiveDF = &nu
+	}
+	u.CoverageK = stats.TQuantile(0.975, nu)
+	u.CombinedRelPct = u.CoverageK * u.CombinedStdRelPct
 	u.CombinedJ = math.Abs(m.Mean) * u.CombinedRelPct / 100
 	switch {
 	case m.N < 2:
 		u.Dominant = "source (one cycle)"
-	case u.CycleRelPct > u.SourceRelPct:
+	case u.CycleRelPct >= u.SourceRelPct && u.CycleRelPct >= u.ResolutionRelPct:
 		u.Dominant = "cycles"
+	case u.ResolutionRelPct > u.SourceRelPct:
+		u.Dominant = "resolution"
 	default:
 		u.Dominant = "source"
 	}

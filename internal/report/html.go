@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strings"
 )
 
 //go:embed report.html.tmpl
@@ -37,6 +38,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		},
 		"frontierLabel": func(id string) string { return rep.config(id).Label },
 		"runs":          runCountsText,
+		"code":          codeHTML,
 		"dict": func(m Metric, est bool) map[string]any {
 			return map[string]any{"M": m, "Est": est}
 		},
@@ -52,4 +54,22 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		return fmt.Errorf("report: write HTML: %w", err)
 	}
 	return nil
+}
+
+// HeadlineHTML is the headline with its `code` spans as HTML, the rest
+// escaped.
+func (r *Report) HeadlineHTML() template.HTML { return codeHTML(r.Headline()) }
+
+// codeHTML escapes s and renders its `code` spans as <code>.
+func codeHTML(s string) template.HTML {
+	parts := strings.Split(s, "`")
+	var b strings.Builder
+	for i, p := range parts {
+		if i%2 == 1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(p) + "</code>")
+			continue
+		}
+		b.WriteString(template.HTMLEscapeString(p))
+	}
+	return template.HTML(b.String())
 }

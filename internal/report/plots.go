@@ -92,7 +92,7 @@ func figures(rep *Report, withPNG bool) ([]Figure, error) {
 	est := estTitle(rep.AnyEstimated)
 	if len(rep.Effects) > 0 {
 		p, err := effectsPlot(rep)
-		if err := add("effects", "Main effects"+est, "Effect of each swept parameter on mean energy per output token (highest level mean − lowest), with its 95% cycle-bootstrap interval.", p, err); err != nil {
+		if err := add("effects", "Main effects"+est, "Effect of each swept parameter: the blocked model's ratio of the highest to the lowest level's marginal mean, as a percent change, with its 95% t-interval (simultaneous over level pairs for more than two levels).", p, err); err != nil {
 			return nil, err
 		}
 	}
@@ -193,21 +193,33 @@ var (
 	colorOthers = color.RGBA{R: 90, G: 90, B: 90, A: 255}
 )
 
-// effectsPlot is a horizontal bar per parameter, largest effect on top.
+// effectsPlot is a horizontal bar per parameter, largest effect on top:
+// the blocked model's high/low ratio as a percent change, with its
+// interval (the arithmetic relative effect without a model).
 func effectsPlot(rep *Report) (*plot.Plot, error) {
-	p := newPlot("Main effects on energy per output token"+estTitle(rep.AnyEstimated), "effect (J per output token)", "")
+	p := newPlot("Main effects on "+rep.Measure.Label()+estTitle(rep.AnyEstimated), "effect (% change, highest vs lowest level)", "")
 	n := len(rep.Effects)
 	vals := make(plotter.Values, n)
 	names := make([]string, n)
 	pts := errPoints{XYs: make(plotter.XYs, n), xerr: make([][2]float64, n)}
+	pct := func(r float64) float64 { return (r - 1) * 100 }
+	p.X.Min = 0
 	for i, e := range rep.Effects {
 		k := n - 1 - i // rank 1 at the top
-		vals[k] = e.EffectJ
-		names[k] = e.Parameter
-		pts.XYs[k] = plotter.XY{X: e.EffectJ, Y: float64(k)}
-		if e.HasInterval() { // else no bar: one cycle has no spread
-			pts.xerr[k] = [2]float64{e.EffectJ - e.CILow, e.CIHigh - e.EffectJ}
+		v := e.RelativePct
+		if e.Model != nil {
+			v = pct(e.Model.Ratio)
 		}
+		vals[k] = v
+		names[k] = e.Parameter
+		pts.XYs[k] = plotter.XY{X: v, Y: float64(k)}
+		if e.HasInterval() { // else no bar: one cycle has no spread
+			lo, hi := pct(e.Model.CILow), pct(e.Model.CIHigh)
+			pts.xerr[k] = [2]float64{v - lo, hi - v}
+			p.X.Min = min(p.X.Min, lo)
+			p.X.Max = max(p.X.Max, hi*1.05)
+		}
+		p.X.Max = max(p.X.Max, v*1.05)
 	}
 	bars, err := plotter.NewBarChart(vals, vg.Points(18))
 	if err != nil {
@@ -223,14 +235,6 @@ func effectsPlot(rep *Report) (*plot.Plot, error) {
 	p.Add(bars, xe)
 	p.NominalY(names...)
 	p.Y.Min, p.Y.Max = -0.6, float64(n)-0.4
-	p.X.Min = 0
-	for _, e := range rep.Effects {
-		if e.HasInterval() {
-			p.X.Min = min(p.X.Min, e.CILow)
-			p.X.Max = max(p.X.Max, e.CIHigh*1.05)
-		}
-		p.X.Max = max(p.X.Max, e.EffectJ*1.05)
-	}
 	p.Legend.Top = false
 	return p, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/llenergymeasure/llem/internal/energy"
+	"github.com/llenergymeasure/llem/internal/stats"
 )
 
 var (
@@ -173,8 +175,13 @@ func TestRankingFollowsTheDominantParameter(t *testing.T) {
 				t.Fatalf("ranking = %v, want [%s %s]", got, tt.dominant, tt.other)
 			}
 			top := rep.Effects[0]
-			if !top.Resolved || top.CILow > top.EffectJ || top.CIHigh < top.EffectJ {
-				t.Errorf("top effect %g with CI [%g, %g] resolved=%v: want a resolved interval around the effect", top.EffectJ, top.CILow, top.CIHigh, top.Resolved)
+			if m := top.Model; !top.Resolved || m == nil || m.CILow > m.Ratio || m.CIHigh < m.Ratio || m.CILow <= 1 {
+				t.Errorf("top effect %+v resolved=%v: want a resolved interval around the ratio, above 1", m, top.Resolved)
+			}
+			for _, e := range rep.Effects {
+				if e.Model.Simultaneous != (len(e.Levels) > 2) || (len(e.Levels) > 2) != strings.Contains(e.RatioText(), "(simultaneous)") {
+					t.Errorf("%s: %d levels, simultaneous %v, shown %q", e.Parameter, len(e.Levels), e.Model.Simultaneous, e.RatioText())
+				}
 			}
 			if len(top.Levels) != 2 && len(top.Levels) != 3 {
 				t.Errorf("levels of %s = %d", top.Parameter, len(top.Levels))
@@ -207,8 +214,8 @@ func TestPartialStudy(t *testing.T) {
 		if c.Completed == 1 && c.Uncertainty.Dominant != "source (one cycle)" {
 			t.Errorf("%s: one cycle, dominant %q", c.ID, c.Uncertainty.Dominant)
 		}
-		if c.Uncertainty.SourceRelPct != 50 {
-			t.Errorf("%s: estimated source accuracy %g%%, want 50%%", c.ID, c.Uncertainty.SourceRelPct)
+		if u := c.Uncertainty; u.SourceBoundPct != 50 || math.Abs(u.SourceRelPct-50/math.Sqrt(3)) > 1e-12 {
+			t.Errorf("%s: estimated source accuracy ±%g%% (u %g%%), want ±50%% (u 50/√3)", c.ID, u.SourceBoundPct, u.SourceRelPct)
 		}
 	}
 }
@@ -243,22 +250,38 @@ func TestNothingCompletedYet(t *testing.T) {
 	}
 }
 
+// TestUncertaintyCombinesInQuadrature checks the GUM budget by hand:
+// standard uncertainties s/√n (ν = n − 1) and a/√3 (ν = ∞) in quadrature,
+// expanded by t₀.₉₇₅ at the Welch–Satterthwaite ν_eff.
 func TestUncertaintyCombinesInQuadrature(t *testing.T) {
+	// rapl ±10% → 5.7735%; s = 0.1√3 on mean 2 over 3 cycles → 5%; the
+	// counter step over 100 J is negligible (2.5e-5%).
+	// ν_eff = u_c⁴ / (5⁴/2) with u_c² = 25 + 33.333 + tiny.
+	uc := math.Sqrt(25 + 100.0/3 + math.Pow(1.0/(1<<14)/math.Sqrt(6)/100/math.Sqrt(3)*100, 2))
+	nu := math.Pow(uc, 4) / (math.Pow(5, 4) / 2)
 	tests := []struct {
 		name     string
 		row      ConfigRow
 		combined float64
 		dominant string
 	}{
-		{"source dominates", ConfigRow{EnergySource: "rapl", EnergyPerOutputTokenJ: Metric{N: 3, Mean: 2, CILow: 1.9, CIHigh: 2.1}}, 11.180339887, "source"},
-		{"cycles dominate", ConfigRow{EnergySource: "nvml_energy_counter", EnergyPerOutputTokenJ: Metric{N: 3, Mean: 1, CILow: 0.88, CIHigh: 1.12}}, 13, "cycles"},
-		{"estimate", ConfigRow{EnergySource: "rapl", Estimated: true, EnergyPerOutputTokenJ: Metric{N: 1, Mean: 1, CILow: 1, CIHigh: 1}}, 50, "source (one cycle)"},
+		{"source dominates", ConfigRow{EnergySource: "rapl", EnergyTotalJ: Metric{N: 3, Mean: 100},
+			EnergyPerOutputTokenJ: Metric{N: 3, Mean: 2, Std: 0.1 * math.Sqrt(3)}},
+			uc * stats.TQuantile(0.975, nu), "source"},
+		{"cycles dominate", ConfigRow{EnergySource: "nvml_energy_counter", EnergyTotalJ: Metric{N: 4, Mean: 1},
+			EnergyPerOutputTokenJ: Metric{N: 4, Mean: 1, Std: 0.2}},
+			0, "cycles"},
+		{"estimate, one cycle: Type B only, k = 1.96", ConfigRow{EnergySource: "rapl", Estimated: true,
+			EnergyPerOutputTokenJ: Metric{N: 1, Mean: 1}}, 50 / math.Sqrt(3) * 1.959963984540054, "source (one cycle)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := uncertaintyOf(&tt.row)
-			if d := u.CombinedRelPct - tt.combined; d > 1e-6 || d < -1e-6 {
-				t.Errorf("combined = %g%%, want %g%%", u.CombinedRelPct, tt.combined)
+			if tt.combined != 0 && math.Abs(u.CombinedRelPct-tt.combined) > 1e-9 {
+				t.Errorf("expanded = %.12g%%, want %.12g%%", u.CombinedRelPct, tt.combined)
+			}
+			if math.Abs(u.CombinedRelPct-u.CoverageK*u.CombinedStdRelPct) > 1e-12 || u.CoverageK < 1.959 {
+				t.Errorf("U = %g is not k = %g times u_c = %g", u.CombinedRelPct, u.CoverageK, u.CombinedStdRelPct)
 			}
 			if u.Dominant != tt.dominant {
 				t.Errorf("dominant = %q, want %q", u.Dominant, tt.dominant)

@@ -97,21 +97,26 @@ func writeEffectsMD(b *strings.Builder, rep *Report) {
 		return
 	}
 	est := estMark(rep.AnyEstimated)
-	top := rep.Effects[0]
-	fmt.Fprintf(b, "**The largest effect on energy per output token comes from `%s`**: from %s J/token%s at `%s` to %s J/token at `%s` (+%s), %s.\n\n",
-		top.Parameter, fmtNum(top.LowMeanJ), est, top.Low, fmtNum(top.HighMeanJ), top.High, fmtPct(top.RelativePct), top.Verdict())
-	b.WriteString("Main effect of each swept parameter on energy per output token" + est + ", largest first.\n\n")
-	b.WriteString("| rank | parameter | level means (J/token) | effect (J/token) | relative | 95% CI (J/token) | resolved |\n")
-	b.WriteString("|---:|---|---|---:|---:|---|---|\n")
+	fmt.Fprintf(b, "**%s**\n\n", rep.Headline())
+	fmt.Fprintf(b, "Main effect of each swept parameter on %s%s (blocked model, cycle as block), largest first.\n\n", rep.Measure.Label(), est)
+	b.WriteString("| rank | parameter | level means (J/token) | high/low ratio [95% CI] | partial η² | P(top) | p (Holm) | resolved | tokens/s ratio | E2E p50 ratio |\n")
+	b.WriteString("|---:|---|---|---|---:|---:|---:|---|---|---|\n")
 	for _, e := range rep.Effects {
 		var lv []string
 		for _, l := range e.Levels {
 			lv = append(lv, fmt.Sprintf("%s: %s", l.Value, fmtNum(l.MeanJ)))
 		}
-		fmt.Fprintf(b, "| %d | `%s` | %s | %s%s | %s | %s | %s |\n", e.Rank, e.Parameter, strings.Join(lv, " · "),
-			fmtNum(e.EffectJ), est, fmtPct(e.RelativePct), e.CIText(), e.ResolvedText())
+		fmt.Fprintf(b, "| %s | `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", e.RankText(), e.Parameter, strings.Join(lv, " · "),
+			e.RatioText(), e.Eta2Text(), e.PTopText(), e.PText(), e.ResolvedText(), e.Throughput.Text(), e.Latency.Text())
 	}
 	b.WriteString("\n")
+	if notes := rep.CyclesNotes(); len(notes) > 0 {
+		b.WriteString("How many cycles would resolve it (80% power, from the observed residual variance):\n\n")
+		for _, n := range notes {
+			fmt.Fprintf(b, "- %s\n", n)
+		}
+		b.WriteString("\n")
+	}
 }
 
 func writeInteractionMD(b *strings.Builder, in *Interaction) {
@@ -146,16 +151,17 @@ func writeConfigsMD(b *strings.Builder, rep *Report) {
 		return
 	}
 	b.WriteString("Mean [95% CI] across cycles.\n\n")
-	b.WriteString("| id | configuration | n | energy source | energy/output token (J) | total energy (J) | adjusted energy (J) | output tokens/s | TTFT p50 (s) | TTFT p99 (s) | ITL p50 (s) | ITL p99 (s) | E2E p50 (s) | avg power (W) |\n")
-	b.WriteString("|---|---|---:|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| id | configuration | n | energy source | energy/output token (J) | adjusted energy/output token (J) | total energy (J) | adjusted energy (J) | output tokens/s | TTFT p50 (s) | TTFT p99 (s) | ITL p50 (s) | ITL p99 (s) | E2E p50 (s) | avg power (W) |\n")
+	b.WriteString("|---|---|---:|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range rep.Configs {
 		n := strconv.Itoa(c.Completed)
 		if c.Failed > 0 {
 			n += fmt.Sprintf(" (%d failed)", c.Failed)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			c.ID, c.Label, n, c.SourceLabel(),
 			fmtMetric(c.EnergyPerOutputTokenJ)+estMark(c.Estimated),
+			fmtMetric(c.EnergyAdjustedPerOutputTokenJ)+estMark(c.Estimated),
 			fmtMetric(c.EnergyTotalJ)+estMark(c.Estimated),
 			fmtMetric(c.EnergyAdjustedJ)+estMark(c.Estimated),
 			fmtMetric(c.OutputTokensPerS), fmtMetric(c.TTFTP50S), fmtMetric(c.TTFTP99S),
@@ -163,26 +169,27 @@ func writeConfigsMD(b *strings.Builder, rep *Report) {
 			fmtMetric(c.AvgPowerW)+estMark(c.Estimated))
 	}
 	for _, r := range rep.NoResults {
-		fmt.Fprintf(b, "| — | %s | %s | %s |%s\n", r.Label, r.RunsText(), noCompletedRuns, strings.Repeat(" |", 10))
+		fmt.Fprintf(b, "| — | %s | %s | %s |%s\n", r.Label, r.RunsText(), noCompletedRuns, strings.Repeat(" |", 11))
 	}
 	b.WriteString("\n")
 }
 
 func writeUncertaintyMD(b *strings.Builder, rep *Report) {
 	if len(rep.Configs) > 0 {
-		b.WriteString("| id | energy source | energy/output token (J) | cycle spread | source accuracy | combined | dominant |\n")
-		b.WriteString("|---|---|---:|---:|---:|---|---|\n")
+		b.WriteString("Standard uncertainties (u, relative to the mean) and the expanded uncertainty U = k·u_c.\n\n")
+		b.WriteString("| id | energy source | energy/output token (J) | cycle spread u (ν) | source u | resolution u | combined u_c | ν_eff | k | U (≈95%) | dominant |\n")
+		b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
 		for _, c := range rep.Configs {
 			u := c.Uncertainty
-			fmt.Fprintf(b, "| %s | %s | %s | %s | ±%s | ±%s (±%s J) | %s |\n", c.ID, c.SourceLabel(),
-				fmtNum(c.EnergyPerOutputTokenJ.Mean)+estMark(c.Estimated), c.CycleSpread(), fmtPct(u.SourceRelPct),
-				fmtPct(u.CombinedRelPct), fmtNum(u.CombinedJ), u.Dominant)
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | ±%s (±%s J) | %s |\n", c.ID, c.SourceLabel(),
+				fmtNum(c.EnergyPerOutputTokenJ.Mean)+estMark(c.Estimated), c.CycleSpread(), c.SourceU(), fmtPct(u.ResolutionRelPct),
+				fmtPct(u.CombinedStdRelPct), u.NuText(), fmtNum(u.CoverageK), fmtPct(u.CombinedRelPct), fmtNum(u.CombinedJ), u.Dominant)
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("Nominal accuracy of the energy sources used:\n\n| source | ± | basis |\n|---|---:|---|\n")
+	b.WriteString("Nominal accuracy of the energy sources used:\n\n| source | ± | counter resolution | basis |\n|---|---:|---:|---|\n")
 	for _, a := range rep.Sources {
-		fmt.Fprintf(b, "| %s | %s | %s |\n", sourceLabel(a.Source, a.Source == "estimated"), fmtPct(a.RelPct), a.Basis)
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", sourceLabel(a.Source, a.Source == "estimated"), fmtPct(a.RelPct), a.ResolutionText(), a.Basis)
 	}
 	b.WriteString("\n")
 }
@@ -204,12 +211,37 @@ func writeFailedMD(b *strings.Builder, rep *Report) {
 	}
 }
 
-// CycleSpread is the relative cycle half-width, or why there is none.
+// CycleSpread is the cycle spread's standard uncertainty with its degrees
+// of freedom, or why there is none.
 func (c ConfigRow) CycleSpread() string {
 	if c.EnergyPerOutputTokenJ.N < 2 {
 		return "n/a (1 cycle)"
 	}
-	return "±" + fmtPct(c.Uncertainty.CycleRelPct)
+	return fmt.Sprintf("%s (%d)", fmtPct(c.Uncertainty.CycleRelPct), c.Uncertainty.CycleDF)
+}
+
+// SourceU is the source's standard uncertainty and the bound it comes from.
+func (c ConfigRow) SourceU() string {
+	return fmt.Sprintf("%s (±%s/√3)", fmtPct(c.Uncertainty.SourceRelPct), fmtPct(c.Uncertainty.SourceBoundPct))
+}
+
+// NuText is the effective degrees of freedom, ∞ for Type B only.
+func (u Uncertainty) NuText() string {
+	if u.EffectiveDF == nil {
+		return "∞"
+	}
+	return strconv.FormatFloat(*u.EffectiveDF, 'f', 1, 64)
+}
+
+// ResolutionText is the counter step, "—" without a counter.
+func (a SourceAccuracy) ResolutionText() string {
+	switch {
+	case a.ResolutionJ == 0:
+		return "—"
+	case a.ResolutionJ < 1e-3:
+		return fmtNum(a.ResolutionJ*1e6) + " µJ"
+	}
+	return fmtNum(a.ResolutionJ*1e3) + " mJ"
 }
 
 func (r *Report) config(id string) ConfigRow {
@@ -275,6 +307,8 @@ func fmtMetric(m Metric) string {
 // ResolvedText says whether the effect stands out from cycle noise.
 func (e Effect) ResolvedText() string {
 	switch {
+	case e.Model == nil:
+		return "n/a: no model"
 	case e.MinCycles < minResolveCycles:
 		return fmt.Sprintf("n/a: %d cycle%s (needs %d per level)", e.MinCycles, plural(e.MinCycles), minResolveCycles)
 	case e.Resolved:
@@ -283,12 +317,142 @@ func (e Effect) ResolvedText() string {
 	return "no"
 }
 
-// CIText is the effect's interval, or "—" when it has none.
-func (e Effect) CIText() string {
+// RankText is the rank, marked = when tied.
+func (e Effect) RankText() string {
+	if e.Tied {
+		return fmt.Sprintf("=%d", e.SharedRank)
+	}
+	return strconv.Itoa(e.Rank)
+}
+
+// RatioText is the high/low ratio with its interval, or "—" without one.
+func (e Effect) RatioText() string {
 	if !e.HasInterval() {
+		if e.Model != nil {
+			return fmtRatio(e.Model.Ratio)
+		}
 		return "—"
 	}
-	return fmt.Sprintf("[%s, %s]", fmtNum(e.CILow), fmtNum(e.CIHigh))
+	s := fmt.Sprintf("%s [%s, %s]", fmtRatio(e.Model.Ratio), fmtRatio(e.Model.CILow), fmtRatio(e.Model.CIHigh))
+	if e.Model.Simultaneous {
+		s += " (simultaneous)"
+	}
+	return s
+}
+
+// Eta2Text is the partial η², "—" without a model.
+func (e Effect) Eta2Text() string {
+	if e.Model == nil {
+		return "—"
+	}
+	return strconv.FormatFloat(e.Model.PartialEta2, 'f', 2, 64)
+}
+
+// PTopText is the probability of ranking first, "—" without draws.
+func (e Effect) PTopText() string {
+	if e.RankDraws == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", e.PTop*100)
+}
+
+// PText is the Holm-adjusted p-value, "—" without a model.
+func (e Effect) PText() string {
+	if e.Model == nil {
+		return "—"
+	}
+	return fmtP(e.Model.PHolm)
+}
+
+// Text is the metric's ratio with its interval, "—" when there is none.
+func (m *MetricEffect) Text() string {
+	switch {
+	case m == nil:
+		return "—"
+	case m.CILow == nil:
+		return fmtRatio(m.Ratio)
+	}
+	return fmt.Sprintf("%s [%s, %s]", fmtRatio(m.Ratio), fmtRatio(*m.CILow), fmtRatio(*m.CIHigh))
+}
+
+// Headline is the answer to "what matters most", with how settled it is.
+func (r *Report) Headline() string {
+	top := r.Effects[0]
+	est := estMark(r.AnyEstimated)
+	s := fmt.Sprintf("Ranked on %s. The largest effect comes from `%s`: from %s J/token%s at `%s` to %s J/token at `%s`",
+		r.Measure.Label(), top.Parameter, fmtNum(top.LowMeanJ), est, top.Low, fmtNum(top.HighMeanJ), top.High)
+	if top.Model != nil {
+		s += fmt.Sprintf(" (%s in the blocked model)", fmtRatio(top.Model.Ratio))
+	}
+	s += ", " + top.Verdict() + "."
+	if top.Tied {
+		var with []string
+		for _, e := range r.Effects[1:] {
+			if e.Tied && e.SharedRank == top.SharedRank {
+				with = append(with, "`"+e.Parameter+"`")
+			}
+		}
+		s += fmt.Sprintf(" The ranking is not settled: its interval overlaps %s's.", strings.Join(with, ", "))
+	}
+	if top.RankDraws > 0 {
+		s += fmt.Sprintf(" It ranks first in %.0f%% of cycle-bootstrap draws.", top.PTop*100)
+	}
+	return s
+}
+
+// CyclesNotes are the cycle counts that would resolve each effect not
+// resolved (and the --detect size).
+func (r *Report) CyclesNotes() []string {
+	var out []string
+	for _, e := range r.Effects {
+		c := e.Cycles
+		if c == nil {
+			continue
+		}
+		var parts []string
+		if c.Observed != 0 {
+			parts = append(parts, fmt.Sprintf("the size seen (%s): %s", fmtRatio(e.Model.Ratio), cyclesText(c.Observed)))
+		}
+		if c.DetectPct > 0 {
+			parts = append(parts, fmt.Sprintf("a %g%% effect: %s", c.DetectPct, cyclesText(c.Detect)))
+		}
+		out = append(out, fmt.Sprintf("`%s` — %s", e.Parameter, strings.Join(parts, "; ")))
+	}
+	return out
+}
+
+func cyclesText(n int) string {
+	if n < 0 {
+		return fmt.Sprintf("more than %d cycles", maxCycles)
+	}
+	return fmt.Sprintf("%d cycles", n)
+}
+
+// fmtRatio formats a ratio as "1.52×".
+func fmtRatio(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "—"
+	}
+	return fmtNum(v) + "×"
+}
+
+// pEq is "= p" or "< 0.001".
+func pEq(p float64) string {
+	if p < 0.001 {
+		return "< 0.001"
+	}
+	return "= " + fmtP(p)
+}
+
+// fmtP formats a p-value to two significant digits, "< 0.001" below.
+func fmtP(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return "—"
+	case p < 0.001:
+		return "< 0.001"
+	}
+	return strconv.FormatFloat(p, 'g', 2, 64)
 }
 
 // mdCell keeps a free-text value on one table row.
