@@ -138,18 +138,6 @@ func BaselineEnergy(baselineW float64, d time.Duration) Energy {
 	return EnergyFromJoules(baselineW * d.Seconds())
 }
 
-// AdjustedEnergy is total minus the idle energy over d (MEA-3), clamped at
-// zero: a run cannot cost less than nothing, and a negative figure only
-// means the baseline was noisier than the run. Reported next to the raw
-// total, never instead of it.
-func AdjustedEnergy(total Energy, baselineW float64, d time.Duration) Energy {
-	adj := total - BaselineEnergy(baselineW, d)
-	if adj < 0 {
-		return 0
-	}
-	return adj
-}
-
 // RelativeDifference is |a-b| / max(|a|,|b|), 0 when both are 0. It is how
 // the two energy paths are compared.
 func RelativeDifference(a, b Energy) float64 {

@@ -132,21 +132,6 @@ func TestIntegrateEdges(t *testing.T) {
 }
 
 func TestBaselineHelpers(t *testing.T) {
-	tests := []struct {
-		total    Energy
-		w        float64
-		d        time.Duration
-		adjusted Energy
-	}{
-		{total: 1000 * Joule, w: 60, d: 10 * time.Second, adjusted: 400 * Joule},
-		{total: 100 * Joule, w: 60, d: 10 * time.Second, adjusted: 0},
-		{total: 5 * Joule, w: 0, d: time.Minute, adjusted: 5 * Joule},
-	}
-	for _, tt := range tests {
-		if got := AdjustedEnergy(tt.total, tt.w, tt.d); got != tt.adjusted {
-			t.Errorf("AdjustedEnergy(%v, %v W, %v) = %v, want %v", tt.total, tt.w, tt.d, got, tt.adjusted)
-		}
-	}
 	if got := BaselineEnergy(15, 2*time.Second); got != 30*Joule {
 		t.Errorf("BaselineEnergy = %v, want 30 J", got)
 	}

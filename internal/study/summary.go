@@ -143,17 +143,15 @@ func gapMode(ex config.Execution) string {
 // configSummary aggregates one configuration's completed runs across cycles.
 func configSummary(cfg config.ExperimentConfig, hash string, rows []results.RunRow, failed int) results.ConfigSummary {
 	cs := results.ConfigSummary{MeasurementConfigHash: hash, Config: cfg, Completed: len(rows), Failed: failed}
+	// Every figure here but adjusted energy is non-negative by nature, so
+	// its interval is clipped at zero (stats.SummarizeNonNegative).
 	col := func(f func(results.RunRow) float64) results.Stat {
-		xs := make([]float64, len(rows))
-		for i, r := range rows {
-			xs[i] = f(r)
-		}
-		s := stats.Summarize(xs)
-		if s.N == 0 {
-			return results.Stat{} // JSON cannot hold NaN
-		}
-		return results.Stat{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh}
+		return stat(rows, f, stats.SummarizeNonNegative)
 	}
+	signed := func(f func(results.RunRow) float64) results.Stat {
+		return stat(rows, f, stats.Summarize)
+	}
+
 	for _, row := range rows {
 		switch {
 		case cs.EnergySource == "":
@@ -164,13 +162,26 @@ func configSummary(cfg config.ExperimentConfig, hash string, rows []results.RunR
 	}
 	cs.EnergyPerOutputTokenJ = col(func(r results.RunRow) float64 { return r.EnergyPerOutputTokenJ })
 	cs.EnergyTotalJ = col(func(r results.RunRow) float64 { return r.EnergyTotalJ })
-	cs.EnergyAdjustedJ = col(func(r results.RunRow) float64 { return r.EnergyAdjustedJ })
+	cs.EnergyAdjustedJ = signed(func(r results.RunRow) float64 { return r.EnergyAdjustedJ })
 	cs.OutputTokensPerS = col(func(r results.RunRow) float64 { return r.OutputTokensPerS })
 	cs.TTFTP50S = col(func(r results.RunRow) float64 { return r.TTFTP50S })
 	cs.ITLP50S = col(func(r results.RunRow) float64 { return r.ITLP50S })
 	cs.E2EP50S = col(func(r results.RunRow) float64 { return r.E2EP50S })
 	cs.AvgPowerW = col(func(r results.RunRow) float64 { return r.AvgPowerW })
 	return cs
+}
+
+// stat summarises one figure of rows across cycles.
+func stat(rows []results.RunRow, f func(results.RunRow) float64, summarize func([]float64) stats.Summary) results.Stat {
+	xs := make([]float64, len(rows))
+	for i, r := range rows {
+		xs[i] = f(r)
+	}
+	s := summarize(xs)
+	if s.N == 0 {
+		return results.Stat{} // JSON cannot hold NaN
+	}
+	return results.Stat{N: s.N, Mean: s.Mean, Std: s.Std, CILow: s.CILow, CIHigh: s.CIHigh}
 }
 
 // sweptValues are the sweep axes that produced a configuration, by key.
