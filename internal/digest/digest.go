@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // cacheEntry is one remembered digest.
@@ -23,6 +24,10 @@ type cacheEntry struct {
 }
 
 var mu sync.Mutex
+
+// racyWindow is how long after its last change a file's digest is not
+// cached.
+const racyWindow = 2 * time.Second
 
 // CachePath is the cache file; empty disables the on-disk cache. Tests
 // point it elsewhere.
@@ -60,8 +65,11 @@ func File(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Stat again: a file rewritten while it was read is not cached.
-	if st2, err := os.Stat(abs); err == nil && st2.Size() == st.Size() && st2.ModTime().Equal(st.ModTime()) {
+	// Stat again: a file rewritten while it was read is not cached, nor
+	// one modified moments ago, which a same-size rewrite within the
+	// file system's timestamp granularity could not be told from (git's
+	// "racy" entries).
+	if st2, err := os.Stat(abs); err == nil && st2.Size() == st.Size() && st2.ModTime().Equal(st.ModTime()) && time.Since(st.ModTime()) > racyWindow {
 		cache[abs] = cacheEntry{Size: st.Size(), MtimeNs: st.ModTime().UnixNano(), SHA256: sum}
 		save(cache)
 	}

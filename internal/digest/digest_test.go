@@ -13,6 +13,16 @@ func TestFileCachedByPathSizeMtime(t *testing.T) {
 	if err := os.WriteFile(p, []byte("abc"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := File(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(CachePath); err == nil {
+		t.Fatal("a file changed moments ago was cached")
+	}
+	earlier := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(p, earlier, earlier); err != nil {
+		t.Fatal(err)
+	}
 	const abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 	if got, err := File(p); err != nil || got != abc {
 		t.Fatalf("File = %q, %v; want sha256(abc)", got, err)

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/engine/native"
+	"github.com/llenergymeasure/llem/results"
+)
+
+// TestPromptLongerThanContextRefusedAtDryRun: a prompt that cannot fit
+// the model's context is exit 2 at --dry-run, naming the file, line and
+// field, and a real run refuses it before anything is measured.
+func TestPromptLongerThanContextRefusedAtDryRun(t *testing.T) {
+	file, out := writeStudyFile(t, "model: tiny\nn: 2\ndataset: {input_len: 1000, output_len: 128}\n")
+	for _, args := range [][]string{{"run", file, "--dry-run"}, {"run", file, "--output", out}} {
+		code, _, errOut := runCLI(t, nil, args...)
+		if code != ExitBadInput || !strings.Contains(errOut, "study.yaml:3:") || !strings.Contains(errOut, "dataset.input_len: prompt synthetic-0000 needs 1001 prompt tokens") || !strings.Contains(errOut, "context of 1024") {
+			t.Errorf("%v: exit %d, want 2 naming the line, field and context:\n%s", args, code, errOut)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused run left %s behind", out)
+	}
+}
+
+// TestOneConfigurationStudyIsAStudy: a file with sweep: is a study even
+// when it resolves to one configuration and one cycle: it gets a manifest
+// and llem report reads it.
+func TestOneConfigurationStudyIsAStudy(t *testing.T) {
+	file, out := writeStudyFile(t, "model: tiny\nn: 2\ndataset: {input_len: 8, output_len: 4}\nbaseline: {enabled: false}\nwarmup: {enabled: false}\nsweep:\n  native.batch_size: [2]\nexecution: {n_cycles: 1}\n")
+	if code, stdout, errOut := runCLI(t, nil, "run", file, "--no-gaps", "--output", out, "-q"); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	sd := onlyStudyDir(t, out)
+	if _, err := os.Stat(filepath.Join(sd, results.ManifestFile)); err != nil {
+		t.Fatalf("no manifest: %v", err)
+	}
+	if code, _, errOut := runCLI(t, nil, "report", sd); code != 0 {
+		t.Errorf("report: exit %d: %s", code, errOut)
+	}
+}
+
+// TestModelFileContentIsItsIdentity: replacing a GGUF under the same name
+// changes the measurement_config_hash (it was the path alone).
+func TestModelFileContentIsItsIdentity(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.gguf")
+	synth := func(seed int64) {
+		f, err := os.Create(model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := native.SynthesizeGGUF(f, "tiny", seed, "f32"); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	file := filepath.Join(dir, "e.yaml")
+	if err := os.WriteFile(file, []byte("model: "+model+"\nn: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hash := func() string {
+		sc, err := config.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Experiments[0].ModelSHA256 == "" {
+			t.Fatal("no model digest")
+		}
+		return config.MeasurementConfigHash(sc.Experiments[0])
+	}
+	synth(1)
+	first := hash()
+	synth(2)
+	if hash() == first {
+		t.Error("a different model file under the same name kept the same measurement_config_hash")
+	}
+}
