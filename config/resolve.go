@@ -553,19 +553,13 @@ func (r *resolver) digestDataset(cfg *ExperimentConfig, tree *node) {
 // paths are used as written (relative to the working directory), as the
 // engines open them.
 func (r *resolver) digestModel(cfg *ExperimentConfig, tree *node) {
-	if st, err := os.Stat(cfg.Model); err != nil || !st.Mode().IsRegular() {
-		return
-	}
-	sum, err := digest.File(cfg.Model)
-	if err != nil {
+	if err := ModelDigest(cfg); err != nil {
 		at := pos{}
 		if e := tree.get("model"); e != nil {
 			at = e.val.pos
 		}
 		r.failAt(at, "model", "%v", err)
-		return
 	}
-	cfg.ModelSHA256 = sum
 }
 
 // ModelDigest fills cfg.ModelSHA256 when cfg.Model names a file (a config

@@ -72,17 +72,8 @@ func newModelCmd(stdio *IO) *cobra.Command {
 			if !slices.Contains(native.WritableTypes, typ) {
 				return usageError{fmt.Errorf("--type: unknown tensor type %q (allowed: %s)", typ, strings.Join(native.WritableTypes, ", "))}
 			}
-			f, err := os.Create(out)
-			if err != nil {
-				return err
-			}
-			if err := native.SynthesizeGGUF(f, shape, seed, typ); err != nil {
-				f.Close()
-				os.Remove(out)
+			if err := native.SynthesizeGGUFFile(out, shape, seed, typ); err != nil {
 				return fmt.Errorf("synthesize %s: %w", shape, err)
-			}
-			if err := f.Close(); err != nil {
-				return err
 			}
 			fmt.Fprintf(stdio.Out, "wrote %s (shape %s, seed %d, %s)\n", out, shape, seed, typ)
 			return nil

@@ -50,14 +50,9 @@ func TestModelFileContentIsItsIdentity(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "m.gguf")
 	synth := func(seed int64) {
-		f, err := os.Create(model)
-		if err != nil {
+		if err := native.SynthesizeGGUFFile(model, "tiny", seed, "f32"); err != nil {
 			t.Fatal(err)
 		}
-		if err := native.SynthesizeGGUF(f, "tiny", seed, "f32"); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 	}
 	file := filepath.Join(dir, "e.yaml")
 	if err := os.WriteFile(file, []byte("model: "+model+"\nn: 2\n"), 0o644); err != nil {

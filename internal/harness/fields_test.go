@@ -528,14 +528,7 @@ func (f fingerprint) equal(g fingerprint) bool {
 func llamaServerBase(t *testing.T, bin, dir string) map[string]string {
 	t.Helper()
 	model := filepath.Join(dir, "stories15M.gguf")
-	f, err := os.Create(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := native.SynthesizeGGUF(f, "stories15M", 1, "f32"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := native.SynthesizeGGUFFile(model, "stories15M", 1, "f32"); err != nil {
 		t.Fatal(err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -15,14 +15,9 @@ import (
 func TestInspectRefusesWhatCannotApply(t *testing.T) {
 	dir := t.TempDir()
 	gguf := filepath.Join(dir, "tiny.gguf")
-	f, err := os.Create(gguf)
-	if err != nil {
+	if err := SynthesizeGGUFFile(gguf, "tiny", 1, "q8_0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := SynthesizeGGUF(f, "tiny", 1, "q8_0"); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	notGGUF := filepath.Join(dir, "notes.gguf")
 	if err := os.WriteFile(notGGUF, []byte("not a gguf file, just text"), 0o644); err != nil {
 		t.Fatal(err)

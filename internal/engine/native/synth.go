@@ -6,6 +6,8 @@ import (
 	"hash/fnv"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 )
 
 // DefaultWeightsSeed seeds synthetic weights when no seed is configured.
@@ -243,4 +245,22 @@ func synthesizeShapeGGUF(w io.Writer, s Shape, seed int64, tt GGMLType) error {
 	}
 	_, err = gw.WriteTo(w)
 	return err
+}
+
+// SynthesizeGGUFFile writes SynthesizeGGUF's model to path, whole or not
+// at all (a temporary file renamed into place).
+func SynthesizeGGUFFile(path, shape string, seed int64, typ string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".synth-*.gguf")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	if err := SynthesizeGGUF(tmp, shape, seed, typ); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

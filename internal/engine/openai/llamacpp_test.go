@@ -27,14 +27,7 @@ import (
 func synthGGUF(t *testing.T, dir string) string {
 	t.Helper()
 	model := filepath.Join(dir, "stories15M.gguf")
-	f, err := os.Create(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := native.SynthesizeGGUF(f, "stories15M", 1, "f32"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := native.SynthesizeGGUFFile(model, "stories15M", 1, "f32"); err != nil {
 		t.Fatal(err)
 	}
 	return model
