@@ -198,7 +198,7 @@ func (e *Engine) serverOwner(ctx context.Context) (string, error) {
 // for cfg, or nil.
 func serverRefuses(owner string, cfg config.ExperimentConfig) *engine.SettingError {
 	d := cfg.Decoder
-	if owner == "llamacpp" && d.DecodingStrategy != "sampling" && d.RepetitionPenalty != 1 {
+	if owner == "llamacpp" && d.DecodingStrategy != "sampling" && d.RepetitionPenalty > 0 && d.RepetitionPenalty != 1 {
 		return &engine.SettingError{Field: "decoder.repetition_penalty", Msg: "llama.cpp's server applies no penalties under greedy decoding (temperature 0), so the value would be accepted and ignored; use decoding_strategy sampling, or leave the penalty at 1"}
 	}
 	return nil

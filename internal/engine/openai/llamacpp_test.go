@@ -55,7 +55,7 @@ func TestLlamaServer(t *testing.T) {
 	o := config.OpenAIConfig{
 		BaseURL:     fmt.Sprintf("http://127.0.0.1:%d/v1", port),
 		Concurrency: &conc,
-		ServerCommand: []string{filepath.Join(bin, "llama-server"), "-m", model, "--host", "127.0.0.1", "--port", fmt.Sprint(port),
+		ServerCommand: []string{filepath.Join(bin, "llama-server"), "-m", model, "--alias", "stories15M", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
 			"-np", "2", "-c", "1024", "-t", "2"},
 	}
 	e := New().(*Engine)
