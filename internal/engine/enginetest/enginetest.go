@@ -225,13 +225,17 @@ func checkTimes(t *testing.T, c engine.Completion, before, after time.Time) {
 
 // testCancel checks that a cancelled context ends Generate promptly with
 // an error that wraps context.Canceled, both when it is cancelled before
-// the call and in the middle of a long batch, and that Close still works.
+// the call (the engine then still works) and in the middle of a long
+// batch, and that Close still works after either.
 func (h Harness) testCancel(t *testing.T) {
 	t.Run("Before", func(t *testing.T) {
 		e, _ := h.load(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		h.expectCancelled(t, e, ctx, time.Now())
+		// Nothing was started, so nothing needs undoing: the engine
+		// still serves the next batch.
+		h.generate(t, e, h.prompts(), engine.GenParams{MaxNewTokens: h.MaxNewTokens, Strategy: "greedy", RepetitionPenalty: 1})
 	})
 	t.Run("MidFlight", func(t *testing.T) {
 		e, _ := h.load(t)
