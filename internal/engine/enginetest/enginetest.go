@@ -23,12 +23,16 @@ type Harness struct {
 	// cancelled mid-flight: long enough that the batch runs well past
 	// cancelAfter. 512 when 0.
 	LongOutput int
+	// LongBatch is the number of prompts in that batch; 4 when 0. Together
+	// with LongOutput it should make the batch run some seconds uncancelled,
+	// so a faster machine still cancels it mid-flight.
+	LongBatch int
 }
 
 // cancelAfter is when the mid-flight cancellation fires; returnBound is how
 // soon after it Generate must have returned.
 const (
-	cancelAfter = 100 * time.Millisecond
+	cancelAfter = 50 * time.Millisecond
 	returnBound = 2 * time.Second
 )
 
@@ -39,6 +43,9 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.LongOutput == 0 {
 		h.LongOutput = 512
+	}
+	if h.LongBatch == 0 {
+		h.LongBatch = 4
 	}
 	t.Run("GenerateBeforeLoad", h.testGenerateBeforeLoad)
 	t.Run("CloseWithoutLoad", h.testCloseWithoutLoad)
@@ -252,9 +259,9 @@ func (h Harness) testCancel(t *testing.T) {
 // context.Canceled within returnBound of cancelledAt.
 func (h Harness) expectCancelled(t *testing.T, e engine.Engine, ctx context.Context, cancelledAt time.Time) {
 	t.Helper()
-	batch := h.prompts()
+	batch := make([]engine.Prompt, h.LongBatch)
 	for i := range batch {
-		batch[i].MaxNewTokens = h.LongOutput
+		batch[i] = engine.Prompt{ID: fmt.Sprint("long", i), Text: fmt.Sprintf("Long prompt number %d asks about the energy of inference", i), MaxNewTokens: h.LongOutput}
 	}
 	p := engine.GenParams{MaxNewTokens: h.LongOutput, IgnoreEOS: true, Strategy: "greedy", RepetitionPenalty: 1}
 	type res struct {
@@ -280,7 +287,7 @@ func (h Harness) expectCancelled(t *testing.T, e engine.Engine, ctx context.Cont
 		t.Errorf("Generate returned %v after its context was cancelled, want < %v", late, returnBound)
 	}
 	if r.err == nil {
-		t.Fatalf("Generate under a cancelled context returned %d completions and no error; if the batch simply finished before the cancel, raise Harness.LongOutput", len(r.out))
+		t.Fatalf("Generate under a cancelled context returned %d completions and no error; if the batch simply finished before the cancel, raise Harness.LongOutput or LongBatch", len(r.out))
 	}
 	if !errors.Is(r.err, context.Canceled) {
 		t.Errorf("Generate's error does not wrap context.Canceled: %v", r.err)

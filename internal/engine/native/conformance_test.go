@@ -18,9 +18,10 @@ func TestConformance(t *testing.T) {
 				New: func() engine.Engine { return New() },
 				Config: config.ExperimentConfig{Model: "tiny", Backend: config.BackendNative,
 					Native: &config.NativeConfig{Threads: &threads, BatchSize: &batch}},
-				// The whole context less the prompt: long enough that a
-				// cancel at 100 ms lands mid-batch.
+				// Most of the context, 16 times: about 2 s uncancelled on
+				// 2 threads, so a cancel at 50 ms lands mid-batch.
 				LongOutput: 900,
+				LongBatch:  16,
 			})
 		})
 	}
