@@ -86,6 +86,12 @@ type EstimateSampler struct {
 	base map[int]time.Duration // CPU time a PID had already used when it was added
 }
 
+var (
+	_ Sampler        = (*EstimateSampler)(nil)
+	_ SensorPeriodic = (*EstimateSampler)(nil)
+	_ Warner         = (*EstimateSampler)(nil)
+)
+
 // NewEstimateSampler returns the estimate sampler for opts.
 func NewEstimateSampler(opts EstimateOptions) (*EstimateSampler, error) {
 	n := opts.LogicalCPUs

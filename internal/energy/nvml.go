@@ -32,6 +32,13 @@ type NVMLSampler struct {
 	warnings []results.Warning
 }
 
+var (
+	_ Sampler          = (*NVMLSampler)(nil)
+	_ SensorPeriodic   = (*NVMLSampler)(nil)
+	_ Warner           = (*NVMLSampler)(nil)
+	_ FallbackReporter = (*NVMLSampler)(nil)
+)
+
 type nvmlGPU struct {
 	index   int
 	name    string

@@ -50,6 +50,11 @@ type RAPLSampler struct {
 	buf   [32]byte
 }
 
+var (
+	_ Sampler        = (*RAPLSampler)(nil)
+	_ SensorPeriodic = (*RAPLSampler)(nil)
+)
+
 type raplZone struct {
 	dir    string
 	energy string // dir/energy_uj

@@ -46,6 +46,11 @@ type Engine struct {
 	owner string
 }
 
+var (
+	_ engine.Engine       = (*Engine)(nil)
+	_ engine.ProcessOwner = (*Engine)(nil)
+)
+
 // noAnswerError is the error for a server that does not answer at all.
 type noAnswerError struct{ err error }
 
@@ -198,6 +203,7 @@ func (e *Engine) serverOwner(ctx context.Context) (string, error) {
 // for cfg, or nil.
 func serverRefuses(owner string, cfg config.ExperimentConfig) *engine.SettingError {
 	d := cfg.Decoder
+	// A penalty of 0 is unset, as requestBody reads it: nothing is sent.
 	if owner == "llamacpp" && d.DecodingStrategy != "sampling" && d.RepetitionPenalty > 0 && d.RepetitionPenalty != 1 {
 		return &engine.SettingError{Field: "decoder.repetition_penalty", Msg: "llama.cpp's server applies no penalties under greedy decoding (temperature 0), so the value would be accepted and ignored; use decoding_strategy sampling, or leave the penalty at 1"}
 	}
@@ -332,7 +338,9 @@ func (e *Engine) requestBody(pr engine.Prompt, p engine.GenParams) map[string]an
 		body["ignore_eos"] = true
 		body["min_tokens"] = n
 	} else if p.MinNewTokens > 0 {
-		body["min_tokens"] = p.MinNewTokens
+		// A prompt's own max_new_tokens may be below the batch's minimum;
+		// vLLM refuses min_tokens above max_tokens.
+		body["min_tokens"] = min(p.MinNewTokens, n)
 	}
 	if p.Strategy == "sampling" {
 		body["temperature"] = p.Temperature

@@ -26,6 +26,9 @@ type fakeServer struct {
 	failAfter  int           // send an error event after this many chunks (0: never)
 	status     int           // answer completions with this status (0: 200)
 	tokenDelay time.Duration // between chunks
+	// naturalLen, when > 0, is where the "model" ends its text (finish
+	// reason stop) unless ignore_eos or min_tokens asks for more.
+	naturalLen int
 	inFlight   atomic.Int32
 	maxFlight  atomic.Int32
 	mu         sync.Mutex
@@ -59,10 +62,18 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":{"message":"engine dead"}}`, f.status)
 		return
 	}
+	n64 := int(body["max_tokens"].(float64))
+	minTokens, _ := body["min_tokens"].(float64)
+	if int(minTokens) > n64 { // vLLM's SamplingParams refuses this
+		http.Error(w, fmt.Sprintf(`{"error":{"message":"min_tokens must be less than or equal to max_tokens=%d, got %d."}}`, n64, int(minTokens)), http.StatusBadRequest)
+		return
+	}
+	if f.naturalLen > 0 && body["ignore_eos"] != true {
+		n64 = min(n64, max(f.naturalLen, int(minTokens)))
+	}
 	chat := strings.HasSuffix(r.URL.Path, "/chat/completions")
 	w.Header().Set("Content-Type", "text/event-stream")
 	fl := w.(http.Flusher)
-	n64 := int(body["max_tokens"].(float64))
 	if chat { // a role-only first chunk, as vLLM and llama.cpp send
 		fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\n")
 	}
@@ -73,10 +84,17 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fl.Flush()
 			return
 		}
-		time.Sleep(f.tokenDelay)
+		select {
+		case <-time.After(f.tokenDelay):
+		case <-r.Context().Done(): // the client went away
+			return
+		}
 		finish := "null"
 		if i == n64-1 {
 			finish = `"length"`
+			if n64 < int(body["max_tokens"].(float64)) {
+				finish = `"stop"`
+			}
 		}
 		if chat {
 			fmt.Fprintf(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" t%d\"},\"finish_reason\":%s}]}\n\n", i, finish)

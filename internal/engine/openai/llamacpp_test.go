@@ -15,6 +15,7 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/engine/enginetest"
 	"github.com/llenergymeasure/llem/internal/engine/native"
 )
 
@@ -106,4 +107,26 @@ func TestLlamaServer(t *testing.T) {
 	if err := syscall.Kill(pids[0], 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("server PID %d still exists after Close (kill 0: %v)", pids[0], err)
 	}
+}
+
+// TestLlamaServerConformance runs the engine suite against a real
+// llama.cpp server, started by each Load through server_command. It needs
+// LLEM_TEST_LLAMACPP, the folder of a llama.cpp build.
+func TestLlamaServerConformance(t *testing.T) {
+	bin := os.Getenv("LLEM_TEST_LLAMACPP")
+	if bin == "" {
+		t.Skip("LLEM_TEST_LLAMACPP is not set: no llama.cpp build (bench/native/build-llamacpp.sh)")
+	}
+	model := synthGGUF(t, t.TempDir())
+	port := freePort(t)
+	enginetest.Run(t, enginetest.Harness{
+		New: New,
+		Config: config.ExperimentConfig{Model: "stories15M", Backend: config.BackendOpenAI, RandomSeed: 1,
+			OpenAI: &config.OpenAIConfig{
+				BaseURL: fmt.Sprintf("http://127.0.0.1:%d/v1", port),
+				ServerCommand: []string{filepath.Join(bin, "llama-server"), "-m", model, "--alias", "stories15M", "--host", "127.0.0.1", "--port", fmt.Sprint(port),
+					"-np", "1", "-c", "1024", "-t", "2"},
+			}},
+		LongOutput: 256,
+	})
 }

@@ -95,6 +95,12 @@ func (c *conn) call(ctx context.Context, op string, body, out any) error {
 	if c.broken != nil {
 		return fmt.Errorf("worker %s: worker no longer usable: %w", op, c.broken)
 	}
+	// A context ended before anything is sent leaves the worker in step:
+	// refuse the call without killing it (roundTrip's select could also
+	// pick a fast reply over the ended context).
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("worker %s: %w", op, err)
+	}
 	err := c.roundTrip(ctx, op, body, out)
 	var werr *WorkerError
 	if err != nil && !errors.As(err, &werr) {

@@ -26,6 +26,11 @@ type Engine struct {
 	hello   Hello
 }
 
+var (
+	_ engine.Engine       = (*Engine)(nil)
+	_ engine.ProcessOwner = (*Engine)(nil)
+)
+
 // PIDs is the local worker's process (none for a container worker).
 func (e *Engine) PIDs() []int {
 	if e.conn == nil || e.conn.p.pid == 0 {

@@ -107,7 +107,8 @@ class TensorRTWorker:
             raise proto.WorkerError("tensorrt runs greedy or sampling decoding, not beam")
         sp = {"max_tokens": max_new, "ignore_eos": bool(params.get("ignore_eos"))}
         if params.get("min_new_tokens"):
-            sp["min_tokens"] = int(params["min_new_tokens"])
+            # Capped at the prompt's own max_new_tokens, as in the vLLM worker.
+            sp["min_tokens"] = min(int(params["min_new_tokens"]), max_new)
         if strategy == "sampling":
             sp.update(temperature=params.get("temperature") or 1.0, top_p=params.get("top_p") or 1.0)
             if params.get("top_k"):

@@ -90,7 +90,9 @@ class VLLMWorker:
         from vllm import SamplingParams
         strategy = params.get("strategy") or "greedy"
         sp = {"max_tokens": max_new, "ignore_eos": bool(params.get("ignore_eos")),
-              "min_tokens": max_new if params.get("ignore_eos") else int(params.get("min_new_tokens") or 0)}
+              # A prompt's own max_new_tokens may be below the batch's
+              # minimum: SamplingParams refuses min_tokens > max_tokens.
+              "min_tokens": max_new if params.get("ignore_eos") else min(int(params.get("min_new_tokens") or 0), max_new)}
         if strategy == "sampling":
             sp.update(temperature=params.get("temperature") or 1.0, top_p=params.get("top_p") or 1.0,
                       top_k=params.get("top_k") or -1)
