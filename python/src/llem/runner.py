@@ -64,7 +64,7 @@ def _write_config(config, folder):
     is_study = "sweep" in config or "experiments" in config
     stem = config.get("name") if is_study and config.get("name") else ("study" if is_study else "experiment")
     path = folder / f"{stem}.yaml"
-    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    path.write_text(json.dumps(config, indent=2, default=str), encoding="utf-8")  # default=str: Path values
     return path
 
 
