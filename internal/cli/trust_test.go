@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,5 +74,32 @@ func TestModelFileContentIsItsIdentity(t *testing.T) {
 	synth(2)
 	if hash() == first {
 		t.Error("a different model file under the same name kept the same measurement_config_hash")
+	}
+}
+
+// TestDryRunHonoursNoGaps: the dry-run's duration estimate leaves out the
+// gaps --no-gaps skips (it always counted them).
+func TestDryRunHonoursNoGaps(t *testing.T) {
+	file, _ := writeStudyFile(t, "model: tiny\nn: 2\ndataset: {input_len: 8, output_len: 4}\nbaseline: {enabled: false}\nwarmup: {enabled: false}\nsweep:\n  native.batch_size: [1, 2]\nexecution: {n_cycles: 2, cycle_order: interleaved, config_gap_seconds: 60, cycle_gap_seconds: 120}\n")
+	estimate := func(extra ...string) float64 {
+		code, stdout, errOut := runCLI(t, nil, append([]string{"run", file, "--dry-run", "--json"}, extra...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var doc struct {
+			EstimatedMinS float64 `json:"estimated_min_duration_s"`
+			NoGaps        bool    `json:"no_gaps"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.NoGaps != (len(extra) > 0) {
+			t.Errorf("no_gaps = %v with %v", doc.NoGaps, extra)
+		}
+		return doc.EstimatedMinS
+	}
+	// 4 runs: 2 config gaps and 1 cycle gap.
+	if with, without := estimate(), estimate("--no-gaps"); with != 2*60+120 || without != 0 {
+		t.Errorf("estimate %g s with gaps (want 240), %g s with --no-gaps (want 0)", with, without)
 	}
 }
