@@ -68,7 +68,7 @@ func buildConfigReport(ctx context.Context, user config.UserConfig, stdio *IO) (
 		envsnap.EngineStatus{Name: "native", Available: true, Version: bi.Version, Hint: "built in: pure-Go CPU inference of GGUF files and synthetic-weight shapes"},
 		envsnap.EngineStatus{Name: "openai", Available: true, Hint: "needs a running OpenAI-compatible server (openai.base_url) or openai.server_command"},
 	)
-	for _, b := range []config.Backend{config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT} {
+	for _, b := range config.PythonBackends() {
 		a := pyworker.Check(ctx, b, engines.Runners(user)[b])
 		rep.Python = append(rep.Python, a)
 		st := envsnap.EngineStatus{Name: string(b), Available: a.OK(), Version: a.Versions[string(b)]}

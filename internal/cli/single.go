@@ -14,11 +14,9 @@ import (
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/harness"
+	"github.com/llenergymeasure/llem/internal/study"
 	"github.com/llenergymeasure/llem/results"
 )
-
-// ResultFile is the name of a run's result in its directory.
-const ResultFile = "result.json"
 
 // runSingle measures one experiment in this process and writes
 // {results_dir}/{name}_{timestamp}/ with result.json, timeseries.parquet
@@ -29,7 +27,7 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create results directory: %w", err)
 	}
-	logFile, err := os.Create(filepath.Join(dir, "run.log"))
+	logFile, err := os.Create(filepath.Join(dir, results.RunLogFile))
 	if err != nil {
 		return fmt.Errorf("create run log: %w", err)
 	}
@@ -49,18 +47,19 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	opts.Log = log
 	opts.Observer = pr.harnessEvent
 	// The experiment timeout applies to a single run as to a study's.
-	runCtx, cancel := context.WithTimeout(ctx, time.Duration(sc.Execution.ExperimentTimeoutSeconds*float64(time.Second)))
+	timeout := study.RunTimeout(sc.Execution, 0)
+	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := harness.Run(runCtx, cfg, opts)
 	pr.done()
 	if err != nil && runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-		err = fmt.Errorf("the run exceeded the experiment timeout of %gs (execution.experiment_timeout_seconds, --timeout): %w", sc.Execution.ExperimentTimeoutSeconds, err)
+		err = fmt.Errorf("the run exceeded the experiment timeout of %s (execution.experiment_timeout_seconds, --timeout): %w", timeout, err)
 	}
 	if err != nil {
 		log.Error("run failed", "err", err)
-		return fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, "run.log"))
+		return fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, results.RunLogFile))
 	}
-	resultPath := filepath.Join(dir, ResultFile)
+	resultPath := filepath.Join(dir, results.ResultFile)
 	if err := results.WriteJSONAtomic(resultPath, res); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}

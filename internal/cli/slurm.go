@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -158,7 +157,7 @@ tail of their log.`,
 				return err
 			}
 			var sub slurm.Submission
-			if err := readJSONFile(filepath.Join(dir, slurm.Dir, slurm.SubmissionFile), &sub); err != nil {
+			if err := results.ReadJSON(filepath.Join(dir, slurm.Dir, slurm.SubmissionFile), &sub); err != nil {
 				return usageError{fmt.Errorf("gather %s: %w (was it submitted with llem run --scheduler slurm?)", dir, err)}
 			}
 			active := false
@@ -213,12 +212,4 @@ func newArrayTaskCmd(stdio *IO) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&noGaps, "no-gaps", false, "skip the gap before the run")
 	return cmd
-}
-
-func readJSONFile(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }

@@ -85,8 +85,7 @@ func preflight(ctx context.Context, sc *config.StudyConfig, user config.UserConf
 			continue
 		}
 		seen[cfg.Backend] = true
-		switch cfg.Backend {
-		case config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT:
+		if config.IsPythonBackend(cfg.Backend) {
 			py = append(py, cfg.Backend)
 		}
 	}
@@ -181,7 +180,7 @@ func printStudySummary(w io.Writer, r *results.StudyResult) {
 	labels := configLabels(cfgs)
 	for _, c := range r.Configurations {
 		src := c.EnergySource
-		if src == "estimated" {
+		if src == results.SourceEstimated {
 			src = "ESTIMATED"
 		}
 		e := c.EnergyPerOutputTokenJ

@@ -126,13 +126,7 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 	} else {
 		r.redact = redact.New(secretValues(sc, os.Environ())...)
 	}
-	r.timeout = DefaultExperimentTimeout
-	if s := sc.Execution.ExperimentTimeoutSeconds; s > 0 {
-		r.timeout = time.Duration(s * float64(time.Second))
-	}
-	if opts.TimeoutOverride > 0 {
-		r.timeout = opts.TimeoutOverride
-	}
+	r.timeout = RunTimeout(sc.Execution, opts.TimeoutOverride)
 	r.configGap, r.cycleGap = Gaps(sc.Execution, opts.UserGapDefaults)
 	return r.run(ctx)
 }
