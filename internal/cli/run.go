@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/internal/study"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -135,15 +135,14 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 		return err
 	}
 	plan := config.Plan(sc)
-	checkWarnings, err := checkSettings(ctx, stdio, sc, f.dryRun)
+	// The pre-flight runs before --dry-run prints, so a study that cannot
+	// run is exit 2 there already; llem.Run then skips it.
+	checkWarnings, err := llem.Check(ctx, sc, llem.CheckOptions{User: &user, Getenv: stdio.Getenv, DryRun: f.dryRun})
 	if err != nil {
 		return err
 	}
 	if f.dryRun {
 		return printDryRun(stdio, sc, plan, user, f, checkWarnings)
-	}
-	if err := preflight(ctx, sc, user); err != nil {
-		return err
 	}
 	outDir := f.output
 	if outDir == "" {
@@ -236,12 +235,11 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 		StudyDesignHash: config.StudyDesignHash(sc),
 		Execution:       sc.Execution,
 		Skipped:         sc.Skipped,
-		Warnings:        machineWarnings(sc, user),
+		Warnings:        checkWarnings,
 		Experiments:     []dryRunExperiment{},
 		Runs:            []dryRunRun{},
 		NoGaps:          f.noGaps,
 	}
-	doc.Warnings = append(doc.Warnings, checkWarnings...)
 	if w := config.RecordedOnlySweep(sc.Experiments); w != "" {
 		doc.Warnings = append(doc.Warnings, w)
 	}
@@ -255,7 +253,7 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 	for _, r := range plan {
 		doc.Runs = append(doc.Runs, dryRunRun{Index: r.Index, Cycle: r.Cycle, MeasurementConfigHash: r.MeasurementConfigHash})
 	}
-	doc.EstimatedMinS = estimateMinDuration(sc, plan, user, f.noGaps)
+	doc.EstimatedMinS = llem.MinDuration(sc, user, f.noGaps).Seconds()
 	if asJSON {
 		enc := json.NewEncoder(stdio.Out)
 		enc.SetIndent("", "  ")
@@ -292,25 +290,6 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 		fmt.Fprintf(w, "warning: %s\n", m)
 	}
 	return nil
-}
-
-// estimateMinDuration is a lower bound: the fixed waits the protocol imposes.
-func estimateMinDuration(sc *config.StudyConfig, plan []config.Run, user config.UserConfig, noGaps bool) float64 {
-	var total float64
-	for i, r := range plan {
-		cfg := sc.Experiments[r.Experiment]
-		if cfg.Baseline.Enabled {
-			total += cfg.Baseline.DurationSeconds
-		}
-		if cfg.Warmup.Enabled {
-			total += cfg.Warmup.ThermalFloorSeconds
-		}
-		if i > 0 && !noGaps {
-			_, gap := study.GapBefore(sc.Execution, study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds}, plan[i-1], r)
-			total += gap
-		}
-	}
-	return total
 }
 
 // describe is a one-line label of a configuration for humans.

@@ -89,6 +89,8 @@ type TaskOptions struct {
 	UserGapDefaults GapDefaults
 	// Where names the host and scheduler task, recorded in TaskStateFile.
 	Where string
+	// BaseDir is handed to the run (ChildRequest.BaseDir).
+	BaseDir string
 }
 
 // RunTask is the body of one detached task: it measures run index of the
@@ -167,7 +169,7 @@ func RunTask(ctx context.Context, dir string, index int, measure func(ctx contex
 	}
 	res, err := callRun(runCtx, measureLogged, ChildRequest{
 		Config: sc.Experiments[run.Experiment], MeasurementConfigHash: run.MeasurementConfigHash,
-		RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir,
+		RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: opts.BaseDir,
 	})
 	switch {
 	case err != nil && errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:

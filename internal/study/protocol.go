@@ -46,8 +46,14 @@ type ChildRequest struct {
 	// timeseries.parquet (results.TimeseriesFile) there and sets the
 	// result's TimeseriesPath relative to it. The parent writes result.json.
 	RunDir string `json:"run_dir"`
+	// BaseDir is the study file's folder, against which relative paths in
+	// the configuration (a dataset file) resolve: the child's working
+	// directory need not be the user's.
+	BaseDir string `json:"base_dir,omitempty"`
 
 	progress *progressWriter
+	// report, when set, receives progress in-process (Options.InProcess).
+	report func(Progress)
 }
 
 // Progress is a phase or progress report from a running child (CLI-5).
@@ -59,11 +65,18 @@ type Progress struct {
 	TokensPerS   float64 `json:"tokens_per_s,omitempty"`
 	PowerW       float64 `json:"power_w,omitempty"`
 	Message      string  `json:"message,omitempty"`
+	// Remaining is the phase's remaining time where known (baseline,
+	// thermal floor).
+	Remaining time.Duration `json:"remaining,omitempty"`
 }
 
 // Report sends a progress event to the parent. It is safe for concurrent
 // use, and does nothing outside a child or when the parent stopped reading.
 func (r ChildRequest) Report(p Progress) {
+	if r.report != nil {
+		r.report(p)
+		return
+	}
 	r.progress.write(p)
 }
 

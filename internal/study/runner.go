@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,6 +67,13 @@ type Options struct {
 	// KillGrace is how long a stopped child gets between SIGTERM and
 	// SIGKILL (DefaultKillGrace when zero).
 	KillGrace time.Duration
+	// InProcess, when set, measures each run in this process instead of a
+	// child (a single experiment): the runner still writes the study's
+	// layout, manifest and results, and applies the timeout through the
+	// context. log is the run's run.log.
+	InProcess func(ctx context.Context, req ChildRequest, log io.Writer) (*results.ExperimentResult, error)
+	// BaseDir is handed to every run (ChildRequest.BaseDir).
+	BaseDir string
 	// Executable and Args are the command re-executed per run; it must
 	// call ChildMain (the CLI passes os.Executable() and its hidden child
 	// subcommand).
@@ -108,6 +116,10 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 	r := &runner{sc: sc, opts: opts, clock: opts.Clock, obs: opts.Observer, launch: opts.launcher}
 	if r.clock == nil {
 		r.clock = realClock{}
+	}
+	if r.launch == nil && opts.InProcess != nil {
+		r.redact = redact.New(secretValues(sc, os.Environ())...)
+		r.launch = inProcessLauncher{run: opts.InProcess}
 	}
 	if r.launch == nil {
 		if opts.Executable == "" {
@@ -313,7 +325,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 		o = r.launch.launch(ctx, job{
 			req: ChildRequest{
 				Config: cfg, MeasurementConfigHash: run.MeasurementConfigHash,
-				RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir,
+				RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: r.opts.BaseDir,
 			},
 			logPath: logPath,
 			timeout: r.timeout,
