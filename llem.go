@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/internal/buildinfo"
 	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/energy"
@@ -80,7 +81,7 @@ type Options struct {
 	// SkipCheck skips the pre-flight (Check) a caller already ran.
 	SkipCheck bool
 	// OnEvent, when set, receives progress events, one call at a time.
-	OnEvent func(Event)
+	OnEvent func(event.Event)
 }
 
 func (o Options) getenv() func(string) string {
@@ -153,8 +154,8 @@ func RunExperiment(ctx context.Context, cfg config.ExperimentConfig, opts Option
 	ho.Quick = opts.Quick
 	if opts.OnEvent != nil {
 		ho.Observer = func(e harness.Event) {
-			p := publicProgress(progressOf(e))
-			opts.OnEvent(Event{Kind: EventRunPhase, Time: time.Now(), Total: 1, Progress: &p, Elapsed: e.Elapsed})
+			p := progressOf(e)
+			opts.OnEvent(event.Event{Kind: event.RunPhase, Time: time.Now(), Total: 1, Progress: &p, Elapsed: e.Elapsed})
 		}
 	}
 	return harness.Run(ctx, cfg, ho)
@@ -195,7 +196,7 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 		UserGapDefaults: gapDefaults(user),
 	}
 	if opts.OnEvent != nil {
-		so.Observer = study.ObserverFunc(func(e study.Event) { opts.OnEvent(eventOf(e)) })
+		so.Observer = study.ObserverFunc(opts.OnEvent)
 	}
 	if opts.InProcess {
 		so.InProcess = func(ctx context.Context, req study.ChildRequest, log io.Writer) (*results.ExperimentResult, error) {

@@ -215,6 +215,7 @@ import (
 
 	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/report"
 )
 
@@ -225,13 +226,13 @@ func TestPublicAPI(t *testing.T) {
 	}
 	user := config.DefaultUserConfig()
 	var studyDir string
-	kinds := map[llem.EventKind]int{}
-	var phases []llem.Phase
+	kinds := map[event.EventKind]int{}
+	var phases []event.Phase
 	res, err := llem.Run(context.Background(), sc, llem.Options{
 		User: &user, ResultsDir: t.TempDir(), NoGaps: true, LlemBinary: os.Getenv("OUTSIDE_LLEM"),
-		OnEvent: func(e llem.Event) {
+		OnEvent: func(e event.Event) {
 			kinds[e.Kind]++
-			if e.Kind == llem.EventStudyStart {
+			if e.Kind == event.StudyStart {
 				studyDir = e.StudyDir
 			}
 			if e.Progress != nil {
@@ -242,12 +243,12 @@ func TestPublicAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Summary.Completed != 2 || kinds[llem.EventRunEnd] != 2 || kinds[llem.EventStudyStart] != 1 || kinds[llem.EventStudyEnd] != 1 {
+	if res.Summary.Completed != 2 || kinds[event.RunEnd] != 2 || kinds[event.StudyStart] != 1 || kinds[event.StudyEnd] != 1 {
 		t.Errorf("summary %+v, events %v", res.Summary, kinds)
 	}
 	measured := false
 	for _, p := range phases {
-		measured = measured || p == llem.PhaseMeasure
+		measured = measured || p == event.PhaseMeasure
 	}
 	if !measured {
 		t.Errorf("no measuring progress among %v", phases)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llenergymeasure/llem"
+	"github.com/llenergymeasure/llem/event"
 )
 
 // progress renders run events: one live line on a terminal, plain
@@ -20,7 +20,7 @@ type progress struct {
 	verbose bool
 	prefix  string
 	live    bool // a live line is on screen
-	last    llem.Phase
+	last    event.Phase
 	lastPct int
 }
 
@@ -63,7 +63,7 @@ func (p *progress) done() {
 }
 
 // runEvent renders the progress of a measured run at elapsed.
-func (p *progress) runEvent(e llem.Progress, elapsed time.Duration) {
+func (p *progress) runEvent(e event.Progress, elapsed time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.quiet {
@@ -76,7 +76,7 @@ func (p *progress) runEvent(e llem.Progress, elapsed time.Duration) {
 	if p.tty {
 		p.live = true
 		fmt.Fprint(p.w, "\r\033[K"+text)
-		if e.Phase == llem.PhaseDone {
+		if e.Phase == event.PhaseDone {
 			fmt.Fprintln(p.w)
 			p.live = false
 		}
@@ -85,7 +85,7 @@ func (p *progress) runEvent(e llem.Progress, elapsed time.Duration) {
 	// Not a terminal: a line when the phase changes, and every 25% of the
 	// measured prompts (every event with -v).
 	pct := -1
-	if e.PromptsTotal > 0 && e.Phase == llem.PhaseMeasure {
+	if e.PromptsTotal > 0 && e.Phase == event.PhaseMeasure {
 		pct = 100 * e.PromptsDone / e.PromptsTotal / 25
 	}
 	if p.verbose || e.Phase != p.last || pct != p.lastPct {
@@ -94,17 +94,17 @@ func (p *progress) runEvent(e llem.Progress, elapsed time.Duration) {
 	p.last, p.lastPct = e.Phase, pct
 }
 
-func describeEvent(e llem.Progress, elapsed time.Duration) string {
+func describeEvent(e event.Progress, elapsed time.Duration) string {
 	var b strings.Builder
 	b.WriteString(string(e.Phase))
 	switch e.Phase {
-	case llem.PhaseBaseline, llem.PhaseThermal:
+	case event.PhaseBaseline, event.PhaseThermal:
 		if e.Remaining > 0 {
 			fmt.Fprintf(&b, " %s", e.Remaining.Round(time.Second))
 		}
-	case llem.PhaseWarmup:
+	case event.PhaseWarmup:
 		fmt.Fprintf(&b, " %d/%d", e.PromptsDone+1, e.PromptsTotal)
-	case llem.PhaseMeasure, llem.PhaseDone:
+	case event.PhaseMeasure, event.PhaseDone:
 		fmt.Fprintf(&b, " %d/%d prompts", e.PromptsDone, e.PromptsTotal)
 		if e.TokensPerS > 0 {
 			fmt.Fprintf(&b, "  %.0f tok/s", e.TokensPerS)
@@ -122,7 +122,7 @@ func describeEvent(e llem.Progress, elapsed time.Duration) string {
 
 // gap renders a thermal-gap countdown: a live line on a terminal, one line
 // per gap otherwise.
-func (p *progress) gap(e llem.Event) {
+func (p *progress) gap(e event.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.quiet {

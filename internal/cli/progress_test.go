@@ -6,29 +6,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llenergymeasure/llem"
+	"github.com/llenergymeasure/llem/event"
 )
 
 func TestProgressPlainOutput(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, false, false, false)
 	p.setPrefix("run 1/2 · cycle 1")
-	type event struct {
-		p       llem.Progress
+	type step struct {
+		p       event.Progress
 		elapsed time.Duration
 	}
-	events := []event{
-		{llem.Progress{Phase: llem.PhaseBaseline, Remaining: 5 * time.Second}, 0},
-		{llem.Progress{Phase: llem.PhaseLoad}, 5 * time.Second},
+	events := []step{
+		{event.Progress{Phase: event.PhaseBaseline, Remaining: 5 * time.Second}, 0},
+		{event.Progress{Phase: event.PhaseLoad}, 5 * time.Second},
 	}
 	for i := 1; i <= 8; i++ {
-		events = append(events, event{llem.Progress{Phase: llem.PhaseMeasure, PromptsDone: i, PromptsTotal: 8, TokensPerS: 100, PowerW: 4}, 6 * time.Second})
+		events = append(events, step{event.Progress{Phase: event.PhaseMeasure, PromptsDone: i, PromptsTotal: 8, TokensPerS: 100, PowerW: 4}, 6 * time.Second})
 	}
 	for _, e := range events {
 		p.runEvent(e.p, e.elapsed)
 	}
-	p.gap(llem.Event{GapKind: "config", GapMode: "fixed", Remaining: 10 * time.Second, GapTotal: 10 * time.Second})
-	p.gap(llem.Event{GapKind: "config", GapMode: "fixed", Remaining: 9 * time.Second, GapTotal: 10 * time.Second})
+	p.gap(event.Event{GapKind: "config", GapMode: "fixed", Remaining: 10 * time.Second, GapTotal: 10 * time.Second})
+	p.gap(event.Event{GapKind: "config", GapMode: "fixed", Remaining: 9 * time.Second, GapTotal: 10 * time.Second})
 	want := `[run 1/2 · cycle 1] baseline 5s  elapsed 0s
 [run 1/2 · cycle 1] load  elapsed 5s
 [run 1/2 · cycle 1] measuring 1/8 prompts  100 tok/s  4.0 W  elapsed 6s
@@ -49,8 +49,8 @@ config gap: waiting 10s
 func TestProgressTerminalRewritesOneLine(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, true, false, false)
-	p.runEvent(llem.Progress{Phase: llem.PhaseMeasure, PromptsDone: 1, PromptsTotal: 2}, 0)
-	p.runEvent(llem.Progress{Phase: llem.PhaseMeasure, PromptsDone: 2, PromptsTotal: 2}, 0)
+	p.runEvent(event.Progress{Phase: event.PhaseMeasure, PromptsDone: 1, PromptsTotal: 2}, 0)
+	p.runEvent(event.Progress{Phase: event.PhaseMeasure, PromptsDone: 2, PromptsTotal: 2}, 0)
 	p.line("completed")
 	got := out.String()
 	if strings.Count(got, "\r\033[K") != 3 || strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "completed\n") {
@@ -62,7 +62,7 @@ func TestProgressQuietPrintsNothing(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, false, true, false)
 	p.line("hello")
-	p.runEvent(llem.Progress{Phase: llem.PhaseLoad}, 0)
+	p.runEvent(event.Progress{Phase: event.PhaseLoad}, 0)
 	if out.Len() != 0 {
 		t.Errorf("quiet printed %q", out.String())
 	}

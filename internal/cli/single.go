@@ -9,6 +9,7 @@ import (
 
 	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -29,17 +30,17 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	opts := runOptions(stdio, user, resultsDir, f)
 	opts.InProcess, opts.Quick = true, quick
 	var dir, runDir string
-	opts.OnEvent = func(e llem.Event) {
+	opts.OnEvent = func(e event.Event) {
 		switch e.Kind {
-		case llem.EventStudyStart:
+		case event.StudyStart:
 			dir = e.StudyDir
-		case llem.EventRunStart:
+		case event.RunStart:
 			runDir = e.RunDir
-		case llem.EventRunPhase:
+		case event.RunPhase:
 			if e.Progress != nil {
 				pr.runEvent(*e.Progress, e.Elapsed)
 			}
-		case llem.EventCircuit, llem.EventWarning:
+		case event.Circuit, event.Warning:
 			pr.line("warning: %s", e.Message)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -82,12 +83,12 @@ func printPreflight(pr *progress, sc *config.StudyConfig) {
 	}
 }
 
-func studyObserver(pr *progress, labels map[string]string) func(llem.Event) {
-	return func(e llem.Event) {
+func studyObserver(pr *progress, labels map[string]string) func(event.Event) {
+	return func(e event.Event) {
 		switch e.Kind {
-		case llem.EventStudyStart:
+		case event.StudyStart:
 			pr.line("Results: %s  (%d of %d runs to do)", e.StudyDir, e.ToRun, e.Total)
-		case llem.EventRunStart:
+		case event.RunStart:
 			label := fmt.Sprintf("run %d/%d · cycle %d", e.Position, e.ToRun, e.Cycle)
 			if e.Config != nil {
 				label += " · " + labels[config.MeasurementConfigHash(*e.Config)]
@@ -99,21 +100,21 @@ func studyObserver(pr *progress, labels map[string]string) func(llem.Event) {
 			if e.Config != nil {
 				pr.line("[%s] %s", label, describe(*e.Config))
 			}
-		case llem.EventRunPhase:
+		case event.RunPhase:
 			if p := e.Progress; p != nil {
 				pr.runEvent(*p, e.Elapsed)
 			}
-		case llem.EventGap:
+		case event.Gap:
 			pr.gap(e)
-		case llem.EventRunEnd:
+		case event.RunEnd:
 			if e.State == results.StateCompleted {
 				pr.line("  completed")
 			} else {
 				pr.line("  %s: %s %s", e.State, e.ErrorType, e.Error)
 			}
-		case llem.EventCircuit, llem.EventWarning:
+		case event.Circuit, event.Warning:
 			pr.line("warning: %s", e.Message)
-		case llem.EventStudyEnd:
+		case event.StudyEnd:
 			pr.line("%s", e.Message)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/digest"
 	"github.com/llenergymeasure/llem/internal/energy"
@@ -69,18 +70,18 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Phase is where a run is.
-type Phase string
+// Phase is where a run is (package event's).
+type Phase = event.Phase
 
 // Phases of a run, in order.
 const (
-	PhaseSnapshot Phase = "snapshot"
-	PhaseBaseline Phase = "baseline"
-	PhaseLoad     Phase = "load"
-	PhaseWarmup   Phase = "warm-up"
-	PhaseThermal  Phase = "thermal floor"
-	PhaseMeasure  Phase = "measuring"
-	PhaseDone     Phase = "done"
+	PhaseSnapshot = event.PhaseSnapshot
+	PhaseBaseline = event.PhaseBaseline
+	PhaseLoad     = event.PhaseLoad
+	PhaseWarmup   = event.PhaseWarmup
+	PhaseThermal  = event.PhaseThermal
+	PhaseMeasure  = event.PhaseMeasure
+	PhaseDone     = event.PhaseDone
 )
 
 // Event is a progress report (CLI-5).

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -57,18 +58,7 @@ type ChildRequest struct {
 }
 
 // Progress is a phase or progress report from a running child (CLI-5).
-type Progress struct {
-	// Phase is load, baseline, warmup, measuring, or another step name.
-	Phase        string  `json:"phase"`
-	PromptsDone  int     `json:"prompts_done,omitempty"`
-	PromptsTotal int     `json:"prompts_total,omitempty"`
-	TokensPerS   float64 `json:"tokens_per_s,omitempty"`
-	PowerW       float64 `json:"power_w,omitempty"`
-	Message      string  `json:"message,omitempty"`
-	// Remaining is the phase's remaining time where known (baseline,
-	// thermal floor).
-	Remaining time.Duration `json:"remaining,omitempty"`
-}
+type Progress = event.Progress
 
 // Report sends a progress event to the parent. It is safe for concurrent
 // use, and does nothing outside a child or when the parent stopped reading.
