@@ -96,11 +96,33 @@ func Backends() []Backend {
 	return []Backend{BackendPyTorch, BackendVLLM, BackendTensorRT, BackendNative, BackendOpenAI}
 }
 
-func backendNames() []string {
-	bs := Backends()
-	out := make([]string, len(bs))
-	for i, b := range bs {
-		out[i] = string(b)
+// BackendNames is Backends as strings, for flag help, completion and
+// error messages.
+func BackendNames() []string { return names(Backends()) }
+
+func backendNames() []string { return BackendNames() }
+
+// PythonBackends lists the backends that run in a Python worker (and take
+// a runner: a local Python or a container image), in a fixed order.
+func PythonBackends() []Backend {
+	return []Backend{BackendPyTorch, BackendVLLM, BackendTensorRT}
+}
+
+// IsPythonBackend reports whether b runs in a Python worker.
+func IsPythonBackend(b Backend) bool { return slices.Contains(PythonBackends(), b) }
+
+// CommonPrecisions are the precision names shared across backends, the
+// ones flag help and completion offer (AllPrecisions adds each engine's
+// own names).
+func CommonPrecisions() []string {
+	return []string{"fp32", "fp16", "bf16", "int8", "fp8", "int4"}
+}
+
+// names converts a list of string-kinded values to strings.
+func names[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
 	}
 	return out
 }

@@ -16,6 +16,15 @@ const (
 	OrderLatinSquare CycleOrder = "latin_square"
 )
 
+// CycleOrders lists every cycle order, in a fixed order.
+func CycleOrders() []CycleOrder {
+	return []CycleOrder{OrderSequential, OrderInterleaved, OrderShuffled, OrderReverse, OrderLatinSquare}
+}
+
+// CycleOrderNames is CycleOrders as strings, for flag help, completion and
+// error messages.
+func CycleOrderNames() []string { return names(CycleOrders()) }
+
 // Execution is how a study runs; it never enters StudyDesignHash.
 type Execution struct {
 	// NCycles is how many times every experiment runs (library default 1).

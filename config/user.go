@@ -80,7 +80,7 @@ var userKeys = []struct{ key, env string }{
 }
 
 // runnerBackends are the backends that take a runner.
-var runnerBackends = []Backend{BackendPyTorch, BackendVLLM, BackendTensorRT}
+var runnerBackends = PythonBackends()
 
 // DefaultUserConfig is the user config with nothing set by the user.
 func DefaultUserConfig() UserConfig {

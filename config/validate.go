@@ -349,8 +349,7 @@ func validateExecution(ex *Execution) []problem {
 	if ex.NCycles < 1 {
 		c.add("execution.n_cycles", "must be at least 1, got %d", ex.NCycles)
 	}
-	orders := []string{string(OrderSequential), string(OrderInterleaved), string(OrderShuffled), string(OrderReverse), string(OrderLatinSquare)}
-	c.oneOf("execution.cycle_order", string(ex.CycleOrder), orders)
+	c.oneOf("execution.cycle_order", string(ex.CycleOrder), CycleOrderNames())
 	for _, g := range []struct {
 		name string
 		v    *float64

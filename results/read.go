@@ -9,12 +9,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/llenergymeasure/llem/config"
 )
 
 // ReadExperimentResult reads one result.json.
 func ReadExperimentResult(path string) (*ExperimentResult, error) {
 	var r ExperimentResult
-	if err := readJSON(path, &r); err != nil {
+	if err := ReadJSON(path, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -23,10 +25,22 @@ func ReadExperimentResult(path string) (*ExperimentResult, error) {
 // ReadStudyResult reads a study_result.json.
 func ReadStudyResult(path string) (*StudyResult, error) {
 	var r StudyResult
-	if err := readJSON(path, &r); err != nil {
+	if err := ReadJSON(path, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
+}
+
+// ReadStudyConfig reads the resolved study that the study directory dir
+// records (StudyConfigFile). Its execution block is the study's own, so
+// ExecutionFromFile is set: a resume keeps the recorded cycles.
+func ReadStudyConfig(dir string) (*config.StudyConfig, error) {
+	var sc config.StudyConfig
+	if err := ReadJSON(filepath.Join(dir, StudyConfigFile), &sc); err != nil {
+		return nil, fmt.Errorf("read the study of %s: %w (is it a study directory written by llem run?)", dir, err)
+	}
+	sc.ExecutionFromFile = true
+	return &sc, nil
 }
 
 // ReadManifest reads a study's manifest as of its last recorded change:
@@ -36,7 +50,7 @@ func ReadStudyResult(path string) (*StudyResult, error) {
 // had not completed.
 func ReadManifest(path string) (*StudyManifest, error) {
 	var m StudyManifest
-	if err := readJSON(path, &m); err != nil {
+	if err := ReadJSON(path, &m); err != nil {
 		return nil, err
 	}
 	jpath := filepath.Join(filepath.Dir(path), ManifestJournalFile)
@@ -88,7 +102,9 @@ func ReplayJournal(m *StudyManifest, r io.Reader) error {
 	}
 }
 
-func readJSON(path string, v any) error {
+// ReadJSON reads the JSON document at path into v; a missing file's error
+// wraps fs.ErrNotExist.
+func ReadJSON(path string, v any) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %w", err)

@@ -3,7 +3,7 @@
 # directory and screenshot it with headless Chromium (Debian's `chromium`),
 # so a person can look at the page without a browser session.
 #
-#   scripts/screenshot-report.sh internal/report/testdata/generated-study /tmp/report.png
+#   scripts/screenshot-report.sh report/testdata/generated-study /tmp/report.png
 #
 # The page and its plot files are written beside OUT.png in OUT_report/. Needs Go and chromium
 # (apt-get install -y chromium). WINDOW=1400,2400 sets the viewport.

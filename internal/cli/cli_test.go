@@ -146,14 +146,36 @@ func TestRunSingleExperimentWritesResult(t *testing.T) {
 	if len(runs) != 1 {
 		t.Fatalf("result dirs %v", runs)
 	}
-	for _, f := range []string{"result.json", "timeseries.parquet", "run.log"} {
+	// A single experiment has a study's layout: manifest, study, result
+	// and one run directory.
+	for _, f := range []string{results.ManifestFile, results.StudyConfigFile, results.StudyResultFile} {
 		if _, err := os.Stat(filepath.Join(runs[0], f)); err != nil {
 			t.Errorf("missing %s: %v", f, err)
 		}
 	}
-	res, err := results.ReadExperimentResult(filepath.Join(runs[0], "result.json"))
+	runDirs, _ := filepath.Glob(filepath.Join(runs[0], "run-0000-c1-*"))
+	if len(runDirs) != 1 {
+		t.Fatalf("run dirs %v", runDirs)
+	}
+	for _, f := range []string{results.ResultFile, results.TimeseriesFile, results.RunLogFile} {
+		if _, err := os.Stat(filepath.Join(runDirs[0], f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+	res, err := results.ReadExperimentResult(filepath.Join(runDirs[0], results.ResultFile))
 	if err != nil {
 		t.Fatal(err)
+	}
+	m, err := results.ReadManifest(filepath.Join(runs[0], results.ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Runs) != 1 || m.Runs[0].State != results.StateCompleted || m.Runs[0].MeasurementConfigHash != res.MeasurementConfigHash {
+		t.Errorf("manifest runs %+v, want one completed run of %s", m.Runs, res.MeasurementConfigHash)
+	}
+	// `llem report` reads it like any study.
+	if code, md, errOut := runCLI(t, nil, "report", runs[0], "--format", "md"); code != 0 || !strings.Contains(md, "| C1 | native tiny | 1 |") {
+		t.Errorf("report of a single run: exit %d\n%s\n%s", code, md, errOut)
 	}
 	if res.Throughput.OutputTokens != 24 || res.Energy.Source != "estimated" {
 		t.Errorf("result: %d output tokens, source %q", res.Throughput.OutputTokens, res.Energy.Source)
@@ -244,7 +266,7 @@ func TestPreflightFailsBeforeMeasuring(t *testing.T) {
 // TestReportOutputs runs `llem report` on a study from a real run: md and
 // json to stdout or to the file -o names, a flat export, and bad flags.
 func TestReportOutputs(t *testing.T) {
-	study := "../report/testdata/native-sweep"
+	study := "../../report/testdata/native-sweep"
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, nil, "report", study, "--format", "md")
 	if code != 0 || !strings.HasPrefix(out, "# Study report") {

@@ -2,11 +2,9 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,16 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/llenergymeasure/llem/internal/engine/native"
-	"github.com/llenergymeasure/llem/internal/harness"
-	"github.com/llenergymeasure/llem/internal/report"
-	"github.com/llenergymeasure/llem/internal/study"
+	"github.com/llenergymeasure/llem"
+	"github.com/llenergymeasure/llem/report"
 	"github.com/llenergymeasure/llem/results"
 )
 
 // childCommand is the hidden subcommand the study runner re-executes llem
 // with, one child process per run (STU-1).
-const childCommand = "__run-child"
+const childCommand = llem.ChildCommand
 
 func newChildCmd(stdio *IO) *cobra.Command {
 	return &cobra.Command{
@@ -32,21 +28,7 @@ func newChildCmd(stdio *IO) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			user, err := loadUserConfig(stdio)
-			if err != nil {
-				return err
-			}
-			code := study.ChildMain(cmd.Context(), func(ctx context.Context, req study.ChildRequest) (*results.ExperimentResult, error) {
-				opts := harnessOptions(user, stdio, stdio.Getenv(baseDirEnv), stdio.Err)
-				opts.OutDir = req.RunDir
-				opts.Cycle = req.Cycle
-				opts.Log = slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				opts.Observer = func(e harness.Event) {
-					req.Report(study.Progress{Phase: string(e.Phase), PromptsDone: e.PromptsDone, PromptsTotal: e.PromptsTotal, TokensPerS: e.TokensPerS, PowerW: e.PowerW, Message: e.Message})
-				}
-				return harness.Run(ctx, req.Config, opts)
-			})
-			if code != 0 {
+			if code := llem.ServeChild(cmd.Context(), stdio.Getenv, stdio.Err); code != 0 {
 				return exitError{code: code, err: errSilent}
 			}
 			return nil
@@ -66,24 +48,24 @@ func newModelCmd(stdio *IO) *cobra.Command {
 			if out == "" {
 				return usageError{fmt.Errorf("--out FILE.gguf is required")}
 			}
-			if _, ok := native.LookupShape(shape); !ok {
-				return usageError{fmt.Errorf("--shape: unknown synthetic shape %q (allowed: %s)", shape, strings.Join(native.Shapes(), ", "))}
+			if !slices.Contains(llem.ModelShapes(), shape) {
+				return usageError{fmt.Errorf("--shape: unknown synthetic shape %q (allowed: %s)", shape, strings.Join(llem.ModelShapes(), ", "))}
 			}
-			if !slices.Contains(native.WritableTypes, typ) {
-				return usageError{fmt.Errorf("--type: unknown tensor type %q (allowed: %s)", typ, strings.Join(native.WritableTypes, ", "))}
+			if !slices.Contains(llem.ModelTensorTypes(), typ) {
+				return usageError{fmt.Errorf("--type: unknown tensor type %q (allowed: %s)", typ, strings.Join(llem.ModelTensorTypes(), ", "))}
 			}
-			if err := native.SynthesizeGGUFFile(out, shape, seed, typ); err != nil {
+			if err := llem.SynthesizeModel(out, shape, seed, typ); err != nil {
 				return fmt.Errorf("synthesize %s: %w", shape, err)
 			}
 			fmt.Fprintf(stdio.Out, "wrote %s (shape %s, seed %d, %s)\n", out, shape, seed, typ)
 			return nil
 		},
 	}
-	synth.Flags().StringVar(&shape, "shape", "stories15M", "shape name: "+strings.Join(native.Shapes(), ", "))
+	synth.Flags().StringVar(&shape, "shape", "stories15M", "shape name: "+strings.Join(llem.ModelShapes(), ", "))
 	synth.Flags().StringVar(&out, "out", "", "output GGUF file")
-	synth.Flags().Int64Var(&seed, "seed", native.DefaultWeightsSeed, "weights seed")
-	synth.Flags().StringVar(&typ, "type", "f32", "tensor type: "+strings.Join(native.WritableTypes, ", "))
-	_ = synth.RegisterFlagCompletionFunc("shape", fixedCompletion(native.Shapes()...))
+	synth.Flags().Int64Var(&seed, "seed", llem.DefaultWeightsSeed, "weights seed")
+	synth.Flags().StringVar(&typ, "type", "f32", "tensor type: "+strings.Join(llem.ModelTensorTypes(), ", "))
+	_ = synth.RegisterFlagCompletionFunc("shape", fixedCompletion(llem.ModelShapes()...))
 	model.AddCommand(synth)
 	return model
 }
@@ -101,7 +83,7 @@ func newReportCmd(stdio *IO) *cobra.Command {
 				return usageError{err}
 			}
 			// A reader takes no lock; it says when a writer holds one.
-			if h, held := study.LockedBy(dir); held {
+			if h, held := llem.LockedBy(dir); held {
 				fmt.Fprintf(stdio.Err, "llem report: study %s is still running (pid %d on %s since %s): this report shows it part-way\n", dir, h.PID, h.Host, h.Since.Local().Format(time.RFC3339))
 			}
 			if export != "" {

@@ -4,25 +4,21 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/buildinfo"
-	"github.com/llenergymeasure/llem/internal/container"
-	"github.com/llenergymeasure/llem/internal/engine/engines"
-	"github.com/llenergymeasure/llem/internal/engine/pyworker"
-	"github.com/llenergymeasure/llem/internal/envsnap"
 )
 
 // configReport is `llem config --json`.
 type configReport struct {
-	Version    buildinfo.Info          `json:"version"`
-	Machine    envsnap.MachineReport   `json:"machine"`
-	UserConfig []config.Setting        `json:"user_config"`
-	UserFile   string                  `json:"user_config_file"`
-	Python     []pyworker.Availability `json:"python_backends"`
+	Version    buildinfo.Info       `json:"version"`
+	Machine    llem.MachineReport   `json:"machine"`
+	UserConfig []config.Setting     `json:"user_config"`
+	UserFile   string               `json:"user_config_file"`
+	Python     []llem.PythonBackend `json:"python_backends"`
 }
 
 func newConfigCmd(stdio *IO) *cobra.Command {
@@ -56,39 +52,12 @@ never changes anything.`,
 }
 
 func buildConfigReport(ctx context.Context, user config.UserConfig, stdio *IO) (configReport, error) {
-	bi := buildinfo.Get()
-	opts := envsnap.ProbeOptions{Options: envsnap.Options{LlemVersion: bi.Version, LlemCommit: bi.Commit}}
-	opts.Energy.CPUTDPWatts = user.CPUTDPWatts
-	m, err := envsnap.Probe(ctx, opts)
+	python := llem.CheckPython(ctx, user)
+	m, err := llem.ProbeMachine(ctx, user, python)
 	if err != nil {
-		return configReport{}, fmt.Errorf("probe machine: %w", err)
+		return configReport{}, err
 	}
-	rep := configReport{Version: bi, UserConfig: user.Settings(), UserFile: userFileLabel(user, stdio)}
-	m.Engines = append(m.Engines,
-		envsnap.EngineStatus{Name: "native", Available: true, Version: bi.Version, Hint: "built in: pure-Go CPU inference of GGUF files and synthetic-weight shapes"},
-		envsnap.EngineStatus{Name: "openai", Available: true, Hint: "needs a running OpenAI-compatible server (openai.base_url) or openai.server_command"},
-	)
-	for _, b := range []config.Backend{config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT} {
-		a := pyworker.Check(ctx, b, engines.Runners(user)[b])
-		rep.Python = append(rep.Python, a)
-		st := envsnap.EngineStatus{Name: string(b), Available: a.OK(), Version: a.Versions[string(b)]}
-		if !a.OK() {
-			var fixes []string
-			for _, p := range a.Problems {
-				fixes = append(fixes, p.What+" → "+p.Fix)
-			}
-			st.Hint = strings.Join(fixes, "; ")
-		}
-		m.Engines = append(m.Engines, st)
-	}
-	dockerOK := container.Ping(ctx) == nil
-	hint := "reachable at " + container.Host()
-	if !dockerOK {
-		hint = "no Docker Engine API at " + container.Host() + ": studies mixing Python backends need one (Docker, or podman's service: scripts/podman-service.sh)"
-	}
-	m.Engines = append(m.Engines, envsnap.EngineStatus{Name: "container runtime", Available: dockerOK, Hint: hint})
-	rep.Machine = m
-	return rep, nil
+	return configReport{Version: buildinfo.Get(), Machine: m, UserConfig: user.Settings(), UserFile: userFileLabel(user, stdio), Python: python}, nil
 }
 
 func userFileLabel(user config.UserConfig, stdio *IO) string {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/internal/dataset"
-	"github.com/llenergymeasure/llem/internal/study"
 )
 
 // exitCode is the one mapping from errors to exit codes (SPEC CLI-5):
@@ -18,10 +17,10 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.Is(err, study.ErrInterrupted), errors.Is(err, context.Canceled):
+	case errors.Is(err, llem.ErrInterrupted), errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, dataset.ErrDatasetUnavailable),
-		errors.Is(err, study.ErrLocked), errors.Is(err, study.ErrFewerCycles):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.Is(err, llem.ErrDatasetUnavailable),
+		errors.Is(err, llem.ErrLocked), errors.Is(err, llem.ErrFewerCycles):
 		return ExitBadInput
 	default:
 		return ExitRunsFailed
@@ -34,7 +33,7 @@ func hint(err error) string {
 	switch {
 	case errors.As(err, &ue):
 		return "see `llem help` for the commands and flags"
-	case errors.Is(err, study.ErrInterrupted):
+	case errors.Is(err, llem.ErrInterrupted):
 		return "continue it with `llem run FILE --resume DIR`"
 	}
 	return ""

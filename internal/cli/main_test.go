@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"testing"
+
+	"github.com/llenergymeasure/llem/config"
 )
 
 // TestMain lets the study runner re-execute this test binary as llem's
@@ -20,7 +23,43 @@ func TestMain(m *testing.M) {
 	if (len(os.Args) > 1 && os.Args[1] == childCommand) || os.Getenv(asLlemEnv) == "1" {
 		os.Exit(Main(context.Background(), os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}))
 	}
-	os.Exit(m.Run())
+	os.Exit(runTests(m))
+}
+
+// runTests runs the tests in an environment cleared of the developer's
+// own llem settings: no LLEM_* variable (LLEM_TEST_* are the tests' own)
+// and an empty user-config folder, for in-process commands and the child
+// processes they start alike.
+func runTests(m *testing.M) int {
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "LLEM_") && !strings.HasPrefix(k, "LLEM_TEST_") {
+			os.Unsetenv(k)
+		}
+	}
+	cfgHome, err := os.MkdirTemp("", "llem-cli-test-config")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(cfgHome)
+	os.Setenv("XDG_CONFIG_HOME", cfgHome)
+	return m.Run()
+}
+
+// TestNoDeveloperEnvironment: what runTests promises.
+func TestNoDeveloperEnvironment(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "LLEM_") && !strings.HasPrefix(kv, "LLEM_TEST_") {
+			t.Errorf("the tests see %s from the developer's shell", kv)
+		}
+	}
+	user, err := config.LoadUserConfig(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if user.Path != "" {
+		t.Errorf("the tests read the user config %s", user.Path)
+	}
 }
 
 // asLlemEnv makes the test binary behave as the llem command, so a test can

@@ -7,8 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/llenergymeasure/llem/internal/harness"
-	"github.com/llenergymeasure/llem/internal/study"
+	"github.com/llenergymeasure/llem/event"
 )
 
 // progress renders run events: one live line on a terminal, plain
@@ -21,7 +20,7 @@ type progress struct {
 	verbose bool
 	prefix  string
 	live    bool // a live line is on screen
-	last    harness.Phase
+	last    event.Phase
 	lastPct int
 }
 
@@ -63,21 +62,21 @@ func (p *progress) done() {
 	p.clearLocked()
 }
 
-// harnessEvent renders one event of a measured run.
-func (p *progress) harnessEvent(e harness.Event) {
+// runEvent renders the progress of a measured run at elapsed.
+func (p *progress) runEvent(e event.Progress, elapsed time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.quiet {
 		return
 	}
-	text := describeEvent(e)
+	text := describeEvent(e, elapsed)
 	if p.prefix != "" {
 		text = "[" + p.prefix + "] " + text
 	}
 	if p.tty {
 		p.live = true
 		fmt.Fprint(p.w, "\r\033[K"+text)
-		if e.Phase == harness.PhaseDone {
+		if e.Phase == event.PhaseDone {
 			fmt.Fprintln(p.w)
 			p.live = false
 		}
@@ -86,7 +85,7 @@ func (p *progress) harnessEvent(e harness.Event) {
 	// Not a terminal: a line when the phase changes, and every 25% of the
 	// measured prompts (every event with -v).
 	pct := -1
-	if e.PromptsTotal > 0 && e.Phase == harness.PhaseMeasure {
+	if e.PromptsTotal > 0 && e.Phase == event.PhaseMeasure {
 		pct = 100 * e.PromptsDone / e.PromptsTotal / 25
 	}
 	if p.verbose || e.Phase != p.last || pct != p.lastPct {
@@ -95,17 +94,17 @@ func (p *progress) harnessEvent(e harness.Event) {
 	p.last, p.lastPct = e.Phase, pct
 }
 
-func describeEvent(e harness.Event) string {
+func describeEvent(e event.Progress, elapsed time.Duration) string {
 	var b strings.Builder
 	b.WriteString(string(e.Phase))
 	switch e.Phase {
-	case harness.PhaseBaseline, harness.PhaseThermal:
+	case event.PhaseBaseline, event.PhaseThermal:
 		if e.Remaining > 0 {
 			fmt.Fprintf(&b, " %s", e.Remaining.Round(time.Second))
 		}
-	case harness.PhaseWarmup:
+	case event.PhaseWarmup:
 		fmt.Fprintf(&b, " %d/%d", e.PromptsDone+1, e.PromptsTotal)
-	case harness.PhaseMeasure, harness.PhaseDone:
+	case event.PhaseMeasure, event.PhaseDone:
 		fmt.Fprintf(&b, " %d/%d prompts", e.PromptsDone, e.PromptsTotal)
 		if e.TokensPerS > 0 {
 			fmt.Fprintf(&b, "  %.0f tok/s", e.TokensPerS)
@@ -117,18 +116,13 @@ func describeEvent(e harness.Event) string {
 	if e.Message != "" {
 		b.WriteString("  " + e.Message)
 	}
-	fmt.Fprintf(&b, "  elapsed %s", e.Elapsed.Round(time.Second))
+	fmt.Fprintf(&b, "  elapsed %s", elapsed.Round(time.Second))
 	return b.String()
-}
-
-// harnessEventFrom turns a child's progress report back into a harness event.
-func harnessEventFrom(p study.Progress, elapsed time.Duration) harness.Event {
-	return harness.Event{Phase: harness.Phase(p.Phase), PromptsDone: p.PromptsDone, PromptsTotal: p.PromptsTotal, TokensPerS: p.TokensPerS, PowerW: p.PowerW, Message: p.Message, Elapsed: elapsed}
 }
 
 // gap renders a thermal-gap countdown: a live line on a terminal, one line
 // per gap otherwise.
-func (p *progress) gap(e study.Event) {
+func (p *progress) gap(e event.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.quiet {

@@ -6,26 +6,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llenergymeasure/llem/internal/harness"
-	"github.com/llenergymeasure/llem/internal/study"
+	"github.com/llenergymeasure/llem/event"
 )
 
 func TestProgressPlainOutput(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, false, false, false)
 	p.setPrefix("run 1/2 · cycle 1")
-	events := []harness.Event{
-		{Phase: harness.PhaseBaseline, Remaining: 5 * time.Second},
-		{Phase: harness.PhaseLoad, Elapsed: 5 * time.Second},
+	type step struct {
+		p       event.Progress
+		elapsed time.Duration
+	}
+	events := []step{
+		{event.Progress{Phase: event.PhaseBaseline, Remaining: 5 * time.Second}, 0},
+		{event.Progress{Phase: event.PhaseLoad}, 5 * time.Second},
 	}
 	for i := 1; i <= 8; i++ {
-		events = append(events, harness.Event{Phase: harness.PhaseMeasure, PromptsDone: i, PromptsTotal: 8, TokensPerS: 100, PowerW: 4, Elapsed: 6 * time.Second})
+		events = append(events, step{event.Progress{Phase: event.PhaseMeasure, PromptsDone: i, PromptsTotal: 8, TokensPerS: 100, PowerW: 4}, 6 * time.Second})
 	}
 	for _, e := range events {
-		p.harnessEvent(e)
+		p.runEvent(e.p, e.elapsed)
 	}
-	p.gap(study.Event{GapKind: "config", GapMode: "fixed", Remaining: 10 * time.Second, GapTotal: 10 * time.Second})
-	p.gap(study.Event{GapKind: "config", GapMode: "fixed", Remaining: 9 * time.Second, GapTotal: 10 * time.Second})
+	p.gap(event.Event{GapKind: "config", GapMode: "fixed", Remaining: 10 * time.Second, GapTotal: 10 * time.Second})
+	p.gap(event.Event{GapKind: "config", GapMode: "fixed", Remaining: 9 * time.Second, GapTotal: 10 * time.Second})
 	want := `[run 1/2 · cycle 1] baseline 5s  elapsed 0s
 [run 1/2 · cycle 1] load  elapsed 5s
 [run 1/2 · cycle 1] measuring 1/8 prompts  100 tok/s  4.0 W  elapsed 6s
@@ -46,8 +49,8 @@ config gap: waiting 10s
 func TestProgressTerminalRewritesOneLine(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, true, false, false)
-	p.harnessEvent(harness.Event{Phase: harness.PhaseMeasure, PromptsDone: 1, PromptsTotal: 2})
-	p.harnessEvent(harness.Event{Phase: harness.PhaseMeasure, PromptsDone: 2, PromptsTotal: 2})
+	p.runEvent(event.Progress{Phase: event.PhaseMeasure, PromptsDone: 1, PromptsTotal: 2}, 0)
+	p.runEvent(event.Progress{Phase: event.PhaseMeasure, PromptsDone: 2, PromptsTotal: 2}, 0)
 	p.line("completed")
 	got := out.String()
 	if strings.Count(got, "\r\033[K") != 3 || strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "completed\n") {
@@ -59,7 +62,7 @@ func TestProgressQuietPrintsNothing(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out, false, true, false)
 	p.line("hello")
-	p.harnessEvent(harness.Event{Phase: harness.PhaseLoad})
+	p.runEvent(event.Progress{Phase: event.PhaseLoad}, 0)
 	if out.Len() != 0 {
 		t.Errorf("quiet printed %q", out.String())
 	}

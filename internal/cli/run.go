@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/internal/study"
+	"github.com/llenergymeasure/llem/results"
 )
 
 // runFlags are the flags of `llem run` that override the file (SPEC CLI-2).
@@ -52,14 +53,14 @@ screen and records in the result. Files get the full methodology defaults.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.model, "model", "", "model id, path or synthetic shape name (overrides the file)")
-	fl.StringVar(&f.backend, "backend", "", "backend: native, pytorch, vllm, tensorrt or openai")
+	fl.StringVar(&f.backend, "backend", "", "backend: "+strings.Join(config.BackendNames(), ", "))
 	fl.StringVar(&f.dataset, "dataset", "", "dataset name (synthetic, builtin, aienergyscore) or a .jsonl/.json file")
 	fl.IntVarP(&f.prompts, "prompts", "n", 0, "number of prompts measured")
 	fl.IntVar(&f.batchSize, "batch-size", 0, "batch size (the backend's batch knob)")
-	fl.StringVar(&f.precision, "precision", "", "precision: fp32, fp16, bf16, int8, fp8, int4")
+	fl.StringVar(&f.precision, "precision", "", "precision: "+strings.Join(config.CommonPrecisions(), ", ")+" (or an engine's own, e.g. q4_0 on native)")
 	fl.StringVarP(&f.output, "output", "o", "", "results directory (default from user config, else ./results)")
 	fl.IntVar(&f.cycles, "cycles", 0, "cycles per configuration (CLI default 3 for study files)")
-	fl.StringVar(&f.order, "order", "", "cycle order: sequential, interleaved, shuffled, reverse or latin_square")
+	fl.StringVar(&f.order, "order", "", "cycle order: "+strings.Join(config.CycleOrderNames(), ", "))
 	fl.BoolVar(&f.noGaps, "no-gaps", false, "skip thermal gaps between runs and cycles")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the resolved runs and their hashes; run nothing")
 	fl.StringVar(&f.resume, "resume", "", "continue the interrupted study in `DIR`")
@@ -72,9 +73,9 @@ screen and records in the result. Files get the full methodology defaults.`,
 	fl.StringArrayVar(&f.slurmOpts, "slurm-opt", nil, "extra sbatch option, repeatable (e.g. --slurm-opt=--partition=debug)")
 	fl.IntVar(&f.slurmConcurrency, "slurm-concurrency", 1, "array tasks running at once (1: runs never share a machine's energy sensors)")
 	fl.BoolVar(&f.wait, "wait", false, "with --scheduler: wait for the job array to end, then gather the results")
-	_ = cmd.RegisterFlagCompletionFunc("backend", fixedCompletion("native", "pytorch", "vllm", "tensorrt", "openai"))
-	_ = cmd.RegisterFlagCompletionFunc("order", fixedCompletion("sequential", "interleaved", "shuffled", "reverse", "latin_square"))
-	_ = cmd.RegisterFlagCompletionFunc("precision", fixedCompletion("fp32", "fp16", "bf16", "int8", "fp8", "int4"))
+	_ = cmd.RegisterFlagCompletionFunc("backend", fixedCompletion(config.BackendNames()...))
+	_ = cmd.RegisterFlagCompletionFunc("order", fixedCompletion(config.CycleOrderNames()...))
+	_ = cmd.RegisterFlagCompletionFunc("precision", fixedCompletion(config.CommonPrecisions()...))
 	return cmd
 }
 
@@ -134,15 +135,14 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 		return err
 	}
 	plan := config.Plan(sc)
-	checkWarnings, err := checkSettings(ctx, stdio, sc, f.dryRun)
+	// The pre-flight runs before --dry-run prints, so a study that cannot
+	// run is exit 2 there already; llem.Run then skips it.
+	checkWarnings, err := llem.Check(ctx, sc, llem.CheckOptions{User: &user, Getenv: stdio.Getenv, DryRun: f.dryRun})
 	if err != nil {
 		return err
 	}
 	if f.dryRun {
 		return printDryRun(stdio, sc, plan, user, f, checkWarnings)
-	}
-	if err := preflight(ctx, sc, user); err != nil {
-		return err
 	}
 	outDir := f.output
 	if outDir == "" {
@@ -208,11 +208,10 @@ func applyRunFlags(sc *config.StudyConfig, f runFlags, changed func(string) bool
 		sc.Execution.CycleOrder = config.OrderShuffled
 	}
 	if changed("order") {
-		switch o := config.CycleOrder(f.order); o {
-		case config.OrderSequential, config.OrderInterleaved, config.OrderShuffled, config.OrderReverse, config.OrderLatinSquare:
+		if o := config.CycleOrder(f.order); slices.Contains(config.CycleOrders(), o) {
 			sc.Execution.CycleOrder = o
-		default:
-			problems = append(problems, &config.FieldError{Field: "--order", Msg: fmt.Sprintf("unknown order %q (allowed: sequential, interleaved, shuffled, reverse, latin_square)", f.order)})
+		} else {
+			problems = append(problems, &config.FieldError{Field: "--order", Msg: fmt.Sprintf("unknown order %q (allowed: %s)", f.order, strings.Join(config.CycleOrderNames(), ", "))})
 		}
 	}
 	if f.timeout > 0 {
@@ -236,12 +235,11 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 		StudyDesignHash: config.StudyDesignHash(sc),
 		Execution:       sc.Execution,
 		Skipped:         sc.Skipped,
-		Warnings:        machineWarnings(sc, user),
+		Warnings:        checkWarnings,
 		Experiments:     []dryRunExperiment{},
 		Runs:            []dryRunRun{},
 		NoGaps:          f.noGaps,
 	}
-	doc.Warnings = append(doc.Warnings, checkWarnings...)
 	if w := config.RecordedOnlySweep(sc.Experiments); w != "" {
 		doc.Warnings = append(doc.Warnings, w)
 	}
@@ -255,7 +253,7 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 	for _, r := range plan {
 		doc.Runs = append(doc.Runs, dryRunRun{Index: r.Index, Cycle: r.Cycle, MeasurementConfigHash: r.MeasurementConfigHash})
 	}
-	doc.EstimatedMinS = estimateMinDuration(sc, plan, user, f.noGaps)
+	doc.EstimatedMinS = llem.MinDuration(sc, user, f.noGaps).Seconds()
 	if asJSON {
 		enc := json.NewEncoder(stdio.Out)
 		enc.SetIndent("", "  ")
@@ -294,32 +292,6 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 	return nil
 }
 
-// estimateMinDuration is a lower bound: the fixed waits the protocol imposes.
-func estimateMinDuration(sc *config.StudyConfig, plan []config.Run, user config.UserConfig, noGaps bool) float64 {
-	cfgGap, cycleGap := study.Gaps(sc.Execution, study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds})
-	if noGaps {
-		cfgGap, cycleGap = 0, 0
-	}
-	var total float64
-	for i, r := range plan {
-		cfg := sc.Experiments[r.Experiment]
-		if cfg.Baseline.Enabled {
-			total += cfg.Baseline.DurationSeconds
-		}
-		if cfg.Warmup.Enabled {
-			total += cfg.Warmup.ThermalFloorSeconds
-		}
-		if i > 0 {
-			if study.GapKind(sc.Execution.CycleOrder, plan[i-1], r) == "cycle" {
-				total += cycleGap
-			} else {
-				total += cfgGap
-			}
-		}
-	}
-	return total
-}
-
 // describe is a one-line label of a configuration for humans.
 func describe(cfg config.ExperimentConfig) string {
 	parts := []string{string(cfg.Backend), cfg.Model}
@@ -345,18 +317,11 @@ func fmtDuration(d time.Duration) string {
 }
 
 func loadStudyFromDir(dir string) (*config.StudyConfig, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "study.json"))
+	sc, err := results.ReadStudyConfig(dir)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("resume %s: %w (is it a study directory written by llem run?)", dir, err)}
+		return nil, usageError{fmt.Errorf("resume %s: %w", dir, err)}
 	}
-	var sc config.StudyConfig
-	if err := json.Unmarshal(data, &sc); err != nil {
-		return nil, usageError{fmt.Errorf("resume %s: study.json: %w", dir, err)}
-	}
-	// The recorded execution is the study's own: resuming keeps its cycles
-	// (only --cycles tops them up), never the CLI default for bare files.
-	sc.ExecutionFromFile = true
-	return &sc, nil
+	return sc, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

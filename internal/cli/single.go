@@ -2,40 +2,24 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"path/filepath"
-	"time"
 
+	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/internal/buildinfo"
-	"github.com/llenergymeasure/llem/internal/engine"
-	"github.com/llenergymeasure/llem/internal/engine/engines"
-	"github.com/llenergymeasure/llem/internal/harness"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/results"
 )
 
-// ResultFile is the name of a run's result in its directory.
-const ResultFile = "result.json"
-
-// runSingle measures one experiment in this process and writes
-// {results_dir}/{name}_{timestamp}/ with result.json, timeseries.parquet
-// and run.log.
+// runSingle measures one experiment in this process through llem.Run
+// (Options.InProcess): the study's layout, {results_dir}/{name}_{timestamp}/
+// with study.json, manifest.json, study_result.json and the run's
+// directory (result.json, timeseries.parquet, run.log), which `llem
+// report` reads like any study.
 func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir string, user config.UserConfig, f runFlags, quick bool) error {
 	cfg := sc.Experiments[0]
-	dir := filepath.Join(resultsDir, results.StudyDirName(sc.Name, time.Now()))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create results directory: %w", err)
-	}
-	logFile, err := os.Create(filepath.Join(dir, "run.log"))
-	if err != nil {
-		return fmt.Errorf("create run log: %w", err)
-	}
-	defer logFile.Close()
-	log := slog.New(slog.NewTextHandler(logFile, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
 	pr := newProgress(stdio.Err, stdio.IsTerminal, f.quiet || f.asJSON, f.verbose)
 	if quick {
 		pr.line("llem quick demo: %s", describe(cfg))
@@ -43,42 +27,48 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	} else {
 		pr.line("Running %s", describe(cfg))
 	}
-	opts := harnessOptions(user, stdio, baseDir(sc), logFile)
-	opts.OutDir = dir
-	opts.Quick = quick
-	opts.Log = log
-	opts.Observer = pr.harnessEvent
-	// The experiment timeout applies to a single run as to a study's.
-	runCtx, cancel := context.WithTimeout(ctx, time.Duration(sc.Execution.ExperimentTimeoutSeconds*float64(time.Second)))
-	defer cancel()
-	res, err := harness.Run(runCtx, cfg, opts)
+	opts := runOptions(stdio, user, resultsDir, f)
+	opts.InProcess, opts.Quick = true, quick
+	var dir, runDir string
+	opts.OnEvent = func(e event.Event) {
+		switch e.Kind {
+		case event.StudyStart:
+			dir = e.StudyDir
+		case event.RunStart:
+			runDir = e.RunDir
+		case event.RunPhase:
+			if e.Progress != nil {
+				pr.runEvent(*e.Progress, e.Elapsed)
+			}
+		case event.Circuit, event.Warning:
+			pr.line("warning: %s", e.Message)
+		}
+	}
+	sres, err := llem.Run(ctx, sc, opts)
 	pr.done()
-	if err != nil && runCtx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-		err = fmt.Errorf("the run exceeded the experiment timeout of %gs (execution.experiment_timeout_seconds, --timeout): %w", sc.Execution.ExperimentTimeoutSeconds, err)
+	if sres == nil {
+		return err
+	}
+	if len(sres.Failed) > 0 {
+		fl := sres.Failed[0]
+		ferr := fmt.Errorf("%s (log: %s)", fl.Message, filepath.Join(runDir, results.RunLogFile))
+		return errors.Join(ferr, err)
 	}
 	if err != nil {
-		log.Error("run failed", "err", err)
-		return fmt.Errorf("%w (log: %s)", err, filepath.Join(dir, "run.log"))
+		return err
 	}
-	resultPath := filepath.Join(dir, ResultFile)
-	if err := results.WriteJSONAtomic(resultPath, res); err != nil {
-		return fmt.Errorf("write result: %w", err)
+	if len(sres.ResultFiles) != 1 {
+		return fmt.Errorf("the run left %d results in %s, want 1", len(sres.ResultFiles), dir)
+	}
+	res, err := results.ReadExperimentResult(filepath.Join(dir, sres.ResultFiles[0]))
+	if err != nil {
+		return err
 	}
 	if f.asJSON {
 		return writeJSON(stdio.Out, map[string]any{"result_dir": dir, "result": res})
 	}
 	printExperimentSummary(stdio.Out, res, dir)
 	return nil
-}
-
-// harnessOptions are the measurement options from the user config; log
-// receives a Python worker's own output.
-func harnessOptions(user config.UserConfig, stdio *IO, dataBase string, log io.Writer) harness.Options {
-	bi := buildinfo.Get()
-	newEngine := func(c config.ExperimentConfig) (engine.Engine, error) { return engines.New(c, user, log) }
-	opts := harness.UserOptions(user, newEngine, stdio.Getenv, bi.Version, bi.Commit)
-	opts.Dataset.BaseDir = dataBase
-	return opts
 }
 
 // printExperimentSummary is the short human summary after one run.
@@ -115,11 +105,4 @@ func secs(s float64) string {
 	default:
 		return fmt.Sprintf("%.2f s", s)
 	}
-}
-
-func baseDir(sc *config.StudyConfig) string {
-	if sc.Path == "" {
-		return "."
-	}
-	return filepath.Dir(sc.Path)
 }

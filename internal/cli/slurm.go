@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,16 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/internal/harness"
 	"github.com/llenergymeasure/llem/internal/slurm"
-	"github.com/llenergymeasure/llem/internal/study"
 	"github.com/llenergymeasure/llem/results"
 )
 
 // arrayTaskCommand is the hidden subcommand each Slurm array task runs
 // (STU-8): it measures the run whose index is SLURM_ARRAY_TASK_ID.
-const arrayTaskCommand = "__run-array-task"
+const arrayTaskCommand = llem.ArrayTaskCommand
 
 // slurmPollInterval is how often --wait asks squeue about the array.
 const slurmPollInterval = 3 * time.Second
@@ -50,23 +46,29 @@ func runScheduled(ctx context.Context, stdio *IO, sc *config.StudyConfig, result
 		return fmt.Errorf("find the llem binary the array tasks run: %w", err)
 	}
 	if resultsDir == "" {
-		resultsDir = study.DefaultResultsDir
+		resultsDir = config.DefaultResultsDir
 	}
-	dir, plan, err := study.Prepare(sc, absDir(resultsDir))
+	if abs, err := filepath.Abs(resultsDir); err == nil {
+		resultsDir = abs
+	}
+	dir, tasks, err := llem.Prepare(sc, resultsDir)
 	if err != nil {
 		return err
 	}
-	cmdLine := []string{exe, arrayTaskCommand, dir}
+	baseDir, err := filepath.Abs(llem.StudyBaseDir(sc))
+	if err != nil {
+		return err
+	}
+	cmdLine := []string{exe, arrayTaskCommand, dir, "--base-dir", baseDir}
 	if f.noGaps {
 		cmdLine = append(cmdLine, "--no-gaps")
 	}
 	script, err := slurm.Script(slurm.ScriptParams{
 		JobName:     "llem-" + sc.Name,
 		StudyDir:    dir,
-		Tasks:       len(plan),
+		Tasks:       tasks,
 		Concurrency: f.slurmConcurrency,
 		Options:     f.slurmOpts,
-		Env:         map[string]string{baseDirEnv: absDir(baseDir(sc))},
 		Command:     cmdLine,
 	})
 	if err != nil {
@@ -85,7 +87,7 @@ func runScheduled(ctx context.Context, stdio *IO, sc *config.StudyConfig, result
 	if err != nil {
 		return fmt.Errorf("%w (the study directory %s is ready; fix the options and submit %s with sbatch)", err, dir, scriptPath)
 	}
-	sub := slurm.Submission{JobID: jobID, SubmittedAt: time.Now().UTC(), Tasks: len(plan), Concurrency: f.slurmConcurrency, Options: f.slurmOpts, NoGaps: f.noGaps}
+	sub := slurm.Submission{JobID: jobID, SubmittedAt: time.Now().UTC(), Tasks: tasks, Concurrency: f.slurmConcurrency, Options: f.slurmOpts, NoGaps: f.noGaps}
 	if sub.Options == nil {
 		sub.Options = []string{}
 	}
@@ -94,13 +96,13 @@ func runScheduled(ctx context.Context, stdio *IO, sc *config.StudyConfig, result
 	}
 	if !f.wait {
 		if f.asJSON {
-			return writeJSON(stdio.Out, map[string]any{"study_dir": dir, "job_id": jobID, "tasks": len(plan)})
+			return writeJSON(stdio.Out, map[string]any{"study_dir": dir, "job_id": jobID, "tasks": tasks})
 		}
-		fmt.Fprintf(stdio.Out, "Submitted %d run(s) of study %q as Slurm job array %s (at most %d at once)\n", len(plan), sc.Name, jobID, f.slurmConcurrency)
+		fmt.Fprintf(stdio.Out, "Submitted %d run(s) of study %q as Slurm job array %s (at most %d at once)\n", tasks, sc.Name, jobID, f.slurmConcurrency)
 		fmt.Fprintf(stdio.Out, "  study directory: %s\n  follow it:       squeue -j %s\n  when it ends:    llem gather %s\n", dir, jobID, dir)
 		return nil
 	}
-	fmt.Fprintf(stdio.Err, "Submitted %d run(s) as Slurm job array %s; waiting (Ctrl-C stops waiting, not the job)\n", len(plan), jobID)
+	fmt.Fprintf(stdio.Err, "Submitted %d run(s) as Slurm job array %s; waiting (Ctrl-C stops waiting, not the job)\n", tasks, jobID)
 	err = client.Wait(ctx, jobID, slurmPollInterval, func(s slurm.ArrayStatus) {
 		fmt.Fprintf(stdio.Err, "  job %s: %s\n", jobID, s)
 	})
@@ -113,13 +115,13 @@ func runScheduled(ctx context.Context, stdio *IO, sc *config.StudyConfig, result
 // gatherStudy rebuilds the study's manifest and result from its run
 // directories and prints the summary; exit 1 when runs failed.
 func gatherStudy(stdio *IO, dir string, sub slurm.Submission, user config.UserConfig, active, asJSON bool) error {
-	res, err := study.Gather(dir, study.GatherOptions{
-		Runner:          "slurm",
-		Active:          active,
-		NoGaps:          sub.NoGaps,
-		UserGapDefaults: study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds},
-		SchedulerLog: func(run config.Run) string {
-			return filepath.Join(dir, slurm.Dir, slurm.TaskOutput(run.Index))
+	res, err := llem.Gather(dir, llem.GatherOptions{
+		Runner: "slurm",
+		Active: active,
+		NoGaps: sub.NoGaps,
+		User:   user,
+		SchedulerLog: func(runIndex int) string {
+			return filepath.Join(dir, slurm.Dir, slurm.TaskOutput(runIndex))
 		},
 	})
 	if res == nil {
@@ -158,7 +160,7 @@ tail of their log.`,
 				return err
 			}
 			var sub slurm.Submission
-			if err := readJSONFile(filepath.Join(dir, slurm.Dir, slurm.SubmissionFile), &sub); err != nil {
+			if err := results.ReadJSON(filepath.Join(dir, slurm.Dir, slurm.SubmissionFile), &sub); err != nil {
 				return usageError{fmt.Errorf("gather %s: %w (was it submitted with llem run --scheduler slurm?)", dir, err)}
 			}
 			active := false
@@ -179,6 +181,7 @@ tail of their log.`,
 
 func newArrayTaskCmd(stdio *IO) *cobra.Command {
 	var noGaps bool
+	var baseDir string
 	cmd := &cobra.Command{
 		Use:    arrayTaskCommand + " DIR",
 		Hidden: true,
@@ -198,27 +201,12 @@ func newArrayTaskCmd(stdio *IO) *cobra.Command {
 			}
 			host, _ := os.Hostname()
 			where := fmt.Sprintf("host %s, Slurm job %s_%s", host, stdio.Getenv("SLURM_ARRAY_JOB_ID"), id)
-			return study.RunTask(cmd.Context(), args[0], index, func(ctx context.Context, req study.ChildRequest, log io.Writer) (*results.ExperimentResult, error) {
-				opts := harnessOptions(user, stdio, stdio.Getenv(baseDirEnv), log)
-				opts.OutDir = req.RunDir
-				opts.Cycle = req.Cycle
-				opts.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-				return harness.Run(ctx, req.Config, opts)
-			}, study.TaskOptions{
-				NoGaps:          noGaps,
-				UserGapDefaults: study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds},
-				Where:           where,
+			return llem.RunTask(cmd.Context(), args[0], index, llem.TaskOptions{
+				User: &user, Getenv: stdio.Getenv, BaseDir: baseDir, NoGaps: noGaps, Where: where,
 			})
 		},
 	}
 	cmd.Flags().BoolVar(&noGaps, "no-gaps", false, "skip the gap before the run")
+	cmd.Flags().StringVar(&baseDir, "base-dir", "", "the study file's folder, against which relative paths resolve")
 	return cmd
-}
-
-func readJSONFile(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }

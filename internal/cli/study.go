@@ -2,24 +2,19 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"sort"
 
+	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/internal/energy"
-	"github.com/llenergymeasure/llem/internal/engine/engines"
-	"github.com/llenergymeasure/llem/internal/engine/pyworker"
-	"github.com/llenergymeasure/llem/internal/study"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/results"
 )
 
-// runStudy runs a study through the study runner: one child process per
-// run, manifest, gaps, resume.
+// runStudy runs a study through llem.Run: one child process per run,
+// manifest, gaps, resume.
 func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir string, user config.UserConfig, f runFlags) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -27,25 +22,10 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 	}
 	pr := newProgress(stdio.Err, stdio.IsTerminal, f.quiet || f.asJSON, f.verbose)
 	printPreflight(pr, sc)
-	opts := study.Options{
-		ResultsDir:      resultsDir,
-		ResumeDir:       f.resume,
-		NoGaps:          f.noGaps,
-		FailFast:        f.failFast,
-		TimeoutOverride: f.timeout,
-		Executable:      exe,
-		Args:            []string{childCommand},
-		Env:             append(os.Environ(), baseDirEnv+"="+absDir(baseDir(sc))),
-		Observer:        study.ObserverFunc(studyObserver(pr, configLabels(sc.Experiments))),
-		UserGapDefaults: study.GapDefaults{ConfigGapSeconds: user.ConfigGapSeconds, CycleGapSeconds: user.CycleGapSeconds},
-	}
-	// Temperatures gate temperature gaps and are recorded around every run;
-	// without a sensor the runner falls back to fixed gaps and says so.
-	if tr, terr := energy.OpenThermal("", false); terr == nil {
-		defer tr.Close()
-		opts.TempReader = tr
-	}
-	res, err := study.Run(ctx, sc, opts)
+	opts := runOptions(stdio, user, resultsDir, f)
+	opts.LlemBinary = exe
+	opts.OnEvent = studyObserver(pr, configLabels(sc.Experiments))
+	res, err := llem.Run(ctx, sc, opts)
 	pr.done()
 	if res == nil {
 		return err
@@ -60,6 +40,21 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 	return studyOutcome(res, err)
 }
 
+// runOptions are the llem.Options of `llem run`'s flags. The pre-flight
+// (llem.Check) has run already.
+func runOptions(stdio *IO, user config.UserConfig, resultsDir string, f runFlags) llem.Options {
+	return llem.Options{
+		User:       &user,
+		Getenv:     stdio.Getenv,
+		ResultsDir: resultsDir,
+		ResumeDir:  f.resume,
+		NoGaps:     f.noGaps,
+		FailFast:   f.failFast,
+		Timeout:    f.timeout,
+		SkipCheck:  true,
+	}
+}
+
 // studyOutcome is the command's error for a study that produced res: the
 // runner's own error, else exit 1 when runs failed.
 func studyOutcome(res *results.StudyResult, err error) error {
@@ -70,51 +65,6 @@ func studyOutcome(res *results.StudyResult, err error) error {
 		return exitError{code: ExitRunsFailed, err: fmt.Errorf("%d of %d runs failed (see the failures above and each run's run.log)", res.Summary.Failed, res.Summary.Ran)}
 	}
 	return nil
-}
-
-// preflight checks what this machine must offer before hours of running:
-// Python environments for GPU backends, a container runtime for studies
-// mixing backends that need different environments (ENG-4).
-func preflight(ctx context.Context, sc *config.StudyConfig, user config.UserConfig) error {
-	seen := map[config.Backend]bool{}
-	var py []config.Backend
-	optional := map[config.Backend][]string{}
-	for _, cfg := range sc.Experiments {
-		optional[cfg.Backend] = append(optional[cfg.Backend], pyworker.ConfigModules(cfg)...)
-		if seen[cfg.Backend] {
-			continue
-		}
-		seen[cfg.Backend] = true
-		switch cfg.Backend {
-		case config.BackendPyTorch, config.BackendVLLM, config.BackendTensorRT:
-			py = append(py, cfg.Backend)
-		}
-	}
-	if len(py) == 0 {
-		return nil
-	}
-	sort.Slice(py, func(i, j int) bool { return py[i] < py[j] })
-	runners := engines.Runners(user)
-	if len(py) > 1 {
-		if err := pyworker.CheckMixedBackends(ctx, py, runners); err != nil {
-			return fmt.Errorf("pre-flight: %w", err)
-		}
-	}
-	var errs []error
-	for _, b := range py {
-		if err := pyworker.Check(ctx, b, runners[b], optional[b]...).Err(); err != nil {
-			errs = append(errs, fmt.Errorf("pre-flight: %w", err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// machineWarnings are the pre-flight checks shown (not failed) by --dry-run.
-func machineWarnings(sc *config.StudyConfig, user config.UserConfig) []string {
-	if err := preflight(context.Background(), sc, user); err != nil {
-		return []string{err.Error()}
-	}
-	return []string{}
 }
 
 func printPreflight(pr *progress, sc *config.StudyConfig) {
@@ -133,12 +83,12 @@ func printPreflight(pr *progress, sc *config.StudyConfig) {
 	}
 }
 
-func studyObserver(pr *progress, labels map[string]string) func(study.Event) {
-	return func(e study.Event) {
+func studyObserver(pr *progress, labels map[string]string) func(event.Event) {
+	return func(e event.Event) {
 		switch e.Kind {
-		case study.EventStudyStart:
+		case event.StudyStart:
 			pr.line("Results: %s  (%d of %d runs to do)", e.StudyDir, e.ToRun, e.Total)
-		case study.EventRunStart:
+		case event.RunStart:
 			label := fmt.Sprintf("run %d/%d · cycle %d", e.Position, e.ToRun, e.Cycle)
 			if e.Config != nil {
 				label += " · " + labels[config.MeasurementConfigHash(*e.Config)]
@@ -150,21 +100,21 @@ func studyObserver(pr *progress, labels map[string]string) func(study.Event) {
 			if e.Config != nil {
 				pr.line("[%s] %s", label, describe(*e.Config))
 			}
-		case study.EventRunPhase:
+		case event.RunPhase:
 			if p := e.Progress; p != nil {
-				pr.harnessEvent(harnessEventFrom(*p, e.Elapsed))
+				pr.runEvent(*p, e.Elapsed)
 			}
-		case study.EventGap:
+		case event.Gap:
 			pr.gap(e)
-		case study.EventRunEnd:
+		case event.RunEnd:
 			if e.State == results.StateCompleted {
 				pr.line("  completed")
 			} else {
 				pr.line("  %s: %s %s", e.State, e.ErrorType, e.Error)
 			}
-		case study.EventCircuit, study.EventWarning:
+		case event.Circuit, event.Warning:
 			pr.line("warning: %s", e.Message)
-		case study.EventStudyEnd:
+		case event.StudyEnd:
 			pr.line("%s", e.Message)
 		}
 	}
@@ -181,7 +131,7 @@ func printStudySummary(w io.Writer, r *results.StudyResult) {
 	labels := configLabels(cfgs)
 	for _, c := range r.Configurations {
 		src := c.EnergySource
-		if src == "estimated" {
+		if src == results.SourceEstimated {
 			src = "ESTIMATED"
 		}
 		e := c.EnergyPerOutputTokenJ
@@ -207,13 +157,6 @@ func printStudySummary(w io.Writer, r *results.StudyResult) {
 	for _, m := range r.Warnings {
 		fmt.Fprintf(w, "  warning [%s] %s\n", m.Code, m.Message)
 	}
-}
-
-func absDir(d string) string {
-	if a, err := filepath.Abs(d); err == nil {
-		return a
-	}
-	return d
 }
 
 // configLabels maps each configuration's measurement_config_hash to what

@@ -65,11 +65,10 @@ func (d *Detected) Estimated() bool {
 
 // BestSource is the best source among the domains ("" when there are none).
 func (d *Detected) BestSource() Source {
-	order := []Source{SourceNVMLCounter, SourceNVMLIntegration, SourceRAPL, SourceEstimate}
-	for _, o := range order {
+	for _, o := range results.SourceRanking() {
 		for _, s := range d.Sources {
-			if s.Source == o {
-				return o
+			if string(s.Source) == o {
+				return Source(o)
 			}
 		}
 	}

@@ -11,12 +11,12 @@ import (
 // figure; SourceEstimate is never presented as a measurement.
 type Source string
 
-// Energy sources, best first.
+// Energy sources, best first (results owns the names and their ranking).
 const (
-	SourceNVMLCounter     Source = "nvml_energy_counter"
-	SourceNVMLIntegration Source = "nvml_power_integration"
-	SourceRAPL            Source = "rapl"
-	SourceEstimate        Source = "estimated"
+	SourceNVMLCounter     Source = results.SourceNVMLCounter
+	SourceNVMLIntegration Source = results.SourceNVMLIntegration
+	SourceRAPL            Source = results.SourceRAPL
+	SourceEstimate        Source = results.SourceEstimated
 )
 
 // DomainKind is what a domain measures.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/digest"
 	"github.com/llenergymeasure/llem/internal/energy"
@@ -69,18 +70,18 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Phase is where a run is.
-type Phase string
+// Phase is where a run is (package event's).
+type Phase = event.Phase
 
 // Phases of a run, in order.
 const (
-	PhaseSnapshot Phase = "snapshot"
-	PhaseBaseline Phase = "baseline"
-	PhaseLoad     Phase = "load"
-	PhaseWarmup   Phase = "warm-up"
-	PhaseThermal  Phase = "thermal floor"
-	PhaseMeasure  Phase = "measuring"
-	PhaseDone     Phase = "done"
+	PhaseSnapshot = event.PhaseSnapshot
+	PhaseBaseline = event.PhaseBaseline
+	PhaseLoad     = event.PhaseLoad
+	PhaseWarmup   = event.PhaseWarmup
+	PhaseThermal  = event.PhaseThermal
+	PhaseMeasure  = event.PhaseMeasure
+	PhaseDone     = event.PhaseDone
 )
 
 // Event is a progress report (CLI-5).
@@ -155,39 +156,17 @@ func (h *run) warn(code, format string, args ...any) {
 	h.opts.Log.Warn("measurement warning", "code", code, "message", msg)
 }
 
+// do runs the steps of one measurement in order: pre-flight, snapshot,
+// detect, baseline, load, prompts, warm-up, measure, assemble.
 func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
-	cfg := h.cfg
-	h.res = results.ExperimentResult{
-		SchemaVersion:          results.SchemaVersion,
-		MeasurementConfigHash:  config.MeasurementConfigHash(cfg),
-		Config:                 cfg,
-		Cycle:                  h.opts.Cycle,
-		StartedAt:              h.began.UTC(),
-		MeasurementMethodology: "total",
-		MeasurementWarnings:    []results.Warning{},
-	}
-
+	h.begin()
 	if err := h.preflight(ctx); err != nil {
 		return nil, err
 	}
-	h.emit(Event{Phase: PhaseSnapshot})
-	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
-	var keyEnv []string // the API key's variable is never recorded
-	if o := cfg.OpenAI; o != nil && o.APIKeyEnv != nil {
-		keyEnv = append(keyEnv, *o.APIKeyEnv)
-	}
-	h.res.Environment.Env = envsnap.RecordedEnv(os.Environ(), keyEnv...)
-
-	det, err := energy.Detect(ctx, h.opts.Energy)
+	h.snapshot(ctx)
+	det, rec, err := h.detect(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("energy sensors: %w", err)
-	}
-	rec, err := energy.NewRecorder(det.Samplers, energy.RecorderOptions{Interval: h.opts.SamplingInterval})
-	if err != nil {
-		return nil, fmt.Errorf("energy recorder: %w", err)
-	}
-	if err := rec.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start energy recorder: %w", err)
+		return nil, err
 	}
 	recStopped := false
 	defer func() {
@@ -195,43 +174,128 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 			_ = rec.Stop()
 		}
 	}()
+	base, err := h.baseline(ctx, rec)
+	if err != nil {
+		return nil, err
+	}
+	eng, info, err := h.load(ctx, det)
+	if eng != nil {
+		defer eng.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	prompts, err := h.prompts(ctx, eng, info)
+	if err != nil {
+		return nil, err
+	}
+	params, batchSize := genParams(h.cfg), batchSizeOf(h.cfg)
+	if err := h.warmUp(ctx, rec, eng, prompts, params, batchSize); err != nil {
+		return nil, err
+	}
+	m, err := h.measure(ctx, rec, eng, prompts, params, batchSize)
+	if err != nil {
+		return nil, err
+	}
+	rec.Mark(energy.PhaseIdle)
+	if err := rec.Stop(); err != nil {
+		h.opts.Log.Warn("stop recorder", "err", err)
+	}
+	recStopped = true
+	h.assemble(det, rec, base, info, m)
+	if h.opts.OutDir != "" {
+		path := filepath.Join(h.opts.OutDir, TimeseriesFile)
+		if err := energy.WriteParquet(path, rec.Samples()); err != nil {
+			return nil, fmt.Errorf("write time series: %w", err)
+		}
+		h.res.TimeseriesPath = TimeseriesFile
+	}
+	h.emit(Event{Phase: PhaseDone, PromptsDone: m.done, PromptsTotal: len(prompts), TokensPerS: h.res.Throughput.OutputTokensPerS, PowerW: h.res.Energy.AvgPowerW})
+	return &h.res, nil
+}
+
+// begin starts the result: identity, configuration, start time.
+func (h *run) begin() {
+	h.res = results.ExperimentResult{
+		SchemaVersion:          results.SchemaVersion,
+		MeasurementConfigHash:  config.MeasurementConfigHash(h.cfg),
+		Config:                 h.cfg,
+		Cycle:                  h.opts.Cycle,
+		StartedAt:              h.began.UTC(),
+		MeasurementMethodology: "total",
+		MeasurementWarnings:    []results.Warning{},
+	}
+}
+
+// snapshot records the environment; the API key's variable never is.
+func (h *run) snapshot(ctx context.Context) {
+	h.emit(Event{Phase: PhaseSnapshot})
+	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
+	var keyEnv []string
+	if o := h.cfg.OpenAI; o != nil && o.APIKeyEnv != nil {
+		keyEnv = append(keyEnv, *o.APIKeyEnv)
+	}
+	h.res.Environment.Env = envsnap.RecordedEnv(os.Environ(), keyEnv...)
+}
+
+// detect chooses the energy sensors and starts the recorder that samples
+// them for the rest of the run; the caller stops it.
+func (h *run) detect(ctx context.Context) (*energy.Detected, *energy.Recorder, error) {
+	det, err := energy.Detect(ctx, h.opts.Energy)
+	if err != nil {
+		return nil, nil, fmt.Errorf("energy sensors: %w", err)
+	}
+	rec, err := energy.NewRecorder(det.Samplers, energy.RecorderOptions{Interval: h.opts.SamplingInterval})
+	if err != nil {
+		return nil, nil, fmt.Errorf("energy recorder: %w", err)
+	}
+	if err := rec.Start(ctx); err != nil {
+		return nil, nil, fmt.Errorf("start energy recorder: %w", err)
+	}
 	h.res.Energy.FallbackReasons = det.FallbackReasons
 	h.res.Protocol = h.protocol(rec.Interval())
 	if h.opts.Quick {
 		h.warn(results.WarnQuickProtocol, "quick demonstration protocol: %s; use an experiment file for the full methodology", h.res.Protocol.Note)
 	}
+	return det, rec, nil
+}
 
-	// Baseline: idle power before the model loads (MEA-3).
-	var base energy.Baseline
-	if cfg.Baseline.Enabled && cfg.Baseline.DurationSeconds > 0 {
-		d := seconds(cfg.Baseline.DurationSeconds)
-		h.emit(Event{Phase: PhaseBaseline, Remaining: d})
-		base, err = energy.MeasureBaseline(ctx, rec, d)
-		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
-		}
-		for _, d := range base.Domains {
-			// An estimate's idle figure is CPU time, near zero and jumpy by
-			// construction: its spread says nothing about the machine.
-			if !d.Stable && d.Source != energy.SourceEstimate {
-				h.warn(results.WarnBaselineUnstable, "%s %d idle power varied by %.0f%% (CV, threshold %.0f%%) during the %.0f s baseline; adjusted energy is less certain", d.Domain.Kind, d.Domain.Index, d.CV*100, base.CVThreshold*100, cfg.Baseline.DurationSeconds)
-			}
-		}
-	} else {
+// baseline measures idle power before the model loads (MEA-3).
+func (h *run) baseline(ctx context.Context, rec *energy.Recorder) (energy.Baseline, error) {
+	cfg := h.cfg
+	if !cfg.Baseline.Enabled || cfg.Baseline.DurationSeconds <= 0 {
 		h.warn(results.WarnNoBaseline, "baseline disabled: energy_adjusted_j equals energy_total_j")
+		return energy.Baseline{}, nil
 	}
+	d := seconds(cfg.Baseline.DurationSeconds)
+	h.emit(Event{Phase: PhaseBaseline, Remaining: d})
+	base, err := energy.MeasureBaseline(ctx, rec, d)
+	if err != nil {
+		return base, fmt.Errorf("baseline: %w", err)
+	}
+	for _, d := range base.Domains {
+		// An estimate's idle figure is CPU time, near zero and jumpy by
+		// construction: its spread says nothing about the machine.
+		if !d.Stable && d.Source != energy.SourceEstimate {
+			h.warn(results.WarnBaselineUnstable, "%s %d idle power varied by %.0f%% (CV, threshold %.0f%%) during the %.0f s baseline; adjusted energy is less certain", d.Domain.Kind, d.Domain.Index, d.CV*100, base.CVThreshold*100, cfg.Baseline.DurationSeconds)
+		}
+	}
+	return base, nil
+}
 
-	// Load (timed).
+// load builds the engine and loads the model, timed. The engine it
+// returns, even with an error, is the caller's to close.
+func (h *run) load(ctx context.Context, det *energy.Detected) (engine.Engine, engine.LoadInfo, error) {
+	cfg := h.cfg
 	h.emit(Event{Phase: PhaseLoad})
 	eng, err := h.opts.NewEngine(cfg)
 	if err != nil {
-		return nil, err
+		return nil, engine.LoadInfo{}, err
 	}
-	defer eng.Close()
 	loadStart := time.Now()
 	info, err := eng.Load(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("load %s on %s: %w", cfg.Model, cfg.Backend, err)
+		return eng, info, fmt.Errorf("load %s on %s: %w", cfg.Model, cfg.Backend, err)
 	}
 	loadS := time.Since(loadStart).Seconds()
 	h.res.Model = results.ModelInfo{Name: info.ModelName, Weights: info.Weights, Parameters: info.Parameters, LoadSeconds: loadS, Device: info.Device, FLOPsPerToken: info.FLOPsPerToken, SHA256: cfg.ModelSHA256}
@@ -246,8 +310,13 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 		h.warn("engine", "%s", w)
 	}
 	h.attributeEngineProcesses(eng, det)
+	return eng, info, nil
+}
 
-	// Prompts, tokenised by the engine's own tokenizer where it has one.
+// prompts loads the data set, tokenised by the engine's own tokenizer
+// where it has one.
+func (h *run) prompts(ctx context.Context, eng engine.Engine, info engine.LoadInfo) ([]engine.Prompt, error) {
+	cfg := h.cfg
 	var tok engine.Tokenizer
 	if tp, ok := eng.(engine.TokenizerProvider); ok {
 		tok = tp.Tokenizer()
@@ -263,46 +332,57 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	if !info.ExactOutputLength {
 		h.warn(results.WarnOutputLength, "%s cannot enforce exact output lengths: output_len is a maximum and token counts are as generated", cfg.Backend)
 	}
-	params := genParams(cfg)
-	batchSize := batchSizeOf(cfg)
+	return set.Prompts, nil
+}
 
-	// Warm-up (MEA-4).
+// warmUp runs the warm-up (MEA-4), then waits out what remains of the
+// thermal floor, a phase of its own in the time series.
+func (h *run) warmUp(ctx context.Context, rec *energy.Recorder, eng engine.Engine, prompts []engine.Prompt, params engine.GenParams, batchSize int) error {
+	cfg := h.cfg
 	warmStart := time.Now()
 	rec.Mark(energy.PhaseWarmup)
-	if err := h.warmup(ctx, eng, set.Prompts, params, batchSize); err != nil {
-		return nil, err
+	if err := h.warmup(ctx, eng, prompts, params, batchSize); err != nil {
+		return err
 	}
 	if floor := seconds(cfg.Warmup.ThermalFloorSeconds); cfg.Warmup.Enabled && floor > 0 {
 		if wait := floor - time.Since(warmStart); wait > 0 {
 			h.emit(Event{Phase: PhaseThermal, Remaining: wait})
 			rec.Mark(energy.PhaseThermalFloor)
 			if err := h.opts.Sleep(ctx, wait); err != nil {
-				return nil, err
+				return err
 			}
 			h.res.Warmup.ThermalWaitS = wait.Seconds()
 		}
 	}
 	h.res.Warmup.DurationS = time.Since(warmStart).Seconds()
+	return nil
+}
 
-	// Measured batches, one energy window each.
+// measured is what the measured batches left for assemble.
+type measured struct {
+	windows    []batchWindow
+	peakW      float64
+	done       int
+	start, end time.Time
+}
+
+// measure runs the measured batches, each inside its own energy window.
+func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engine, prompts []engine.Prompt, params engine.GenParams, batchSize int) (measured, error) {
 	rec.Mark(energy.PhaseMeasure)
-	measureStart := time.Now()
-	var windows []batchWindow
-	var peakW float64
-	done := 0
-	batching := batchingOf(cfg)
+	m := measured{start: time.Now()}
+	batching := batchingOf(h.cfg)
 	if h.res.Effective == nil {
 		h.res.Effective = map[string]any{}
 	}
 	h.res.Effective["batching_strategy"] = batching
 	// The decoding settings as the engine received them.
 	h.res.Effective["generation"] = params
-	for _, batch := range batchesOf(set.Prompts, batchSize, batching) {
+	for _, batch := range batchesOf(prompts, batchSize, batching) {
 		w := rec.OpenWindow()
 		comps, err := eng.Generate(ctx, batch, params)
 		wr := w.Close()
 		if err != nil {
-			return nil, fmt.Errorf("generate batch %d: %w", len(windows), err)
+			return m, fmt.Errorf("generate batch %d: %w", len(m.windows), err)
 		}
 		bw := batchWindow{Completions: comps, DurationS: wr.Duration.Seconds()}
 		var out int
@@ -319,28 +399,28 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 				h.warn(results.WarnEnergyMismatch, "%s %d: energy counter and integrated power differ by %.1f%% (tolerance %.0f%%)", d.Domain.Kind, d.Domain.Index, d.PathDifference*100, wr.Tolerance*100)
 			}
 		}
-		if p := wr.Total().Power(wr.Duration); p > peakW {
-			peakW = p
+		if p := wr.Total().Power(wr.Duration); p > m.peakW {
+			m.peakW = p
 		}
 		for _, d := range wr.Domains {
-			peakW = max(peakW, d.PeakPowerW)
+			m.peakW = max(m.peakW, d.PeakPowerW)
 		}
-		windows = append(windows, bw)
-		done += len(batch)
-		el := time.Since(measureStart).Seconds()
-		h.emit(Event{Phase: PhaseMeasure, PromptsDone: done, PromptsTotal: len(set.Prompts), TokensPerS: tokensSoFar(windows) / el, PowerW: wr.Total().Power(wr.Duration)})
+		m.windows = append(m.windows, bw)
+		m.done += len(batch)
+		el := time.Since(m.start).Seconds()
+		h.emit(Event{Phase: PhaseMeasure, PromptsDone: m.done, PromptsTotal: len(prompts), TokensPerS: tokensSoFar(m.windows) / el, PowerW: wr.Total().Power(wr.Duration)})
 	}
-	measureEnd := time.Now()
-	rec.Mark(energy.PhaseIdle)
-	if err := rec.Stop(); err != nil {
-		h.opts.Log.Warn("stop recorder", "err", err)
-	}
-	recStopped = true
+	m.end = time.Now()
+	return m, nil
+}
 
+// assemble computes the result's figures from the measured windows, the
+// baseline and the recorded series, and collects the warnings.
+func (h *run) assemble(det *energy.Detected, rec *energy.Recorder, base energy.Baseline, info engine.LoadInfo, m measured) {
 	bp := baselineFrom(base)
-	em, tp, lat, reqs := computeMetrics(windows, bp, uint64(cfg.RandomSeed))
+	em, tp, lat, reqs := computeMetrics(m.windows, bp, uint64(h.cfg.RandomSeed))
 	em.FallbackReasons = h.res.Energy.FallbackReasons
-	em.PeakPowerW = peakW
+	em.PeakPowerW = m.peakW
 	em.Source, em.Estimated = bestSource(em.Domains)
 	h.res.Energy = em
 	h.res.Throughput = tp
@@ -349,21 +429,10 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	h.res.Compute = computeCompute(info, tp, em.DurationS)
 	h.res.Compute.PeakMemoryMB = peakGPUMemory(rec.Samples(energy.PhaseMeasure), h.res.Energy.Domains)
 	h.res.Carbon = computeCarbon(em.TotalJ, h.opts.PUE, h.opts.CarbonIntensity, h.opts.Location)
-	h.res.SteadyStateWindow = &results.TimeWindow{StartS: measureStart.Sub(h.began).Seconds(), EndS: measureEnd.Sub(h.began).Seconds()}
+	h.res.SteadyStateWindow = &results.TimeWindow{StartS: m.start.Sub(h.began).Seconds(), EndS: m.end.Sub(h.began).Seconds()}
 	h.res.Warmup.ExcludedSamples = len(rec.Samples(energy.PhaseWarmup, energy.PhaseThermalFloor))
-
 	h.collectWarnings(det, em, rec.Samples(energy.PhaseMeasure))
 	h.res.CompletedAt = time.Now().UTC()
-
-	if h.opts.OutDir != "" {
-		path := filepath.Join(h.opts.OutDir, TimeseriesFile)
-		if err := energy.WriteParquet(path, rec.Samples()); err != nil {
-			return nil, fmt.Errorf("write time series: %w", err)
-		}
-		h.res.TimeseriesPath = TimeseriesFile
-	}
-	h.emit(Event{Phase: PhaseDone, PromptsDone: done, PromptsTotal: len(set.Prompts), TokensPerS: tp.OutputTokensPerS, PowerW: em.AvgPowerW})
-	return &h.res, nil
 }
 
 // preflight runs the engine's inspection and Preflight, and checks that a
@@ -516,13 +585,12 @@ func baselineFrom(b energy.Baseline) baselinePower {
 // bestSource names the result's energy source: the best one used by any
 // domain, and whether any part of the total is an estimate.
 func bestSource(ds []results.DomainEnergy) (string, bool) {
-	rank := map[string]int{string(energy.SourceNVMLCounter): 0, string(energy.SourceNVMLIntegration): 1, string(energy.SourceRAPL): 2, string(energy.SourceEstimate): 3}
 	best, estimated := "", false
 	for _, d := range ds {
-		if d.Source == string(energy.SourceEstimate) {
+		if d.Source == results.SourceEstimated {
 			estimated = true
 		}
-		if best == "" || rank[d.Source] < rank[best] {
+		if best == "" || results.SourceRank(d.Source) < results.SourceRank(best) {
 			best = d.Source
 		}
 	}

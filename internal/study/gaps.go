@@ -51,6 +51,17 @@ func Gaps(ex config.Execution, d GapDefaults) (cfgGap, cycleGap float64) {
 	return max(cfgGap, 0), max(cycleGap, 0)
 }
 
+// GapBefore is the one decision of the fixed gap before next, run after
+// prev: its kind (GapKind) and length in seconds (Gaps). The runner, a
+// scheduler's task and the dry-run estimate all use it.
+func GapBefore(ex config.Execution, d GapDefaults, prev, next config.Run) (kind string, secs float64) {
+	cfgGap, cycleGap := Gaps(ex, d)
+	if kind = GapKind(ex.CycleOrder, prev, next); kind == "cycle" {
+		return kind, cycleGap
+	}
+	return kind, cfgGap
+}
+
 // gap waits between prev and next, fixed or temperature-gated, reporting
 // the countdown. startTemp is the temperature at prev's start, nil where
 // none was read. It returns ctx.Err() when cancelled.
@@ -58,11 +69,7 @@ func (r *runner) gap(ctx context.Context, prev, next config.Run, startTemp *floa
 	if r.opts.NoGaps {
 		return nil
 	}
-	kind := GapKind(r.sc.Execution.CycleOrder, prev, next)
-	secs := r.configGap
-	if kind == "cycle" {
-		secs = r.cycleGap
-	}
+	kind, secs := GapBefore(r.sc.Execution, r.opts.UserGapDefaults, prev, next)
 	fixed := time.Duration(secs * float64(time.Second))
 	if r.sc.Execution.GapMode == GapModeTemperature {
 		if r.opts.TempReader != nil && startTemp != nil {

@@ -235,3 +235,39 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	return names, err
 }
+
+func TestGapBefore(t *testing.T) {
+	cfgGap, cycleGap := 7.0, 11.0
+	ex := config.Execution{CycleGapSeconds: &cycleGap}
+	d := GapDefaults{ConfigGapSeconds: cfgGap, CycleGapSeconds: 99}
+	a1, b1, a2 := config.Run{Experiment: 0, Cycle: 1}, config.Run{Experiment: 1, Cycle: 1}, config.Run{Experiment: 0, Cycle: 2}
+	for _, tc := range []struct {
+		order    config.CycleOrder
+		prev     config.Run
+		next     config.Run
+		wantKind string
+		wantSecs float64
+	}{
+		{config.OrderInterleaved, a1, b1, "config", cfgGap},
+		{config.OrderInterleaved, b1, a2, "cycle", cycleGap},
+		{config.OrderSequential, a1, a2, "config", cfgGap},
+	} {
+		ex.CycleOrder = tc.order
+		kind, secs := GapBefore(ex, d, tc.prev, tc.next)
+		if kind != tc.wantKind || secs != tc.wantSecs {
+			t.Errorf("%s %+v→%+v: GapBefore = %s %g, want %s %g", tc.order, tc.prev, tc.next, kind, secs, tc.wantKind, tc.wantSecs)
+		}
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	if got := RunTimeout(config.Execution{}, 0); got != DefaultExperimentTimeout {
+		t.Errorf("unset: %s, want the default %s", got, DefaultExperimentTimeout)
+	}
+	if got := RunTimeout(config.Execution{ExperimentTimeoutSeconds: 30}, 0); got != 30*time.Second {
+		t.Errorf("execution block: %s, want 30s", got)
+	}
+	if got := RunTimeout(config.Execution{ExperimentTimeoutSeconds: 30}, 5*time.Second); got != 5*time.Second {
+		t.Errorf("override: %s, want 5s", got)
+	}
+}

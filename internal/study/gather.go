@@ -2,7 +2,6 @@ package study
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,18 +36,14 @@ type TaskState struct {
 	Where string `json:"where,omitempty"`
 }
 
-// ReadStudyConfig reads the resolved study a study directory records.
-func ReadStudyConfig(dir string) (*config.StudyConfig, error) {
-	data, err := os.ReadFile(filepath.Join(dir, results.StudyConfigFile))
-	if err != nil {
-		return nil, fmt.Errorf("read the study of %s: %w (is it a study directory written by llem run?)", dir, err)
+// RunTimeout is the one computation of a run's timeout: override when
+// positive (--timeout), else the execution block's (ExperimentTimeout).
+// The runner, a scheduler's task and a single run use it.
+func RunTimeout(ex config.Execution, override time.Duration) time.Duration {
+	if override > 0 {
+		return override
 	}
-	var sc config.StudyConfig
-	if err := json.Unmarshal(data, &sc); err != nil {
-		return nil, fmt.Errorf("read the study of %s: %s: %w", dir, results.StudyConfigFile, err)
-	}
-	sc.ExecutionFromFile = true
-	return &sc, nil
+	return ExperimentTimeout(ex)
 }
 
 // ExperimentTimeout is the per-run timeout of an execution block
@@ -94,6 +89,8 @@ type TaskOptions struct {
 	UserGapDefaults GapDefaults
 	// Where names the host and scheduler task, recorded in TaskStateFile.
 	Where string
+	// BaseDir is handed to the run (ChildRequest.BaseDir).
+	BaseDir string
 }
 
 // RunTask is the body of one detached task: it measures run index of the
@@ -105,7 +102,7 @@ type TaskOptions struct {
 // previous run of the plan (tasks follow each other when the array runs
 // one at a time). It returns an error when the run failed or could not run.
 func RunTask(ctx context.Context, dir string, index int, measure func(ctx context.Context, req ChildRequest, log io.Writer) (*results.ExperimentResult, error), opts TaskOptions) error {
-	sc, err := ReadStudyConfig(dir)
+	sc, err := results.ReadStudyConfig(dir)
 	if err != nil {
 		return err
 	}
@@ -150,11 +147,7 @@ func RunTask(ctx context.Context, dir string, index int, measure func(ctx contex
 	}
 
 	if index > 0 && !opts.NoGaps {
-		cfgGap, cycleGap := Gaps(sc.Execution, opts.UserGapDefaults)
-		kind, gap := "config", cfgGap
-		if GapKind(sc.Execution.CycleOrder, plan[index-1], run) == "cycle" {
-			kind, gap = "cycle", cycleGap
-		}
+		kind, gap := GapBefore(sc.Execution, opts.UserGapDefaults, plan[index-1], run)
 		if gap > 0 {
 			fmt.Fprintf(logw, "llem task: waiting the %s gap of %gs before run %d\n", kind, gap, run.Index)
 			t := time.NewTimer(time.Duration(gap * float64(time.Second)))
@@ -167,7 +160,7 @@ func RunTask(ctx context.Context, dir string, index int, measure func(ctx contex
 		}
 	}
 
-	timeout := ExperimentTimeout(sc.Execution)
+	timeout := RunTimeout(sc.Execution, 0)
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	fmt.Fprintf(logw, "llem task: run %d, cycle %d, configuration %s\n", run.Index, run.Cycle, run.MeasurementConfigHash)
@@ -176,7 +169,7 @@ func RunTask(ctx context.Context, dir string, index int, measure func(ctx contex
 	}
 	res, err := callRun(runCtx, measureLogged, ChildRequest{
 		Config: sc.Experiments[run.Experiment], MeasurementConfigHash: run.MeasurementConfigHash,
-		RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir,
+		RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: opts.BaseDir,
 	})
 	switch {
 	case err != nil && errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
@@ -228,7 +221,7 @@ type GatherOptions struct {
 // left no result and opts.Active is false; pending (or running) otherwise.
 // Failed runs carry the tail of their log.
 func Gather(dir string, opts GatherOptions) (*results.StudyResult, error) {
-	sc, err := ReadStudyConfig(dir)
+	sc, err := results.ReadStudyConfig(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +277,7 @@ func gatherRun(dir string, run config.Run, opts GatherOptions) results.ManifestR
 	mr := results.ManifestRun{Index: run.Index, Cycle: run.Cycle, Experiment: run.Experiment,
 		MeasurementConfigHash: run.MeasurementConfigHash, State: results.StatePending}
 	var st TaskState
-	hasState := readJSON(filepath.Join(runDir, TaskStateFile), &st) == nil
+	hasState := results.ReadJSON(filepath.Join(runDir, TaskStateFile), &st) == nil
 	if hasState {
 		mr.StartedAt, mr.EndedAt = st.StartedAt, st.EndedAt
 	}
@@ -326,12 +319,4 @@ func gatherRun(dir string, run config.Run, opts GatherOptions) results.ManifestR
 	default:
 		return failed(ErrTypeMissingResult, "the task never ran, or died before it began the run; see its scheduler output")
 	}
-}
-
-func readJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }

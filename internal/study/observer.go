@@ -4,70 +4,27 @@ import (
 	"context"
 	"time"
 
-	"github.com/llenergymeasure/llem/config"
-	"github.com/llenergymeasure/llem/results"
+	"github.com/llenergymeasure/llem/event"
 )
 
-// EventKind says what an Event reports.
-type EventKind string
+// EventKind, Event and the kinds are the public progress events
+// (package event).
+type (
+	EventKind = event.EventKind
+	Event     = event.Event
+)
 
 // Event kinds, in the order a study emits them.
 const (
-	EventStudyStart EventKind = "study_start"
-	EventRunStart   EventKind = "run_start"
-	EventRunPhase   EventKind = "run_phase"
-	EventGap        EventKind = "gap"
-	EventRunEnd     EventKind = "run_end"
-	EventCircuit    EventKind = "circuit_open"
-	EventWarning    EventKind = "warning"
-	EventStudyEnd   EventKind = "study_end"
+	EventStudyStart = event.StudyStart
+	EventRunStart   = event.RunStart
+	EventRunPhase   = event.RunPhase
+	EventGap        = event.Gap
+	EventRunEnd     = event.RunEnd
+	EventCircuit    = event.Circuit
+	EventWarning    = event.Warning
+	EventStudyEnd   = event.StudyEnd
 )
-
-// Event is one thing a study reports while it runs. Fields not relevant to
-// the Kind are zero.
-type Event struct {
-	Kind EventKind `json:"kind"`
-	Time time.Time `json:"time"`
-	// StudyDir is the study's output directory.
-	StudyDir string `json:"study_dir,omitempty"`
-	// Total is the number of runs in the study; ToRun those this
-	// invocation executes (fewer on resume).
-	Total int `json:"total"`
-	ToRun int `json:"to_run,omitempty"`
-	// Position is 1-based among the runs this invocation executes.
-	Position int `json:"position,omitempty"`
-	// RunIndex, Cycle and Config identify the run (run events).
-	RunIndex int                      `json:"run_index,omitempty"`
-	Cycle    int                      `json:"cycle,omitempty"`
-	Config   *config.ExperimentConfig `json:"config,omitempty"`
-	// RunDir is the run's directory, holding its run.log (run events).
-	RunDir string `json:"run_dir,omitempty"`
-	// Progress is the child's report (EventRunPhase).
-	Progress *Progress `json:"progress,omitempty"`
-	// Gap fields (EventGap, one event per second of the countdown and one
-	// with Remaining 0 at its end). GapKind is config, cycle or cooldown;
-	// GapMode fixed or temperature.
-	GapKind   string        `json:"gap_kind,omitempty"`
-	GapMode   string        `json:"gap_mode,omitempty"`
-	Remaining time.Duration `json:"remaining,omitempty"`
-	GapTotal  time.Duration `json:"gap_total,omitempty"`
-	TempC     *float64      `json:"temp_c,omitempty"`
-	TargetC   *float64      `json:"target_c,omitempty"`
-	// Run end: the state, and for failures the reason.
-	State     results.RunState `json:"state,omitempty"`
-	ErrorType string           `json:"error_type,omitempty"`
-	Error     string           `json:"error,omitempty"`
-	LogTail   string           `json:"log_tail,omitempty"`
-	// Elapsed is the study's time so far; ETA the estimate of what remains
-	// from the mean duration of the runs completed so far (0 until one has).
-	Elapsed time.Duration `json:"elapsed"`
-	ETA     time.Duration `json:"eta,omitempty"`
-	// Message is a human sentence (warnings, study end).
-	Message string `json:"message,omitempty"`
-	// Counts at study end.
-	Completed int `json:"completed,omitempty"`
-	Failed    int `json:"failed,omitempty"`
-}
 
 // Observer receives a study's events, one call at a time (never
 // concurrently). It must return quickly: the runner waits for it.

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -46,24 +47,26 @@ type ChildRequest struct {
 	// timeseries.parquet (results.TimeseriesFile) there and sets the
 	// result's TimeseriesPath relative to it. The parent writes result.json.
 	RunDir string `json:"run_dir"`
+	// BaseDir is the study file's folder, against which relative paths in
+	// the configuration (a dataset file) resolve: the child's working
+	// directory need not be the user's.
+	BaseDir string `json:"base_dir,omitempty"`
 
 	progress *progressWriter
+	// report, when set, receives progress in-process (Options.InProcess).
+	report func(Progress)
 }
 
 // Progress is a phase or progress report from a running child (CLI-5).
-type Progress struct {
-	// Phase is load, baseline, warmup, measuring, or another step name.
-	Phase        string  `json:"phase"`
-	PromptsDone  int     `json:"prompts_done,omitempty"`
-	PromptsTotal int     `json:"prompts_total,omitempty"`
-	TokensPerS   float64 `json:"tokens_per_s,omitempty"`
-	PowerW       float64 `json:"power_w,omitempty"`
-	Message      string  `json:"message,omitempty"`
-}
+type Progress = event.Progress
 
 // Report sends a progress event to the parent. It is safe for concurrent
 // use, and does nothing outside a child or when the parent stopped reading.
 func (r ChildRequest) Report(p Progress) {
+	if r.report != nil {
+		r.report(p)
+		return
+	}
 	r.progress.write(p)
 }
 

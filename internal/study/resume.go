@@ -74,7 +74,7 @@ func (r *runner) resume(m *results.StudyManifest) error {
 // repair rebuilds the manifest of r.dir, unreadable for cause, from
 // study.json and the validated results in the run directories.
 func (r *runner) repair(m *results.StudyManifest, cause error) error {
-	recorded, err := ReadStudyConfig(r.dir)
+	recorded, err := results.ReadStudyConfig(r.dir)
 	if err != nil {
 		return fmt.Errorf("resume %s: the manifest cannot be read (%v) and cannot be rebuilt: %w", r.dir, cause, err)
 	}
@@ -119,7 +119,7 @@ func (r *runner) checkCycles() error {
 			had = max(had, o.Cycle)
 		}
 	}
-	if recorded, err := ReadStudyConfig(r.dir); err == nil {
+	if recorded, err := results.ReadStudyConfig(r.dir); err == nil {
 		had = max(had, recorded.Execution.NCycles)
 	}
 	if want := r.sc.Execution.NCycles; want > 0 && want < had {
@@ -132,7 +132,7 @@ func (r *runner) checkCycles() error {
 // recordCycles rewrites study.json when the resume extends the study with
 // more cycles, so a later plain resume keeps them.
 func (r *runner) recordCycles() error {
-	recorded, err := ReadStudyConfig(r.dir)
+	recorded, err := results.ReadStudyConfig(r.dir)
 	if err == nil && recorded.Execution.NCycles >= r.sc.Execution.NCycles {
 		return nil
 	}

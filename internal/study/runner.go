@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,6 +67,13 @@ type Options struct {
 	// KillGrace is how long a stopped child gets between SIGTERM and
 	// SIGKILL (DefaultKillGrace when zero).
 	KillGrace time.Duration
+	// InProcess, when set, measures each run in this process instead of a
+	// child (a single experiment): the runner still writes the study's
+	// layout, manifest and results, and applies the timeout through the
+	// context. log is the run's run.log.
+	InProcess func(ctx context.Context, req ChildRequest, log io.Writer) (*results.ExperimentResult, error)
+	// BaseDir is handed to every run (ChildRequest.BaseDir).
+	BaseDir string
 	// Executable and Args are the command re-executed per run; it must
 	// call ChildMain (the CLI passes os.Executable() and its hidden child
 	// subcommand).
@@ -109,6 +117,10 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 	if r.clock == nil {
 		r.clock = realClock{}
 	}
+	if r.launch == nil && opts.InProcess != nil {
+		r.redact = redact.New(secretValues(sc, os.Environ())...)
+		r.launch = inProcessLauncher{run: opts.InProcess}
+	}
 	if r.launch == nil {
 		if opts.Executable == "" {
 			return nil, errors.New("run study: Options.Executable is empty: the runner needs the binary to re-execute per run (the CLI passes os.Executable())")
@@ -126,13 +138,7 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 	} else {
 		r.redact = redact.New(secretValues(sc, os.Environ())...)
 	}
-	r.timeout = DefaultExperimentTimeout
-	if s := sc.Execution.ExperimentTimeoutSeconds; s > 0 {
-		r.timeout = time.Duration(s * float64(time.Second))
-	}
-	if opts.TimeoutOverride > 0 {
-		r.timeout = opts.TimeoutOverride
-	}
+	r.timeout = RunTimeout(sc.Execution, opts.TimeoutOverride)
 	r.configGap, r.cycleGap = Gaps(sc.Execution, opts.UserGapDefaults)
 	return r.run(ctx)
 }
@@ -319,7 +325,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 		o = r.launch.launch(ctx, job{
 			req: ChildRequest{
 				Config: cfg, MeasurementConfigHash: run.MeasurementConfigHash,
-				RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir,
+				RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: r.opts.BaseDir,
 			},
 			logPath: logPath,
 			timeout: r.timeout,

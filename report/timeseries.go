@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/llenergymeasure/llem/results"
 )
 
 // PowerSeries is the power of one domain of one run over time.
@@ -70,7 +72,7 @@ func readTimeseries(path string) ([]PowerSeries, error) {
 			ps := PowerSeries{Domain: dom}
 			if r.Source != nil {
 				ps.Source = *r.Source
-				ps.Estimated = *r.Source == "estimated"
+				ps.Estimated = *r.Source == results.SourceEstimated
 			}
 			out = append(out, ps)
 		}

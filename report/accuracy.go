@@ -3,6 +3,8 @@ package report
 import (
 	"math"
 	"strings"
+
+	"github.com/llenergymeasure/llem/results"
 )
 
 // SourceAccuracy is the nominal relative accuracy of one energy source: the
@@ -37,20 +39,20 @@ func resolutionOf(sources string, estimated bool) float64 {
 func sourceAccuracies() []SourceAccuracy {
 	return []SourceAccuracy{
 		{
-			Source:      "nvml_energy_counter",
+			Source:      results.SourceNVMLCounter,
 			RelPct:      5,
 			ResolutionJ: 1e-3, // nvmlDeviceGetTotalEnergyConsumption counts millijoules
 			Basis: "NVML API reference, nvmlDeviceGetPowerUsage: readings \"accurate to within +/- 5% of current power draw\"; " +
 				"the same sensor feeds nvmlDeviceGetTotalEnergyConsumption, for which no separate bound is published",
 		},
 		{
-			Source: "nvml_power_integration",
+			Source: results.SourceNVMLIntegration,
 			RelPct: 10,
 			Basis: "the NVML ±5% power bound plus the error of integrating a power signal sampled at the sensor's update period; " +
 				"10% is llem's conservative nominal figure",
 		},
 		{
-			Source:      "rapl",
+			Source:      results.SourceRAPL,
 			RelPct:      10,
 			ResolutionJ: 1.0 / (1 << 14), // the common energy status unit, 2⁻¹⁴ J ≈ 61 µJ
 			Basis: "Intel publishes no accuracy for RAPL; validation studies against external meters (e.g. Khan et al., " +
@@ -58,7 +60,7 @@ func sourceAccuracies() []SourceAccuracy {
 				"10% is llem's conservative nominal figure",
 		},
 		{
-			Source: "estimated",
+			Source: results.SourceEstimated,
 			RelPct: 50,
 			Basis: "a model (CPU time × TDP share, as CodeCarbon does), not a measurement; no accuracy can be claimed, " +
 				"50% is a nominal order-of-magnitude bound",
@@ -70,7 +72,7 @@ func sourceAccuracies() []SourceAccuracy {
 // (even one only partly estimated) takes the estimate's accuracy.
 func accuracyOf(source string, estimated bool) SourceAccuracy {
 	if estimated {
-		source = "estimated"
+		source = results.SourceEstimated
 	}
 	for _, a := range sourceAccuracies() {
 		if a.Source == source {

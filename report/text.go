@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/llenergymeasure/llem/results"
 )
 
 // WriteJSON writes the report as indented JSON (time series left out).
@@ -189,7 +191,7 @@ func writeUncertaintyMD(b *strings.Builder, rep *Report) {
 	}
 	b.WriteString("Nominal accuracy of the energy sources used:\n\n| source | ± | counter resolution | basis |\n|---|---:|---:|---|\n")
 	for _, a := range rep.Sources {
-		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", sourceLabel(a.Source, a.Source == "estimated"), fmtPct(a.RelPct), a.ResolutionText(), a.Basis)
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", sourceLabel(a.Source, a.Source == results.SourceEstimated), fmtPct(a.RelPct), a.ResolutionText(), a.Basis)
 	}
 	b.WriteString("\n")
 }

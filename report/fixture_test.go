@@ -23,7 +23,7 @@ import (
 // writes them (manifest.json, study.json, study_result.json, one run
 // directory per run with result.json and timeseries.parquet), from the
 // results types. The committed fixtures under testdata/generated-* are
-// made by it (go test ./internal/report -run TestGenerateFixtures
+// made by it (go test ./report -run TestGenerateFixtures
 // -regen-fixtures) and are labelled GENERATED in their study name and in
 // testdata/README.md: they stand in for a real `llem run` study until one
 // is committed.

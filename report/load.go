@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -115,15 +114,7 @@ func readOptional[T any](path string, read func(string) (*T, error)) (*T, error)
 }
 
 func readStudyConfig(path string) (*config.StudyConfig, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %w", err)
-	}
-	var c config.StudyConfig
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
-	return &c, nil
+	return results.ReadStudyConfig(filepath.Dir(path))
 }
 
 // listRuns returns the runs from the manifest, or, for a study result

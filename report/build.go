@@ -139,7 +139,7 @@ func sourceLabel(source string, estimated bool) string {
 	switch {
 	case !estimated:
 		return source
-	case source == "estimated" || source == "":
+	case source == results.SourceEstimated || source == "":
 		return "≈ estimated"
 	}
 	return source + " (≈ estimated part)"
@@ -699,7 +699,7 @@ func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow,
 		if !slices.Contains(sources, e.Source) {
 			sources = append(sources, e.Source)
 		}
-		row.Estimated = row.Estimated || e.Estimated || e.Source == "estimated"
+		row.Estimated = row.Estimated || e.Estimated || e.Source == results.SourceEstimated
 	}
 	if row.Completed == 0 {
 		return row, false

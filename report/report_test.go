@@ -78,7 +78,7 @@ func golden(t *testing.T, name string, got []byte) {
 		t.Fatalf("read golden file (run go test -update to create it): %v", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test ./internal/report -update after checking the change)\n--- got ---\n%s", path, got)
+		t.Errorf("%s differs from the golden file (run go test ./report -update after checking the change)\n--- got ---\n%s", path, got)
 	}
 }
 
