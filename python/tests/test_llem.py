@@ -95,21 +95,22 @@ def test_load_reads_what_run_returned(study):
 
 def test_run_dict_with_overrides(tmp_path):
     exp = llem.run(TINY, n=3, batch_size=3, output=tmp_path / "out")
-    assert not exp.is_study
+    # A single experiment is written with a study's layout (one run).
+    assert exp.is_study
     assert exp.path.name.startswith("experiment_")
     runs = exp.runs()
     assert len(runs) == 1
     row = runs.iloc[0]
     assert row["throughput.requests"] == 3
     assert row["effective.batch_size"] == 3
-    assert row["measurement_config_hash"] == exp.result["measurement_config_hash"]
+    assert row["measurement_config_hash"] == exp.result["configurations"][0]["measurement_config_hash"]
 
 
 def test_default_output_is_the_user_configs_results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("LLEM_RESULTS_DIR", "elsewhere")
     exp = llem.run(TINY)
     assert exp.path.parent == tmp_path / "elsewhere"
-    assert (exp.path / "result.json").is_file()
+    assert (exp.path / "manifest.json").is_file()
 
 
 def test_bad_field_is_bad_input(tmp_path):
