@@ -2,7 +2,6 @@ package native
 
 import (
 	"fmt"
-	"sync"
 )
 
 // Kernel path names recorded in LoadInfo.Effective["kernels"].
@@ -16,6 +15,8 @@ const (
 type kernels struct {
 	name string // "avx2-fma-asm" or "portable-go"
 	dot  func(a, b []float32) float32
+	// axpy sets y[i] += a·x[i] (the attention's weighted value sum).
+	axpy func(a float32, x, y []float32)
 	// gemv sets y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows.
 	gemv func(w, x, y []float32, rows, cols int)
 	// dequant decodes one row of a tensor type to float32.
@@ -28,7 +29,7 @@ type kernels struct {
 // selectKernels resolves a kernels setting (auto, simd, portable) to an
 // implementation, erroring when simd is asked for and this CPU lacks it.
 func selectKernels(want string) (kernels, error) {
-	portable := kernels{name: "portable-go", dot: dotPortable, gemv: gemvPortable, dequant: dequantRow}
+	portable := kernels{name: "portable-go", dot: dotPortable, axpy: axpyPortable, gemv: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
 	switch want {
 	case "", KernelsAuto:
@@ -71,28 +72,4 @@ func gemvWith(dot func(a, b []float32) float32, w, x, y []float32, rows, cols in
 	for r := 0; r < rows; r++ {
 		y[r] = dot(w[r*cols:(r+1)*cols], x)
 	}
-}
-
-// workers runs data-parallel loops on a fixed number of goroutines.
-type workers struct{ n int }
-
-// parallel splits [0, total) into at most w.n contiguous chunks and runs fn
-// on each, returning when all are done. With one worker it runs inline.
-func (w workers) parallel(total int, fn func(lo, hi int)) {
-	n := min(w.n, total)
-	if n <= 1 {
-		fn(0, total)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (total + n - 1) / n
-	for lo := 0; lo < total; lo += chunk {
-		hi := min(lo+chunk, total)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
 }

@@ -19,6 +19,19 @@ func dotSIMD(a, b []float32) float32 {
 	return dotAVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 }
 
+// axpyAVX2 is implemented in kernels_amd64.s (AVX2 + FMA).
+//
+//go:noescape
+func axpyAVX2(a float32, x, y *float32, n int)
+
+func axpySIMD(a float32, x, y []float32) {
+	if len(y) == 0 {
+		return
+	}
+	x = x[:len(y)]
+	axpyAVX2(a, unsafe.SliceData(x), unsafe.SliceData(y), len(y))
+}
+
 // gemvAVX2 is implemented in kernels_amd64.s; cols%8 == 0.
 //
 //go:noescape
@@ -178,7 +191,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		return kernels{name: "avx2-fma-asm", dot: dotSIMD, gemv: gemvSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD}, true
+		return kernels{name: "avx2-fma-asm", dot: dotSIMD, axpy: axpySIMD, gemv: gemvSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD}, true
 	}
 	return kernels{}, false
 }

@@ -1,0 +1,142 @@
+package native
+
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+	"testing"
+)
+
+// TestExpf checks the float32 e^x against float64 math.Exp over the range
+// SiLU sees (and past it, where expf falls back to math.Exp).
+func TestExpf(t *testing.T) {
+	for x := float32(-100); x <= 100; x += 0.0137 {
+		want := math.Exp(float64(x))
+		got := float64(expf(x))
+		if x < -87 || x > 88.7 { // float32 subnormals and overflow: only the rounding of math.Exp
+			want = float64(float32(want))
+		}
+		if rel := math.Abs(got-want) / want; rel > 3e-7 && got != want {
+			t.Fatalf("expf(%g) = %g, want %g (relative error %g)", x, got, want, rel)
+		}
+	}
+	if got := expf(-200); got != 0 {
+		t.Errorf("expf(-200) = %g, want 0", got)
+	}
+	if got := expf(200); !math.IsInf(float64(got), 1) {
+		t.Errorf("expf(200) = %g, want +Inf", got)
+	}
+}
+
+func TestAxpyAgree(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok {
+		t.Skip("no SIMD kernels on this CPU")
+	}
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 23, 48, 64, 100} {
+		x, a, b := make([]float32, n), make([]float32, n), make([]float32, n)
+		synthTensor{name: "x", std: 1}.fillRow(1, 0, x)
+		synthTensor{name: "y", std: 1}.fillRow(1, 1, a)
+		copy(b, a)
+		axpyPortable(0.37, x, a)
+		simd.axpy(0.37, x, b)
+		for i := range a {
+			if d := math.Abs(float64(a[i] - b[i])); d > 1e-6 {
+				t.Fatalf("n %d element %d: portable %g simd %g", n, i, a[i], b[i])
+			}
+		}
+	}
+}
+
+// TestPoolCoversRange checks that every index of a parallel loop runs
+// exactly once, on a worker index below the pool's size, for pool sizes
+// above, at and below the work.
+func TestPoolCoversRange(t *testing.T) {
+	for _, workers := range []int{1, 2, 3, 8} {
+		p := newPool(workers)
+		for _, total := range []int{0, 1, 2, 5, 64, 1001} {
+			hits := make([]atomic.Int32, total)
+			var badWorker atomic.Bool
+			for range 3 { // reuse the same goroutines
+				p.parallel(total, taskFunc(func(w, lo, hi int) {
+					if w < 0 || w >= p.size() {
+						badWorker.Store(true)
+					}
+					for i := lo; i < hi; i++ {
+						hits[i].Add(1)
+					}
+				}))
+			}
+			for i := range hits {
+				if n := hits[i].Load(); n != 3 {
+					t.Fatalf("workers %d total %d: index %d ran %d times, want 3", workers, total, i, n)
+				}
+			}
+			if badWorker.Load() {
+				t.Fatalf("workers %d: worker index out of range", workers)
+			}
+		}
+		p.close()
+		ran := false
+		p.parallel(3, taskFunc(func(_, _, _ int) { ran = true }))
+		if !ran {
+			t.Fatal("closed pool did not run inline")
+		}
+	}
+}
+
+// decodeRunner prepares a runner on the synthetic stories15M model with its
+// cache prefilled for one token, ready for decode steps.
+func decodeRunner(tb testing.TB, kname string, typ GGMLType, threads int) (*runner, []*kvCache) {
+	tb.Helper()
+	m, err := SynthModel("stories15M", DefaultWeightsSeed, typ, 2)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	k, err := selectKernels(kname)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := newRunner(m, k, threads)
+	tb.Cleanup(r.close)
+	caches := []*kvCache{newKVCache(m.Shape, 256)}
+	r.forward([]step{{pos: 0, tok: 1, logits: true}}, caches)
+	return r, caches
+}
+
+// TestDecodeStepAllocs pins the decode loop's forward pass at batch 1 to
+// zero allocations per token, one thread and two.
+func TestDecodeStepAllocs(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		r, caches := decodeRunner(t, KernelsAuto, TypeQ8_0, threads)
+		pos := 1
+		steps := []step{{tok: 100, logits: true}}
+		allocs := testing.AllocsPerRun(20, func() {
+			steps[0].pos = pos
+			pos++
+			r.forward(steps, caches)
+		})
+		if allocs != 0 {
+			t.Errorf("threads %d: %v allocations per decode step, want 0", threads, allocs)
+		}
+	}
+}
+
+// BenchmarkDecodeStep is one batch-1 decode forward pass of stories15M (a
+// token's cost without sampling), per tensor type and thread count; run
+// with -benchmem to see allocations per token.
+func BenchmarkDecodeStep(b *testing.B) {
+	for _, typ := range []GGMLType{TypeF32, TypeQ8_0} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("stories15M/%s/threads=%d", typ, threads), func(b *testing.B) {
+				r, caches := decodeRunner(b, KernelsAuto, typ, threads)
+				steps := []step{{tok: 100, logits: true}}
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					steps[0].pos = 1 + i%250
+					r.forward(steps, caches)
+				}
+			})
+		}
+	}
+}
