@@ -36,6 +36,9 @@ type runner struct {
 	buf map[string][]float32
 	// Per-worker scratch: decoded weight rows (matmul) and attention scores.
 	tmp, scores [][]float32
+	// Activations quantised to Q8_0 for the integer kernel (gemvQ8).
+	qx []byte
+	qd []float32
 	// The parallel steps' tasks, reused so the decode loop allocates nothing.
 	mt matmulTask
 	at attnTask
@@ -152,7 +155,59 @@ func (r *runner) matmul(n int, jobs ...mm) {
 		t.first = append(t.first, total)
 		total += (jb.w.rows + blockRows(jb.w.cols) - 1) / blockRows(jb.w.cols)
 	}
+	r.quantizeActs(n)
 	r.w.parallel(total, t)
+}
+
+// quantizeActs quantises, for each of the matmul's jobs that the integer
+// Q8_0 kernel serves, its n activation rows into r.qx/r.qd, once per
+// distinct x (Q, K and V share theirs), and records where in t.qoff (-1
+// for jobs on the float path).
+func (r *runner) quantizeActs(n int) {
+	t := &r.mt
+	t.qoff = t.qoff[:0]
+	need := 0
+	for _, jb := range t.jobs {
+		if r.useQ8(jb.w, n) {
+			need += n * jb.w.cols
+		}
+	}
+	if need == 0 {
+		for range t.jobs {
+			t.qoff = append(t.qoff, -1)
+		}
+		return
+	}
+	if cap(r.qx) < need {
+		r.qx, r.qd = make([]byte, need), make([]float32, need/32)
+	}
+	used := 0
+	for j, jb := range t.jobs {
+		off := -1
+		if r.useQ8(jb.w, n) {
+			for i := range j {
+				if t.qoff[i] >= 0 && &t.jobs[i].x[0] == &jb.x[0] && t.jobs[i].w.cols == jb.w.cols {
+					off = t.qoff[i]
+				}
+			}
+			if off < 0 {
+				off = used
+				m := n * jb.w.cols
+				quantizeQ8Acts(jb.x[:m], r.qx[off:off+m], r.qd[off/32:(off+m)/32])
+				used += m
+			}
+		}
+		t.qoff = append(t.qoff, off)
+	}
+}
+
+// useQ8 reports whether w is multiplied by the integer Q8_0 kernel: at
+// every batch size, prefill included, as llama.cpp quantises the
+// activations of every Q8_0 product (decoding blocks to F32 for large
+// batches instead would change the prompt's keys and values slightly, and
+// with them close greedy choices).
+func (r *runner) useQ8(w *matrix, _ int) bool {
+	return r.k.gemvQ8 != nil && w.typ == TypeQ8_0 && w.cols%32 == 0
 }
 
 // matmulTask is matmul's parallel step: blocks [lo, hi) of its jobs.
@@ -161,6 +216,7 @@ type matmulTask struct {
 	n     int
 	jobs  []mm
 	first []int
+	qoff  []int // per job: offset of its quantised activations in r.qx, or -1
 }
 
 func (t *matmulTask) run(w, lo, hi int) {
@@ -172,7 +228,12 @@ func (t *matmulTask) run(w, lo, hi int) {
 		jb := t.jobs[j]
 		br := blockRows(jb.w.cols)
 		r0 := (i - t.first[j]) * br
-		t.r.mulBlock(jb, t.n, r0, min(r0+br, jb.w.rows), &t.r.tmp[w])
+		r1 := min(r0+br, jb.w.rows)
+		if off := t.qoff[j]; off >= 0 {
+			t.r.mulBlockQ8(jb, t.n, r0, r1, off)
+			continue
+		}
+		t.r.mulBlock(jb, t.n, r0, r1, &t.r.tmp[w])
 	}
 }
 
@@ -216,6 +277,18 @@ func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
 	}
 	for b := 0; b < n; b++ {
 		r.k.gemv(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+	}
+}
+
+// mulBlockQ8 computes rows r0..r1 of Q8_0 jb for all n activation rows,
+// quantised at offset off of r.qx.
+func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
+	cols, rows := jb.w.cols, jb.w.rows
+	rb := TypeQ8_0.rowBytes(cols)
+	wq := jb.w.raw[r0*rb : r1*rb]
+	for b := range n {
+		o := off + b*cols
+		r.k.gemvQ8(wq, r.qx[o:o+cols], r.qd[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
 	}
 }
 

@@ -9,11 +9,14 @@ const (
 	KernelsAuto     = "auto"
 	KernelsSIMD     = "simd"
 	KernelsPortable = "portable"
+	// KernelsSIMDFloat is simd with Q8_0 weights multiplied against float32
+	// activations (the path before the integer Q8_0 kernel).
+	KernelsSIMDFloat = "simd-float"
 )
 
 // kernels is the set of inner loops the forward pass runs.
 type kernels struct {
-	name string // "avx2-fma-asm" or "portable-go"
+	name string // "avx2-int8-asm", "avx2-fma-asm" or "portable-go"
 	dot  func(a, b []float32) float32
 	// axpy sets y[i] += a·x[i] (the attention's weighted value sum).
 	axpy func(a float32, x, y []float32)
@@ -24,10 +27,15 @@ type kernels struct {
 	// gemvQuant, when set, is gemv straight from quantized rows of type t;
 	// it reports false when it cannot handle t or cols.
 	gemvQuant func(t GGMLType, w []byte, x, y []float32, rows, cols int) bool
+	// gemvQ8, when set, multiplies Q8_0 weight rows with activations
+	// quantised to Q8_0 (quantizeQ8Acts) in integer arithmetic.
+	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
 }
 
-// selectKernels resolves a kernels setting (auto, simd, portable) to an
-// implementation, erroring when simd is asked for and this CPU lacks it.
+// selectKernels resolves a kernels setting (auto, simd, simd-float,
+// portable) to an implementation, erroring when simd is asked for and this
+// CPU lacks it. auto and simd include the integer Q8_0 kernel; simd-float
+// leaves it out.
 func selectKernels(want string) (kernels, error) {
 	portable := kernels{name: "portable-go", dot: dotPortable, axpy: axpyPortable, gemv: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
@@ -37,15 +45,18 @@ func selectKernels(want string) (kernels, error) {
 			return simd, nil
 		}
 		return portable, nil
-	case KernelsSIMD:
+	case KernelsSIMD, KernelsSIMDFloat:
 		if !ok {
-			return kernels{}, fmt.Errorf("kernels=simd: %s", simdUnavailable())
+			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
+		}
+		if want == KernelsSIMDFloat {
+			simd.name, simd.gemvQ8 = "avx2-fma-asm", nil
 		}
 		return simd, nil
 	case KernelsPortable:
 		return portable, nil
 	}
-	return kernels{}, fmt.Errorf("unknown kernels %q (want auto, simd or portable)", want)
+	return kernels{}, fmt.Errorf("unknown kernels %q (want auto, simd, simd-float or portable)", want)
 }
 
 // dotPortable is the pure-Go dot product, unrolled by four with independent

@@ -1169,3 +1169,84 @@ axtail:
 axdone:
 	VZEROUPPER
 	RET
+
+// Q8ROW adds one Q8_0 weight row's block (at RP+BX: f16 scale, 32 int8) times
+// the activation block (Y0, scale in X2) to ACC, as ggml's
+// ggml_vec_dot_q8_0_q8_0: |w| (unsigned) times x·sign(w) (signed) with
+// VPMADDUBSW, pairs summed to int32 with VPMADDWD, converted, scaled by
+// dw·dx.
+#define Q8ROW(RP, ACC) \
+	MOVWLZX (RP)(BX*1), AX \
+	VMOVQ AX, X4 \
+	VCVTPH2PS X4, X4 \
+	VMULSS X2, X4, X4 \
+	VBROADCASTSS X4, Y4 \
+	VMOVDQU 2(RP)(BX*1), Y3 \
+	VPSIGNB Y3, Y3, Y5 \
+	VPSIGNB Y3, Y0, Y6 \
+	VPMADDUBSW Y6, Y5, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS Y4, Y5, ACC
+
+// Q8HSUM stores the horizontal sum of ACC (Y) at OFF(DI).
+#define Q8HSUM(ACC, XACC, OFF) \
+	VEXTRACTF128 $1, ACC, X12 \
+	VADDPS X12, XACC, XACC \
+	VHADDPS XACC, XACC, XACC \
+	VHADDPS XACC, XACC, XACC \
+	VMOVSS XACC, OFF(DI)
+
+// func gemvQ8Q8AVX2(w, xq *byte, xd, y *float32, groups, nblocks int)
+TEXT ·gemvQ8Q8AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), R8
+	MOVQ y+24(FP), DI
+	MOVQ groups+32(FP), R12
+	MOVQ nblocks+40(FP), R13
+	IMULQ $34, R13
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q8group:
+	TESTQ R12, R12
+	JE    q8done
+	LEAQ (R8)(R13*1), R9
+	LEAQ (R9)(R13*1), R10
+	LEAQ (R10)(R13*1), R11
+	MOVQ xq+8(FP), SI
+	MOVQ xd+16(FP), DX
+	MOVQ nblocks+40(FP), CX
+	XORQ BX, BX
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+q8blk:
+	TESTQ CX, CX
+	JE    q8red
+	VMOVDQU (SI), Y0
+	VMOVSS (DX), X2
+	Q8ROW(R8, Y8)
+	Q8ROW(R9, Y9)
+	Q8ROW(R10, Y10)
+	Q8ROW(R11, Y11)
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $34, BX
+	DECQ CX
+	JMP  q8blk
+
+q8red:
+	Q8HSUM(Y8, X8, 0)
+	Q8HSUM(Y9, X9, 4)
+	Q8HSUM(Y10, X10, 8)
+	Q8HSUM(Y11, X11, 12)
+	ADDQ $16, DI
+	LEAQ (R8)(R13*4), R8
+	DECQ R12
+	JMP  q8group
+
+q8done:
+	VZEROUPPER
+	RET
