@@ -198,27 +198,23 @@ func simdKernels() (kernels, bool) {
 
 func simdUnavailable() string { return "this CPU lacks AVX2, FMA or F16C" }
 
-// gemvQ8Q8AVX2 (kernels_amd64.s) multiplies groups×4 Q8_0 weight rows of
+// gemvQ8Q8AVX2 (kernels_amd64.s) multiplies rows Q8_0 weight rows of
 // nblocks blocks with Q8_0 activations xq (int8) and xd (block scales) in
-// integer instructions, four rows sharing each activation load.
+// integer instructions.
 //
 //go:noescape
-func gemvQ8Q8AVX2(w, xq *byte, xd, y *float32, groups, nblocks int)
+func gemvQ8Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 
-// gemvQ8Q8SIMD is gemvQ8Q8Portable with the AVX2 kernel for whole groups
-// of four rows.
+// gemvQ8Q8SIMD is gemvQ8Q8Portable in AVX2.
 func gemvQ8Q8SIMD(w, qs []byte, ds, y []float32, rows, cols int) {
 	nb := cols / 32
 	rb := nb * 34
-	g := rows / 4
-	if g > 0 && nb > 0 {
-		_ = w[4*g*rb-1]
-		_ = qs[nb*32-1]
-		_ = ds[nb-1]
-		_ = y[4*g-1]
-		gemvQ8Q8AVX2(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(y), g, nb)
+	if rows == 0 || nb == 0 {
+		return
 	}
-	for r := 4 * g; r < rows; r++ {
-		y[r] = dotQ8Q8(w[r*rb:(r+1)*rb], qs, ds, nb)
-	}
+	_ = w[rows*rb-1]
+	_ = qs[nb*32-1]
+	_ = ds[nb-1]
+	_ = y[rows-1]
+	gemvQ8Q8AVX2(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(y), rows, nb)
 }
