@@ -322,7 +322,7 @@ func (t *attnTask) run(w, lo, hi int) {
 	s := t.r.m.Shape
 	d, kvd, hd, group := s.Dim, s.KVDim(), s.HeadDim(), s.Heads/s.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	dot, axpy := t.r.k.dot, t.r.k.axpy
+	scoresK, valuesK := t.r.k.scores, t.r.k.values
 	scores := t.r.scores[w]
 	for i := lo; i < hi; i++ {
 		si, h := i/s.Heads, i%s.Heads
@@ -331,15 +331,9 @@ func (t *attnTask) run(w, lo, hi int) {
 		off := (h / group) * hd
 		qh := t.q[si*d+h*hd : si*d+(h+1)*hd]
 		sc := scores[:st.pos+1]
-		for p := range sc {
-			sc[p] = dot(qh, kc[p*kvd+off:p*kvd+off+hd]) * scale
-		}
+		scoresK(qh, kc[off:], kvd, scale, sc)
 		softmax(sc)
-		o := t.out[si*d+h*hd : si*d+(h+1)*hd]
-		clear(o)
-		for p, a := range sc {
-			axpy(a, vc[p*kvd+off:p*kvd+off+hd], o)
-		}
+		valuesK(sc, vc[off:], kvd, t.out[si*d+h*hd:si*d+(h+1)*hd])
 	}
 }
 
@@ -438,11 +432,19 @@ func expf(x float32) float32 {
 	return j*k + k
 }
 
-// axpyPortable sets y[i] += a·x[i].
-func axpyPortable(a float32, x, y []float32) {
-	x = x[:len(y)]
-	for i := range y {
-		y[i] += a * x[i]
+func attnScoresPortable(q, k []float32, stride int, scale float32, out []float32) {
+	for p := range out {
+		out[p] = dotPortable(q, k[p*stride:p*stride+len(q)]) * scale
+	}
+}
+
+func attnValuesPortable(a, v []float32, stride int, out []float32) {
+	clear(out)
+	for p, w := range a {
+		vv := v[p*stride : p*stride+len(out)]
+		for j := range out {
+			out[j] += w * vv[j]
+		}
 	}
 }
 

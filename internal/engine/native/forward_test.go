@@ -28,21 +28,38 @@ func TestExpf(t *testing.T) {
 	}
 }
 
-func TestAxpyAgree(t *testing.T) {
+// TestAttnKernelsAgree checks the attention kernels (scores over strided
+// keys, weighted sum of strided values) against the portable ones.
+func TestAttnKernelsAgree(t *testing.T) {
 	simd, ok := simdKernels()
 	if !ok {
 		t.Skip("no SIMD kernels on this CPU")
 	}
-	for _, n := range []int{0, 1, 7, 8, 9, 16, 23, 48, 64, 100} {
-		x, a, b := make([]float32, n), make([]float32, n), make([]float32, n)
-		synthTensor{name: "x", std: 1}.fillRow(1, 0, x)
-		synthTensor{name: "y", std: 1}.fillRow(1, 1, a)
-		copy(b, a)
-		axpyPortable(0.37, x, a)
-		simd.axpy(0.37, x, b)
-		for i := range a {
-			if d := math.Abs(float64(a[i] - b[i])); d > 1e-6 {
-				t.Fatalf("n %d element %d: portable %g simd %g", n, i, a[i], b[i])
+	for _, hd := range []int{8, 12, 48, 64, 128} {
+		for _, n := range []int{1, 2, 3, 17} {
+			stride := 3*hd + 8
+			q, kv := make([]float32, hd), make([]float32, n*stride)
+			synthTensor{name: "q", std: 1}.fillRow(1, hd, q)
+			synthTensor{name: "kv", std: 1}.fillRow(1, n, kv)
+			a, b := make([]float32, n), make([]float32, n)
+			attnScoresPortable(q, kv[5:], stride, 0.3, a)
+			simd.scores(q, kv[5:], stride, 0.3, b)
+			for p := range a {
+				if d := math.Abs(float64(a[p] - b[p])); d > 1e-5 {
+					t.Fatalf("scores hd %d n %d position %d: portable %g simd %g", hd, n, p, a[p], b[p])
+				}
+			}
+			softmax(a)
+			oa, ob := make([]float32, hd), make([]float32, hd)
+			for i := range ob {
+				ob[i] = 99 // overwritten, not added to
+			}
+			attnValuesPortable(a, kv[5:], stride, oa)
+			simd.values(a, kv[5:], stride, ob)
+			for j := range oa {
+				if d := math.Abs(float64(oa[j] - ob[j])); d > 1e-5 {
+					t.Fatalf("values hd %d n %d element %d: portable %g simd %g", hd, n, j, oa[j], ob[j])
+				}
 			}
 		}
 	}

@@ -18,8 +18,12 @@ const (
 type kernels struct {
 	name string // "avx2-int8-asm", "avx2-fma-asm" or "portable-go"
 	dot  func(a, b []float32) float32
-	// axpy sets y[i] += a·x[i] (the attention's weighted value sum).
-	axpy func(a float32, x, y []float32)
+	// scores sets out[p] = scale·dot(q, k[p·stride:p·stride+len(q)]) for
+	// p < len(out) (a head's attention scores over its cached keys).
+	scores func(q, k []float32, stride int, scale float32, out []float32)
+	// values sets out[j] = Σ_p a[p]·v[p·stride+j] for j < len(out),
+	// p < len(a) (the attention's weighted sum of cached values).
+	values func(a, v []float32, stride int, out []float32)
 	// gemv sets y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows.
 	gemv func(w, x, y []float32, rows, cols int)
 	// dequant decodes one row of a tensor type to float32.
@@ -37,7 +41,7 @@ type kernels struct {
 // CPU lacks it. auto and simd include the integer Q8_0 kernel; simd-float
 // leaves it out.
 func selectKernels(want string) (kernels, error) {
-	portable := kernels{name: "portable-go", dot: dotPortable, axpy: axpyPortable, gemv: gemvPortable, dequant: dequantRow}
+	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, gemv: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
 	switch want {
 	case "", KernelsAuto:

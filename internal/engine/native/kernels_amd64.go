@@ -19,17 +19,33 @@ func dotSIMD(a, b []float32) float32 {
 	return dotAVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 }
 
-// axpyAVX2 is implemented in kernels_amd64.s (AVX2 + FMA).
+// attnScoresAVX2 and attnValuesAVX2 are implemented in kernels_amd64.s
+// (AVX2 + FMA); hd must be a positive multiple of 8.
 //
 //go:noescape
-func axpyAVX2(a float32, x, y *float32, n int)
+func attnScoresAVX2(q, k *float32, stride, n, hd int, scale float32, out *float32)
 
-func axpySIMD(a float32, x, y []float32) {
-	if len(y) == 0 {
+//go:noescape
+func attnValuesAVX2(a, v *float32, stride, n, hd int, out *float32)
+
+func attnScoresSIMD(q, k []float32, stride int, scale float32, out []float32) {
+	hd, n := len(q), len(out)
+	if hd%8 != 0 || n == 0 {
+		attnScoresPortable(q, k, stride, scale, out)
 		return
 	}
-	x = x[:len(y)]
-	axpyAVX2(a, unsafe.SliceData(x), unsafe.SliceData(y), len(y))
+	_ = k[(n-1)*stride+hd-1]
+	attnScoresAVX2(unsafe.SliceData(q), unsafe.SliceData(k), stride, n, hd, scale, unsafe.SliceData(out))
+}
+
+func attnValuesSIMD(a, v []float32, stride int, out []float32) {
+	hd, n := len(out), len(a)
+	if hd%8 != 0 || n == 0 {
+		attnValuesPortable(a, v, stride, out)
+		return
+	}
+	_ = v[(n-1)*stride+hd-1]
+	attnValuesAVX2(unsafe.SliceData(a), unsafe.SliceData(v), stride, n, hd, unsafe.SliceData(out))
 }
 
 // gemvSIMD is one dotAVX2 per weight row. A kernel taking four rows at a
@@ -183,7 +199,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		return kernels{name: "avx2-int8-asm", dot: dotSIMD, axpy: axpySIMD, gemv: gemvSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD}, true
+		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, gemv: gemvSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD}, true
 	}
 	return kernels{}, false
 }

@@ -1020,51 +1020,96 @@ bfdone:
 	VZEROUPPER
 	RET
 
-// func axpyAVX2(a float32, x, y *float32, n int)
-// y[i] += a·x[i] for i < n.
-TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
-	VBROADCASTSS a+0(FP), Y0
-	MOVQ x+8(FP), SI
-	MOVQ y+16(FP), DI
+// func attnScoresAVX2(q, k *float32, stride, n, hd int, scale float32, out *float32)
+// out[p] = scale·dot(q, k[p·stride : p·stride+hd]) for p < n; hd a
+// positive multiple of 8.
+TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-56
+	MOVQ q+0(FP), SI
+	MOVQ k+8(FP), R8
+	MOVQ stride+16(FP), R9
+	SHLQ $2, R9
 	MOVQ n+24(FP), CX
+	MOVQ hd+32(FP), R10
+	VMOVSS scale+40(FP), X3
+	MOVQ out+48(FP), DI
 
-axloop16:
-	CMPQ CX, $16
-	JL   axloop8
-	VMOVUPS (DI), Y1
-	VMOVUPS 32(DI), Y2
-	VFMADD231PS (SI), Y0, Y1
-	VFMADD231PS 32(SI), Y0, Y2
-	VMOVUPS Y1, (DI)
-	VMOVUPS Y2, 32(DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP  axloop16
-
-axloop8:
-	CMPQ CX, $8
-	JL   axtail
-	VMOVUPS (DI), Y1
-	VFMADD231PS (SI), Y0, Y1
-	VMOVUPS Y1, (DI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $8, CX
-	JMP  axloop8
-
-axtail:
+asp:
 	TESTQ CX, CX
-	JE    axdone
-	VMOVSS (DI), X1
-	VFMADD231SS (SI), X0, X1
-	VMOVSS X1, (DI)
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  axtail
+	JE    asdone
+	VXORPS Y0, Y0, Y0
+	XORQ AX, AX
+	MOVQ R10, DX
 
-axdone:
+ase:
+	VMOVUPS (SI)(AX*1), Y1
+	VFMADD231PS (R8)(AX*1), Y1, Y0
+	ADDQ $32, AX
+	SUBQ $8, DX
+	JNZ  ase
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMULSS X3, X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ R9, R8
+	DECQ CX
+	JMP  asp
+
+asdone:
+	VZEROUPPER
+	RET
+
+// func attnValuesAVX2(a, v *float32, stride, n, hd int, out *float32)
+// out[j] = Σ_p a[p]·v[p·stride+j] for j < hd, p < n; hd a positive
+// multiple of 8. Each 8-wide slice of out stays in registers while the
+// positions stream past (even and odd positions in two accumulators).
+TEXT ·attnValuesAVX2(SB), NOSPLIT, $0-48
+	MOVQ a+0(FP), SI
+	MOVQ v+8(FP), R8
+	MOVQ stride+16(FP), R9
+	SHLQ $2, R9
+	MOVQ hd+32(FP), R10
+	MOVQ out+40(FP), DI
+
+avj:
+	TESTQ R10, R10
+	JE    avdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ n+24(FP), CX
+	MOVQ R8, R11
+	XORQ AX, AX
+
+avp2:
+	CMPQ CX, $2
+	JL   avp1
+	VBROADCASTSS (SI)(AX*1), Y2
+	VFMADD231PS (R11), Y2, Y0
+	ADDQ R9, R11
+	VBROADCASTSS 4(SI)(AX*1), Y3
+	VFMADD231PS (R11), Y3, Y1
+	ADDQ R9, R11
+	ADDQ $8, AX
+	SUBQ $2, CX
+	JMP  avp2
+
+avp1:
+	TESTQ CX, CX
+	JE    avst
+	VBROADCASTSS (SI)(AX*1), Y2
+	VFMADD231PS (R11), Y2, Y0
+
+avst:
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, R10
+	JMP  avj
+
+avdone:
 	VZEROUPPER
 	RET
 
