@@ -157,3 +157,19 @@ func BenchmarkDecodeStep(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPoolStep is the overhead of one parallel step with trivial work
+// (a forward pass of stories15M has about 60 per token).
+func BenchmarkPoolStep(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			p := newPool(workers)
+			defer p.close()
+			var sink [2]int
+			t := taskFunc(func(w, lo, hi int) { sink[w] += hi - lo })
+			for b.Loop() {
+				p.parallel(2, t)
+			}
+		})
+	}
+}
