@@ -216,6 +216,7 @@ func (e *Engine) generate(ctx context.Context, batch []engine.Prompt, p engine.G
 		if err != nil {
 			return nil, err
 		}
+		samp.argmax = e.run.k.argmax
 		for _, id := range c {
 			samp.observe(id)
 		}

@@ -65,6 +65,32 @@ func TestAttnKernelsAgree(t *testing.T) {
 	}
 }
 
+// TestArgmaxAgree checks the SIMD argmax against the portable one,
+// including ties (the first index wins), -Inf (banned tokens) and ragged
+// lengths.
+func TestArgmaxAgree(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok {
+		t.Skip("no SIMD kernels on this CPU")
+	}
+	for _, n := range []int{1, 7, 8, 9, 16, 100, 32000} {
+		x := make([]float32, n)
+		synthTensor{name: "logits", std: 1}.fillRow(3, n, x)
+		cases := [][]float32{x}
+		tie := append([]float32(nil), x...)
+		tie[n/2], tie[n-1] = 5, 5
+		cases = append(cases, tie)
+		inf := append([]float32(nil), x...)
+		inf[argmaxPortable(x)] = float32(math.Inf(-1))
+		cases = append(cases, inf, make([]float32, n))
+		for i, c := range cases {
+			if a, b := argmaxPortable(c), simd.argmax(c); a != b {
+				t.Fatalf("n %d case %d: portable %d simd %d", n, i, a, b)
+			}
+		}
+	}
+}
+
 // TestPoolCoversRange checks that every index of a parallel loop runs
 // exactly once, on a worker index below the pool's size, for pool sizes
 // above, at and below the work.

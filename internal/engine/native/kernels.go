@@ -24,6 +24,9 @@ type kernels struct {
 	// values sets out[j] = Σ_p a[p]·v[p·stride+j] for j < len(out),
 	// p < len(a) (the attention's weighted sum of cached values).
 	values func(a, v []float32, stride int, out []float32)
+	// argmax returns the first index of the largest element (greedy
+	// decoding; logits hold no NaNs).
+	argmax func(x []float32) int
 	// gemv sets y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows.
 	gemv func(w, x, y []float32, rows, cols int)
 	// dequant decodes one row of a tensor type to float32.
@@ -41,7 +44,7 @@ type kernels struct {
 // CPU lacks it. auto and simd include the integer Q8_0 kernel; simd-float
 // leaves it out.
 func selectKernels(want string) (kernels, error) {
-	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, gemv: gemvPortable, dequant: dequantRow}
+	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
 	switch want {
 	case "", KernelsAuto:

@@ -1184,3 +1184,50 @@ q1red:
 q1done:
 	VZEROUPPER
 	RET
+
+// func argmaxAVX2(x *float32, n int) int
+// The first index of the largest of x[0:n], n a positive multiple of 8 (no
+// NaNs): the maximum by VMAXPS over 8 lanes, then the first 8-wide group
+// holding it, found with VCMPPS and VMOVMSKPS.
+TEXT ·argmaxAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VMOVUPS (SI), Y0
+	MOVQ $8, AX
+
+amloop:
+	CMPQ AX, CX
+	JGE  amreduce
+	VMAXPS (SI)(AX*4), Y0, Y0
+	ADDQ $8, AX
+	JMP  amloop
+
+amreduce:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VBROADCASTSS X0, Y0
+	XORQ AX, AX
+
+amfind:
+	VCMPPS $0, (SI)(AX*4), Y0, Y1
+	VMOVMSKPS Y1, DX
+	TESTL DX, DX
+	JNE  amfound
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JL   amfind
+	XORQ AX, AX
+	JMP  amret
+
+amfound:
+	BSFL DX, DX
+	ADDQ DX, AX
+
+amret:
+	VZEROUPPER
+	MOVQ AX, ret+16(FP)
+	RET
