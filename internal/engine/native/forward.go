@@ -276,7 +276,13 @@ func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
 		}
 	}
 	for b := 0; b < n; b++ {
-		r.k.gemv(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+		// F32 weights stream from memory for the first activation row only;
+		// a decoded block is in cache from the start.
+		gemv := r.k.gemvCached
+		if b == 0 && w.typ == TypeF32 {
+			gemv = r.k.gemv
+		}
+		gemv(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
 	}
 }
 

@@ -29,6 +29,8 @@ type kernels struct {
 	argmax func(x []float32) int
 	// gemv sets y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows.
 	gemv func(w, x, y []float32, rows, cols int)
+	// gemvCached is gemv for a block of w already in cache.
+	gemvCached func(w, x, y []float32, rows, cols int)
 	// dequant decodes one row of a tensor type to float32.
 	dequant func(t GGMLType, src []byte, dst []float32)
 	// gemvQuant, when set, is gemv straight from quantized rows of type t;
@@ -44,7 +46,7 @@ type kernels struct {
 // CPU lacks it. auto and simd include the integer Q8_0 kernel; simd-float
 // leaves it out.
 func selectKernels(want string) (kernels, error) {
-	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, dequant: dequantRow}
+	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
 	switch want {
 	case "", KernelsAuto:

@@ -74,6 +74,108 @@ done:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// func gemvAVX2(w, x, y *float32, rows, cols int)
+// y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows; cols must be a
+// multiple of 8. Four rows share each load of x; two accumulators per row
+// while 16 or more columns remain.
+TEXT ·gemvAVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ y+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ cols+32(FP), R10
+	SHLQ $2, R10
+
+rows4:
+	CMPQ R8, $4
+	JL   rows1
+	LEAQ (SI)(R10*1), R11
+	LEAQ (R11)(R10*1), R12
+	LEAQ (R12)(R10*1), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+	MOVQ R10, BX
+	SUBQ $64, BX
+
+loop4x16:
+	CMPQ AX, BX
+	JG   loop4
+	VMOVUPS (DI)(AX*1), Y8
+	VMOVUPS 32(DI)(AX*1), Y9
+	VFMADD231PS (SI)(AX*1), Y8, Y0
+	VFMADD231PS (R11)(AX*1), Y8, Y1
+	VFMADD231PS (R12)(AX*1), Y8, Y2
+	VFMADD231PS (R13)(AX*1), Y8, Y3
+	VFMADD231PS 32(SI)(AX*1), Y9, Y4
+	VFMADD231PS 32(R11)(AX*1), Y9, Y5
+	VFMADD231PS 32(R12)(AX*1), Y9, Y6
+	VFMADD231PS 32(R13)(AX*1), Y9, Y7
+	ADDQ $64, AX
+	JMP  loop4x16
+
+loop4:
+	CMPQ AX, R10
+	JGE  reduce4
+	VMOVUPS (DI)(AX*1), Y8
+	VFMADD231PS (SI)(AX*1), Y8, Y0
+	VFMADD231PS (R11)(AX*1), Y8, Y1
+	VFMADD231PS (R12)(AX*1), Y8, Y2
+	VFMADD231PS (R13)(AX*1), Y8, Y3
+	ADDQ $32, AX
+	JMP  loop4
+
+reduce4:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVUPS X0, (DX)
+	ADDQ $16, DX
+	LEAQ (R13)(R10*1), SI
+	SUBQ $4, R8
+	JMP  rows4
+
+rows1:
+	TESTQ R8, R8
+	JE    done
+	VXORPS Y0, Y0, Y0
+	XORQ AX, AX
+
+loop1:
+	CMPQ AX, R10
+	JGE  reduce1
+	VMOVUPS (DI)(AX*1), Y4
+	VFMADD231PS (SI)(AX*1), Y4, Y0
+	ADDQ $32, AX
+	JMP  loop1
+
+reduce1:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	ADDQ R10, SI
+	DECQ R8
+	JMP  rows1
+
+done:
+	VZEROUPPER
+	RET
+
 // func f16ToF32AVX2(src *uint16, dst *float32, n int)
 // Converts n half floats (n a multiple of 8) with F16C.
 TEXT ·f16ToF32AVX2(SB), NOSPLIT, $0-24
