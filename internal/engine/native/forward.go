@@ -294,7 +294,11 @@ func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
 	wq := jb.w.raw[r0*rb : r1*rb]
 	for b := range n {
 		o := off + b*cols
-		r.k.gemvQ8(wq, r.qx[o:o+cols], r.qd[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+		gemv := r.k.gemvQ8Cached // rows after the first find the block in cache
+		if b == 0 {
+			gemv = r.k.gemvQ8
+		}
+		gemv(wq, r.qx[o:o+cols], r.qd[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
 	}
 }
 

@@ -39,6 +39,8 @@ type kernels struct {
 	// gemvQ8, when set, multiplies Q8_0 weight rows with activations
 	// quantised to Q8_0 (quantizeQ8Acts) in integer arithmetic.
 	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
+	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
+	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
 }
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,
@@ -59,7 +61,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8 = "avx2-fma-asm", nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached = "avx2-fma-asm", nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:

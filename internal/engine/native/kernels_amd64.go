@@ -222,7 +222,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD}, true
+		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD}, true
 	}
 	return kernels{}, false
 }
@@ -270,4 +270,25 @@ func argmaxSIMD(x []float32) int {
 		}
 	}
 	return best
+}
+
+//go:noescape
+func gemvQ8Q8x4AVX2(w, xq *byte, xd, y *float32, groups, nblocks int)
+
+// gemvQ8Q8CachedSIMD is gemvQ8Q8SIMD for weight blocks already in cache:
+// four rows at a time (see gemvSIMD for why not when streaming).
+func gemvQ8Q8CachedSIMD(w, qs []byte, ds, y []float32, rows, cols int) {
+	nb := cols / 32
+	rb := nb * 34
+	g := rows / 4
+	if g > 0 && nb > 0 {
+		_ = w[4*g*rb-1]
+		_ = qs[nb*32-1]
+		_ = ds[nb-1]
+		_ = y[4*g-1]
+		gemvQ8Q8x4AVX2(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(y), g, nb)
+	}
+	if r := 4 * g; r < rows {
+		gemvQ8Q8SIMD(w[r*rb:], qs, ds, y[r:], rows-r, cols)
+	}
 }

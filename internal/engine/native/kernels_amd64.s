@@ -1333,3 +1333,59 @@ amret:
 	VZEROUPPER
 	MOVQ AX, ret+16(FP)
 	RET
+
+// func gemvQ8Q8x4AVX2(w, xq *byte, xd, y *float32, groups, nblocks int)
+// gemvQ8Q8AVX2 for groups×4 rows, four rows sharing each activation load:
+// for weight blocks already in cache.
+TEXT ·gemvQ8Q8x4AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), R8
+	MOVQ y+24(FP), DI
+	MOVQ groups+32(FP), R12
+	MOVQ nblocks+40(FP), R13
+	IMULQ $34, R13
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW $15, Y15, Y15
+
+q8group:
+	TESTQ R12, R12
+	JE    q8done
+	LEAQ (R8)(R13*1), R9
+	LEAQ (R9)(R13*1), R10
+	LEAQ (R10)(R13*1), R11
+	MOVQ xq+8(FP), SI
+	MOVQ xd+16(FP), DX
+	MOVQ nblocks+40(FP), CX
+	XORQ BX, BX
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+q8blk:
+	TESTQ CX, CX
+	JE    q8red
+	VMOVDQU (SI), Y0
+	VMOVSS (DX), X2
+	Q8ROW(R8, Y8)
+	Q8ROW(R9, Y9)
+	Q8ROW(R10, Y10)
+	Q8ROW(R11, Y11)
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $34, BX
+	DECQ CX
+	JMP  q8blk
+
+q8red:
+	Q8HSUM(Y8, X8, 0)
+	Q8HSUM(Y9, X9, 4)
+	Q8HSUM(Y10, X10, 8)
+	Q8HSUM(Y11, X11, 12)
+	ADDQ $16, DI
+	LEAQ (R8)(R13*4), R8
+	DECQ R12
+	JMP  q8group
+
+q8done:
+	VZEROUPPER
+	RET

@@ -26,12 +26,17 @@ func TestQ8Q8Agree(t *testing.T) {
 			want, got, flt := make([]float32, rows), make([]float32, rows), make([]float32, rows)
 			gemvQ8Q8Portable(raw, qs, ds, want, rows, cols)
 			simd.gemvQ8(raw, qs, ds, got, rows, cols)
+			cached := make([]float32, rows)
+			simd.gemvQ8Cached(raw, qs, ds, cached, rows, cols)
 			deq := make([]float32, rows*cols)
 			dequantRow(TypeQ8_0, raw, deq)
 			gemvPortable(deq, x, flt, rows, cols)
 			for r := range want {
 				if d := math.Abs(float64(want[r] - got[r])); d > 1e-5*math.Sqrt(float64(cols)) {
 					t.Fatalf("rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], got[r])
+				}
+				if d := math.Abs(float64(want[r] - cached[r])); d > 1e-5*math.Sqrt(float64(cols)) {
+					t.Fatalf("cached: rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], cached[r])
 				}
 				// Activation rounding: at most half a step of max|x|/127 per element.
 				if d := math.Abs(float64(want[r] - flt[r])); d > 0.02*math.Sqrt(float64(cols)) {
