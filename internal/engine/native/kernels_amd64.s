@@ -1263,6 +1263,23 @@ q1row:
 	MOVQ nblocks+40(FP), CX
 	XORQ BX, BX
 	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+
+q1blk2:
+	CMPQ CX, $2
+	JL   q1blk
+	VMOVDQU (SI), Y0
+	VMOVSS (DX), X2
+	Q8ROW(R8, Y8)
+	VMOVDQU 32(SI), Y0
+	VMOVSS 4(DX), X2
+	ADDQ $34, BX
+	Q8ROW(R8, Y9)
+	ADDQ $64, SI
+	ADDQ $8, DX
+	ADDQ $34, BX
+	SUBQ $2, CX
+	JMP  q1blk2
 
 q1blk:
 	TESTQ CX, CX
@@ -1277,6 +1294,7 @@ q1blk:
 	JMP  q1blk
 
 q1red:
+	VADDPS Y9, Y8, Y8
 	Q8HSUM(Y8, X8, 0)
 	ADDQ $4, DI
 	ADDQ BX, R8
