@@ -282,7 +282,7 @@ type NativeConfig struct {
 	// WeightsSeed seeds synthetic weights when Model is a shape name.
 	WeightsSeed *int64 `json:"weights_seed,omitempty" yaml:"weights_seed,omitempty"`
 	// Kernels is auto (fastest available), simd or portable.
-	Kernels *string `json:"kernels,omitempty" yaml:"kernels,omitempty" jsonschema:"enum=auto,enum=simd,enum=portable"`
+	Kernels *string `json:"kernels,omitempty" yaml:"kernels,omitempty" jsonschema:"enum=auto,enum=simd,enum=simd-float,enum=portable"`
 }
 
 // OpenAIConfig describes an OpenAI-compatible server and the load put on it.

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -142,6 +143,7 @@ func (e *Engine) Close() error {
 	if e.model == nil {
 		return nil
 	}
+	e.run.close()
 	err := e.model.Close()
 	e.model, e.run = nil, nil
 	return err
@@ -214,10 +216,13 @@ func (e *Engine) generate(ctx context.Context, batch []engine.Prompt, p engine.G
 		if err != nil {
 			return nil, err
 		}
+		samp.argmax = e.run.k.argmax
 		for _, id := range c {
 			samp.observe(id)
 		}
-		comps[i] = engine.Completion{PromptID: pr.ID, PromptTokens: len(ids), Start: start}
+		c = slices.Grow(c, maxNew) // decode appends without reallocating
+		comps[i] = engine.Completion{PromptID: pr.ID, PromptTokens: len(ids), Start: start,
+			TokenIDs: make([]int, 0, maxNew), TokenTimes: make([]time.Duration, 0, maxNew)}
 		seqs[i] = &seqState{ctx: c, maxNew: maxNew, samp: samp, comp: &comps[i]}
 		caches[i] = newKVCache(m.Shape, len(c)+maxNew)
 	}

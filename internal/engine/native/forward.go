@@ -32,13 +32,28 @@ type step struct {
 type runner struct {
 	m   *Model
 	k   kernels
-	w   workers
+	w   *pool
 	buf map[string][]float32
+	// Per-worker scratch: decoded weight rows (matmul) and attention scores.
+	tmp, scores [][]float32
+	// Activations quantised to Q8_0 for the integer kernel (gemvQ8).
+	qx []byte
+	qd []float32
+	// The parallel steps' tasks, reused so the decode loop allocates nothing.
+	mt matmulTask
+	at attnTask
 }
 
 func newRunner(m *Model, k kernels, threads int) *runner {
-	return &runner{m: m, k: k, w: workers{n: max(threads, 1)}, buf: map[string][]float32{}}
+	w := newPool(threads)
+	r := &runner{m: m, k: k, w: w, buf: map[string][]float32{},
+		tmp: make([][]float32, w.size()), scores: make([][]float32, w.size())}
+	r.mt.r, r.at.r = r, r
+	return r
 }
+
+// close stops the runner's worker goroutines.
+func (r *runner) close() { r.w.close() }
 
 // scratch returns a reusable buffer of n floats named name.
 func (r *runner) scratch(name string, n int) []float32 {
@@ -98,9 +113,7 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 		addInto(x, xb2)
 		rmsNorm(xb, x, ly.ffnNorm, n, s.NormEps)
 		r.matmul(n, mm{hb, xb, &ly.wGate}, mm{hb2, xb, &ly.wUp})
-		for i, g := range hb {
-			hb[i] = g / (1 + float32(math.Exp(float64(-g)))) * hb2[i]
-		}
+		swiglu(hb, hb2)
 		r.matmul(n, mm{xb2, hb, &ly.wDown})
 		addInto(x, xb2)
 	}
@@ -133,25 +146,95 @@ func (r *runner) matmul(n int, jobs ...mm) {
 	if n == 0 {
 		return
 	}
-	first := make([]int, len(jobs)) // first global block index of each job
+	t := &r.mt
+	t.n = n
+	t.jobs = append(t.jobs[:0], jobs...)
+	t.first = t.first[:0] // first global block index of each job
 	total := 0
-	for j, jb := range jobs {
-		first[j] = total
+	for _, jb := range jobs {
+		t.first = append(t.first, total)
 		total += (jb.w.rows + blockRows(jb.w.cols) - 1) / blockRows(jb.w.cols)
 	}
-	r.w.parallel(total, func(lo, hi int) {
-		var tmp []float32 // decoded rows, allocated on first use
-		j := 0
-		for i := lo; i < hi; i++ {
-			for j+1 < len(jobs) && i >= first[j+1] {
-				j++
-			}
-			jb := jobs[j]
-			br := blockRows(jb.w.cols)
-			r0 := (i - first[j]) * br
-			r.mulBlock(jb, n, r0, min(r0+br, jb.w.rows), &tmp)
+	r.quantizeActs(n)
+	r.w.parallel(total, t)
+}
+
+// quantizeActs quantises, for each of the matmul's jobs that the integer
+// Q8_0 kernel serves, its n activation rows into r.qx/r.qd, once per
+// distinct x (Q, K and V share theirs), and records where in t.qoff (-1
+// for jobs on the float path).
+func (r *runner) quantizeActs(n int) {
+	t := &r.mt
+	t.qoff = t.qoff[:0]
+	need := 0
+	for _, jb := range t.jobs {
+		if r.useQ8(jb.w, n) {
+			need += n * jb.w.cols
 		}
-	})
+	}
+	if need == 0 {
+		for range t.jobs {
+			t.qoff = append(t.qoff, -1)
+		}
+		return
+	}
+	if cap(r.qx) < need {
+		r.qx, r.qd = make([]byte, need), make([]float32, need/32)
+	}
+	used := 0
+	for j, jb := range t.jobs {
+		off := -1
+		if r.useQ8(jb.w, n) {
+			for i := range j {
+				if t.qoff[i] >= 0 && &t.jobs[i].x[0] == &jb.x[0] && t.jobs[i].w.cols == jb.w.cols {
+					off = t.qoff[i]
+				}
+			}
+			if off < 0 {
+				off = used
+				m := n * jb.w.cols
+				quantizeQ8Acts(jb.x[:m], r.qx[off:off+m], r.qd[off/32:(off+m)/32])
+				used += m
+			}
+		}
+		t.qoff = append(t.qoff, off)
+	}
+}
+
+// useQ8 reports whether w is multiplied by the integer Q8_0 kernel: at
+// every batch size, prefill included, as llama.cpp quantises the
+// activations of every Q8_0 product (decoding blocks to F32 for large
+// batches instead would change the prompt's keys and values slightly, and
+// with them close greedy choices).
+func (r *runner) useQ8(w *matrix, _ int) bool {
+	return r.k.gemvQ8 != nil && w.typ == TypeQ8_0 && w.cols%32 == 0
+}
+
+// matmulTask is matmul's parallel step: blocks [lo, hi) of its jobs.
+type matmulTask struct {
+	r     *runner
+	n     int
+	jobs  []mm
+	first []int
+	qoff  []int // per job: offset of its quantised activations in r.qx, or -1
+}
+
+func (t *matmulTask) run(w, lo, hi int) {
+	j := 0
+	for i := lo; i < hi; i++ {
+		for j+1 < len(t.jobs) && i >= t.first[j+1] {
+			j++
+		}
+		jb := t.jobs[j]
+		br := blockRows(jb.w.cols)
+		r0 := (i - t.first[j]) * br
+		r1 := min(r0+br, jb.w.rows)
+		if off := t.qoff[j]; off >= 0 {
+			t.r.mulBlockQ8(jb, t.n, r0, r1, off)
+			continue
+		}
+		t.r.mulBlock(jb, t.n, r0, r1, &t.r.tmp[w])
+	}
 }
 
 // blockRows is the number of weight rows per block: about 32 KiB of F32,
@@ -193,44 +276,75 @@ func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
 		}
 	}
 	for b := 0; b < n; b++ {
-		r.k.gemv(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+		// F32 weights stream from memory for the first activation row only;
+		// a decoded block is in cache from the start.
+		gemv := r.k.gemvCached
+		if b == 0 && w.typ == TypeF32 {
+			gemv = r.k.gemv
+		}
+		gemv(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+	}
+}
+
+// mulBlockQ8 computes rows r0..r1 of Q8_0 jb for all n activation rows,
+// quantised at offset off of r.qx.
+func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
+	cols, rows := jb.w.cols, jb.w.rows
+	rb := TypeQ8_0.rowBytes(cols)
+	wq := jb.w.raw[r0*rb : r1*rb]
+	for b := range n {
+		o := off + b*cols
+		gemv := r.k.gemvQ8Cached // rows after the first find the block in cache
+		if b == 0 {
+			gemv = r.k.gemvQ8
+		}
+		gemv(wq, r.qx[o:o+cols], r.qd[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
 	}
 }
 
 // attention computes causal grouped-query attention for every step and
 // head against the step's sequence cache (positions 0..pos).
 func (r *runner) attention(out, q []float32, steps []step, caches []*kvCache, l int) {
-	s := r.m.Shape
-	d, kvd, hd, group := s.Dim, s.KVDim(), s.HeadDim(), s.Heads/s.KVHeads
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	dot := r.k.dot
+	t := &r.at
+	t.out, t.q, t.steps, t.caches, t.l = out, q, steps, caches, l
 	maxPos := 0
 	for _, st := range steps {
 		maxPos = max(maxPos, st.pos)
 	}
-	r.w.parallel(len(steps)*s.Heads, func(lo, hi int) {
-		scores := make([]float32, maxPos+1)
-		for t := lo; t < hi; t++ {
-			i, h := t/s.Heads, t%s.Heads
-			st := steps[i]
-			kc, vc := caches[st.seq].k[l], caches[st.seq].v[l]
-			off := (h / group) * hd
-			qh := q[i*d+h*hd : i*d+(h+1)*hd]
-			sc := scores[:st.pos+1]
-			for p := range sc {
-				sc[p] = dot(qh, kc[p*kvd+off:p*kvd+off+hd]) * scale
-			}
-			softmax(sc)
-			o := out[i*d+h*hd : i*d+(h+1)*hd]
-			clear(o)
-			for p, a := range sc {
-				vv := vc[p*kvd+off : p*kvd+off+hd]
-				for j := range o {
-					o[j] += a * vv[j]
-				}
-			}
+	for w, sc := range r.scores {
+		if cap(sc) < maxPos+1 {
+			r.scores[w] = make([]float32, maxPos+1, 2*(maxPos+1))
 		}
-	})
+	}
+	r.w.parallel(len(steps)*r.m.Shape.Heads, t)
+}
+
+// attnTask is attention's parallel step: (step, head) pairs [lo, hi).
+type attnTask struct {
+	r      *runner
+	out, q []float32
+	steps  []step
+	caches []*kvCache
+	l      int
+}
+
+func (t *attnTask) run(w, lo, hi int) {
+	s := t.r.m.Shape
+	d, kvd, hd, group := s.Dim, s.KVDim(), s.HeadDim(), s.Heads/s.KVHeads
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	scoresK, valuesK := t.r.k.scores, t.r.k.values
+	scores := t.r.scores[w]
+	for i := lo; i < hi; i++ {
+		si, h := i/s.Heads, i%s.Heads
+		st := t.steps[si]
+		kc, vc := t.caches[st.seq].k[t.l], t.caches[st.seq].v[t.l]
+		off := (h / group) * hd
+		qh := t.q[si*d+h*hd : si*d+(h+1)*hd]
+		sc := scores[:st.pos+1]
+		scoresK(qh, kc[off:], kvd, scale, sc)
+		softmax(sc)
+		valuesK(sc, vc[off:], kvd, t.out[si*d+h*hd:si*d+(h+1)*hd])
+	}
 }
 
 // ropeTable fills the cos/sin of each rotary pair at pos the way ggml does
@@ -291,13 +405,56 @@ func softmax(x []float32) {
 	}
 	var sum float64
 	for i, v := range x {
-		e := float32(math.Exp(float64(v - mx)))
+		e := expf(v - mx)
 		x[i] = e
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
 	for i := range x {
 		x[i] *= inv
+	}
+}
+
+// swiglu sets g[i] = silu(g[i])·u[i] with silu(x) = x/(1+e^-x) in float32,
+// e^x by expf, as ggml's ggml_vec_swiglu_f32 does.
+func swiglu(g, u []float32) {
+	u = u[:len(g)]
+	for i, x := range g {
+		g[i] = x / (1 + expf(-x)) * u[i]
+	}
+}
+
+// expf is e^x in float32, a port of ggml's ggml_v_expf (ARM's optimized
+// routines: 2^n·p(b) with a degree-5 polynomial, about 1.5 ulp), which
+// is what llama.cpp's SiLU uses; float64 math.Exp only where n would leave
+// the exponent range.
+func expf(x float32) float32 {
+	const r = 0x1.8p23
+	z := float32(x*0x1.715476p+0) + r
+	n := z - r
+	b := float32(x-n*0x1.62e4p-1) - n*0x1.7f7d1cp-20
+	if n > 126 || n < -126 {
+		return float32(math.Exp(float64(x)))
+	}
+	k := math.Float32frombits(math.Float32bits(z)<<23 + math.Float32bits(1))
+	u := b * b
+	j := float32(float32(0x1.0e4020p-7*b+0x1.573e2ep-5)*u+float32(0x1.555e66p-3*b+0x1.fffdb6p-2))*u + 0x1.ffffecp-1*b
+	return j*k + k
+}
+
+func attnScoresPortable(q, k []float32, stride int, scale float32, out []float32) {
+	for p := range out {
+		out[p] = dotPortable(q, k[p*stride:p*stride+len(q)]) * scale
+	}
+}
+
+func attnValuesPortable(a, v []float32, stride int, out []float32) {
+	clear(out)
+	for p, w := range a {
+		vv := v[p*stride : p*stride+len(out)]
+		for j := range out {
+			out[j] += w * vv[j]
+		}
 	}
 }
 

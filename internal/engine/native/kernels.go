@@ -2,7 +2,6 @@ package native
 
 import (
 	"fmt"
-	"sync"
 )
 
 // Kernel path names recorded in LoadInfo.Effective["kernels"].
@@ -10,25 +9,46 @@ const (
 	KernelsAuto     = "auto"
 	KernelsSIMD     = "simd"
 	KernelsPortable = "portable"
+	// KernelsSIMDFloat is simd with Q8_0 weights multiplied against float32
+	// activations (the path before the integer Q8_0 kernel).
+	KernelsSIMDFloat = "simd-float"
 )
 
 // kernels is the set of inner loops the forward pass runs.
 type kernels struct {
-	name string // "avx2-fma-asm" or "portable-go"
+	name string // "avx2-int8-asm", "avx2-fma-asm" or "portable-go"
 	dot  func(a, b []float32) float32
+	// scores sets out[p] = scale·dot(q, k[p·stride:p·stride+len(q)]) for
+	// p < len(out) (a head's attention scores over its cached keys).
+	scores func(q, k []float32, stride int, scale float32, out []float32)
+	// values sets out[j] = Σ_p a[p]·v[p·stride+j] for j < len(out),
+	// p < len(a) (the attention's weighted sum of cached values).
+	values func(a, v []float32, stride int, out []float32)
+	// argmax returns the first index of the largest element (greedy
+	// decoding; logits hold no NaNs).
+	argmax func(x []float32) int
 	// gemv sets y[r] = dot(w[r*cols:(r+1)*cols], x) for r < rows.
 	gemv func(w, x, y []float32, rows, cols int)
+	// gemvCached is gemv for a block of w already in cache.
+	gemvCached func(w, x, y []float32, rows, cols int)
 	// dequant decodes one row of a tensor type to float32.
 	dequant func(t GGMLType, src []byte, dst []float32)
 	// gemvQuant, when set, is gemv straight from quantized rows of type t;
 	// it reports false when it cannot handle t or cols.
 	gemvQuant func(t GGMLType, w []byte, x, y []float32, rows, cols int) bool
+	// gemvQ8, when set, multiplies Q8_0 weight rows with activations
+	// quantised to Q8_0 (quantizeQ8Acts) in integer arithmetic.
+	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
+	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
+	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
 }
 
-// selectKernels resolves a kernels setting (auto, simd, portable) to an
-// implementation, erroring when simd is asked for and this CPU lacks it.
+// selectKernels resolves a kernels setting (auto, simd, simd-float,
+// portable) to an implementation, erroring when simd is asked for and this
+// CPU lacks it. auto and simd include the integer Q8_0 kernel; simd-float
+// leaves it out.
 func selectKernels(want string) (kernels, error) {
-	portable := kernels{name: "portable-go", dot: dotPortable, gemv: gemvPortable, dequant: dequantRow}
+	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
 	switch want {
 	case "", KernelsAuto:
@@ -36,15 +56,18 @@ func selectKernels(want string) (kernels, error) {
 			return simd, nil
 		}
 		return portable, nil
-	case KernelsSIMD:
+	case KernelsSIMD, KernelsSIMDFloat:
 		if !ok {
-			return kernels{}, fmt.Errorf("kernels=simd: %s", simdUnavailable())
+			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
+		}
+		if want == KernelsSIMDFloat {
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached = "avx2-fma-asm", nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:
 		return portable, nil
 	}
-	return kernels{}, fmt.Errorf("unknown kernels %q (want auto, simd or portable)", want)
+	return kernels{}, fmt.Errorf("unknown kernels %q (want auto, simd, simd-float or portable)", want)
 }
 
 // dotPortable is the pure-Go dot product, unrolled by four with independent
@@ -71,28 +94,4 @@ func gemvWith(dot func(a, b []float32) float32, w, x, y []float32, rows, cols in
 	for r := 0; r < rows; r++ {
 		y[r] = dot(w[r*cols:(r+1)*cols], x)
 	}
-}
-
-// workers runs data-parallel loops on a fixed number of goroutines.
-type workers struct{ n int }
-
-// parallel splits [0, total) into at most w.n contiguous chunks and runs fn
-// on each, returning when all are done. With one worker it runs inline.
-func (w workers) parallel(total int, fn func(lo, hi int)) {
-	n := min(w.n, total)
-	if n <= 1 {
-		fn(0, total)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (total + n - 1) / n
-	for lo := 0; lo < total; lo += chunk {
-		hi := min(lo+chunk, total)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
-	}
-	wg.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,7 +100,10 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llem, and checks the greedy token ids against llama-server running
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
 // weights llama.cpp would also quantise the activations, which llem does
-// not, so its ids would drift for reasons that are not errors).
+// not, so its ids would drift for reasons that are not errors). Q8_0 is the
+// exception: llem's integer Q8_0 kernel quantises activations exactly as
+// llama.cpp does, so it must match llama.cpp running the Q8_0 file itself
+// (and the float path, simd-float, the F32 decoding).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
 	dir := t.TempDir()
@@ -161,37 +165,59 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, f32, model, ftype)
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
-			e := New()
-			bs, threads := len(prompts), 2
-			info, err := e.Load(context.Background(), config.ExperimentConfig{Model: model, Backend: config.BackendNative,
-				Native: &config.NativeConfig{BatchSize: &bs, Threads: &threads}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer e.Close()
-			var batch []engine.Prompt
-			for i, p := range prompts {
-				batch = append(batch, engine.Prompt{ID: fmt.Sprint(i), Text: p})
-			}
-			comps, err := e.Generate(context.Background(), batch, engine.GenParams{MaxNewTokens: n, MinNewTokens: n, IgnoreEOS: true, Strategy: "greedy"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if total := comps[0].PromptTokens + comps[1].PromptTokens + comps[2].PromptTokens + comps[3].PromptTokens; total < fusedMaxRows {
-				t.Fatalf("prompts hold %d tokens, fewer than fusedMaxRows (%d): the decode-once path goes untested", total, fusedMaxRows)
-			}
-			url := startLlamaServer(t, bin, peer)
-			tok := e.Tokenizer()
-			for i, c := range comps {
-				ids := tok.Encode(prompts[i])
-				if b := tok.BOS(); b >= 0 {
-					ids = append([]int{b}, ids...)
-				}
-				want := llamaGreedy(t, url, ids, n)
-				if fmt.Sprint(c.TokenIDs) != fmt.Sprint(want) {
-					t.Errorf("prompt %d (tensor types %v):\nllem      %v\nllama.cpp %v", i, info.Effective["tensor_types"], c.TokenIDs, want)
+			// Q8_0: llem's integer kernel quantises the activations as
+			// llama.cpp does on Q8_0 weights, so it is checked against
+			// llama.cpp running the Q8_0 file itself; the float path
+			// (simd-float) against the F32 decoding.
+			if strings.EqualFold(ftype, "Q8_0") {
+				if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil {
+					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n)
+					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n)
+					return
 				}
 			}
+			matchLlamaCpp(t, bin, model, peer, KernelsAuto, prompts, n)
 		})
+	}
+}
+
+// matchLlamaCpp greedy-decodes n tokens of each prompt (in one batch) with
+// llem's kernels on model and checks the ids against llama-server on peer.
+func matchLlamaCpp(t *testing.T, bin, model, peer, kernels string, prompts []string, n int) {
+	t.Helper()
+	e := New()
+	bs, threads := len(prompts), 2
+	info, err := e.Load(context.Background(), config.ExperimentConfig{Model: model, Backend: config.BackendNative,
+		Native: &config.NativeConfig{BatchSize: &bs, Threads: &threads, Kernels: &kernels}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var batch []engine.Prompt
+	for i, p := range prompts {
+		batch = append(batch, engine.Prompt{ID: fmt.Sprint(i), Text: p})
+	}
+	comps, err := e.Generate(context.Background(), batch, engine.GenParams{MaxNewTokens: n, MinNewTokens: n, IgnoreEOS: true, Strategy: "greedy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, c := range comps {
+		total += c.PromptTokens
+	}
+	if total < fusedMaxRows {
+		t.Fatalf("prompts hold %d tokens, fewer than fusedMaxRows (%d): the decode-once path goes untested", total, fusedMaxRows)
+	}
+	url := startLlamaServer(t, bin, peer)
+	tok := e.Tokenizer()
+	for i, c := range comps {
+		ids := tok.Encode(prompts[i])
+		if b := tok.BOS(); b >= 0 {
+			ids = append([]int{b}, ids...)
+		}
+		want := llamaGreedy(t, url, ids, n)
+		if fmt.Sprint(c.TokenIDs) != fmt.Sprint(want) {
+			t.Errorf("prompt %d (tensor types %v, kernels %v, llama.cpp on %s):\nllem      %v\nllama.cpp %v", i, info.Effective["tensor_types"], info.Effective["kernels"], filepath.Base(peer), c.TokenIDs, want)
+		}
 	}
 }

@@ -399,6 +399,13 @@ func TestKernelsAgree(t *testing.T) {
 			a, b := make([]float32, rows), make([]float32, rows)
 			gemvPortable(w, x, a, rows, cols)
 			simd.gemv(w, x, b, rows, cols)
+			c := make([]float32, rows)
+			simd.gemvCached(w, x, c, rows, cols)
+			for r := range a {
+				if d := math.Abs(float64(a[r] - c[r])); d > 1e-4*math.Sqrt(float64(cols)) {
+					t.Fatalf("gemvCached rows %d cols %d row %d: portable %g simd %g", rows, cols, r, a[r], c[r])
+				}
+			}
 			if cols%32 == 0 {
 				for _, typ := range []GGMLType{TypeF16, TypeQ8_0} {
 					raw := quantRow(typ, w, nil)

@@ -123,6 +123,7 @@ func TestLogitsMatchFloat64Reference(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := newRunner(m, k, 2)
+		defer r.close()
 		cache := []*kvCache{newKVCache(m.Shape, len(toks))}
 		// Prefill the first half in one pass, then decode one at a time.
 		var steps []step

@@ -16,6 +16,8 @@ type sampler struct {
 	rng  *rand.Rand
 	idx  []int // reusable candidate buffer
 	seen map[int]bool
+	// argmax picks greedy tokens; argmaxPortable unless set.
+	argmax func([]float32) int
 }
 
 func newSampler(p engine.GenParams, seed uint64) (*sampler, error) {
@@ -56,13 +58,10 @@ func (s *sampler) next(logits []float32, banned int) int {
 		logits[banned] = float32(math.Inf(-1))
 	}
 	if s.greedy() {
-		best := 0
-		for i, v := range logits {
-			if v > logits[best] {
-				best = i
-			}
+		if s.argmax != nil {
+			return s.argmax(logits)
 		}
-		return best
+		return argmaxPortable(logits)
 	}
 	// Candidates sorted by logit, cut to top-k.
 	idx := s.idx[:0]
@@ -108,4 +107,15 @@ func (s *sampler) next(logits []float32, banned int) int {
 		}
 	}
 	return idx[len(probs)-1]
+}
+
+// argmaxPortable returns the first index of the largest element of x.
+func argmaxPortable(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
 }

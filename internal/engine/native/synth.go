@@ -112,7 +112,8 @@ func SynthModel(shape string, seed int64, typ GGMLType, threads int) (*Model, er
 		return nil, err
 	}
 	m := &Model{Shape: s, Arch: "llama", Tok: tok, ropeDim: s.HeadDim(), ropeScale: 1, types: map[string]int{}}
-	w := workers{n: max(threads, 1)}
+	w := newPool(threads)
+	defer w.close()
 	tensors := map[string]any{}
 	for _, t := range synthLayout(s) {
 		if t.rows == 1 {
@@ -128,7 +129,7 @@ func SynthModel(shape string, seed int64, typ GGMLType, threads int) (*Model, er
 		} else {
 			mt.raw = make([]byte, t.rows*rb)
 		}
-		w.parallel(t.rows, func(lo, hi int) {
+		w.parallel(t.rows, taskFunc(func(_, lo, hi int) {
 			buf := make([]float32, t.cols)
 			for r := lo; r < hi; r++ {
 				if typ == TypeF32 {
@@ -138,7 +139,7 @@ func SynthModel(shape string, seed int64, typ GGMLType, threads int) (*Model, er
 				t.fillRow(seed, r, buf)
 				quantRow(typ, buf, mt.raw[r*rb:r*rb])
 			}
-		})
+		}))
 		m.types[typ.String()]++
 		tensors[t.name] = mt
 	}

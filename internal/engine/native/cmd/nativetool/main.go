@@ -44,7 +44,7 @@ func run(args []string) error {
 	n := fs.Int("n", 32, "new tokens per prompt")
 	threads := fs.Int("threads", 1, "threads")
 	batch := fs.Int("batch", 1, "batch size (bench)")
-	kernels := fs.String("kernels", "auto", "auto, simd or portable")
+	kernels := fs.String("kernels", "auto", "auto, simd, simd-float or portable")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}

@@ -1,0 +1,62 @@
+package native
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Integer Q8_0 path: as llama.cpp does for Q8_0 weights, the activation row
+// is quantised once per matrix product into Q8_0 blocks (32 int8 values and
+// one scale), and each weight block's dot product with it is computed in
+// integers and scaled once by the product of the two block scales.
+
+// quantizeQ8Acts quantises x (len a multiple of 32) into Q8_0 values qs and
+// block scales ds as ggml's AVX2 quantize_row_q8_0 does: d = max|x|/127
+// rounded to f16, q = round-half-even(x·127/max|x|). ds holds the f16
+// scales widened to float32.
+func quantizeQ8Acts(x []float32, qs []byte, ds []float32) {
+	nb := len(x) / 32
+	qs, ds = qs[:nb*32], ds[:nb]
+	for b := range nb {
+		blk := x[b*32 : b*32+32]
+		var amax float32
+		for _, v := range blk {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		ds[b] = f16ToF32(f32ToF16(amax / 127))
+		var id float32
+		if amax != 0 {
+			id = 127 / amax
+		}
+		q := qs[b*32 : b*32+32]
+		for i, v := range blk {
+			q[i] = byte(int8(math.RoundToEven(float64(v * id))))
+		}
+	}
+}
+
+// dotQ8Q8 is the portable dot product of nb Q8_0 weight blocks (34 bytes:
+// f16 scale, 32 int8) with quantised activations qs, ds.
+func dotQ8Q8(w, qs []byte, ds []float32, nb int) float32 {
+	var sum float32
+	for b := range nb {
+		blk := w[b*34 : b*34+34]
+		q := qs[b*32 : b*32+32]
+		var s int32
+		for i := range 32 {
+			s += int32(int8(blk[2+i])) * int32(int8(q[i]))
+		}
+		sum += f16ToF32(binary.LittleEndian.Uint16(blk)) * ds[b] * float32(s)
+	}
+	return sum
+}
+
+// gemvQ8Q8Portable sets y[r] to the dot product of Q8_0 weight row r with
+// the quantised activations, for r < rows.
+func gemvQ8Q8Portable(w, qs []byte, ds, y []float32, rows, cols int) {
+	nb := cols / 32
+	rb := nb * 34
+	for r := range rows {
+		y[r] = dotQ8Q8(w[r*rb:(r+1)*rb], qs, ds, nb)
+	}
+}

@@ -1,0 +1,70 @@
+package native
+
+import (
+	"math"
+	"testing"
+)
+
+// TestQ8Q8Agree checks the integer Q8_0 kernel against the portable one
+// (including -128 weights, which only ggml's |w|·x·sign(w) order gets
+// right), and both against the float product of the dequantised weights.
+func TestQ8Q8Agree(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok || simd.gemvQ8 == nil {
+		t.Skip("no integer Q8_0 kernel on this CPU")
+	}
+	for _, cols := range []int{32, 64, 288, 768} {
+		for _, rows := range []int{1, 3, 4, 5, 8, 9} {
+			w := make([]float32, rows*cols)
+			x := make([]float32, cols)
+			synthTensor{name: "w", std: 1}.fillRow(1, cols, w)
+			synthTensor{name: "x", std: 1}.fillRow(2, rows, x)
+			raw := quantRow(TypeQ8_0, w, nil)
+			raw[2+5] = 0x80 // a -128 weight in row 0, block 0
+			qs, ds := make([]byte, cols), make([]float32, cols/32)
+			quantizeQ8Acts(x, qs, ds)
+			want, got, flt := make([]float32, rows), make([]float32, rows), make([]float32, rows)
+			gemvQ8Q8Portable(raw, qs, ds, want, rows, cols)
+			simd.gemvQ8(raw, qs, ds, got, rows, cols)
+			cached := make([]float32, rows)
+			simd.gemvQ8Cached(raw, qs, ds, cached, rows, cols)
+			deq := make([]float32, rows*cols)
+			dequantRow(TypeQ8_0, raw, deq)
+			gemvPortable(deq, x, flt, rows, cols)
+			for r := range want {
+				if d := math.Abs(float64(want[r] - got[r])); d > 1e-5*math.Sqrt(float64(cols)) {
+					t.Fatalf("rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], got[r])
+				}
+				if d := math.Abs(float64(want[r] - cached[r])); d > 1e-5*math.Sqrt(float64(cols)) {
+					t.Fatalf("cached: rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], cached[r])
+				}
+				// Activation rounding: at most half a step of max|x|/127 per element.
+				if d := math.Abs(float64(want[r] - flt[r])); d > 0.02*math.Sqrt(float64(cols)) {
+					t.Fatalf("rows %d cols %d row %d: integer %g, float %g", rows, cols, r, want[r], flt[r])
+				}
+			}
+		}
+	}
+}
+
+// TestQuantizeQ8Acts checks the activation quantiser on fixed values:
+// scale max|x|/127 (as f16), values rounded half to even, zeros kept.
+func TestQuantizeQ8Acts(t *testing.T) {
+	x := make([]float32, 64)
+	x[0], x[1], x[2], x[3] = 127, -63.5, 0.5, 1.5 // block 0: scale 1
+	qs, ds := make([]byte, 64), make([]float32, 2)
+	quantizeQ8Acts(x, qs, ds)
+	if ds[0] != 1 || ds[1] != 0 {
+		t.Errorf("scales %v, want [1 0]", ds)
+	}
+	for i, want := range []int8{127, -64, 0, 2} {
+		if got := int8(qs[i]); got != want {
+			t.Errorf("q[%d] = %d, want %d", i, got, want)
+		}
+	}
+	for i := 32; i < 64; i++ {
+		if qs[i] != 0 {
+			t.Fatalf("zero block quantised to %d at %d", int8(qs[i]), i)
+		}
+	}
+}
