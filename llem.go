@@ -137,7 +137,7 @@ func measure(ctx context.Context, user config.UserConfig, getenv func(string) st
 	opts.Cycle = req.Cycle
 	opts.Quick = quick
 	opts.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts.Observer = func(e harness.Event) { req.Report(progressOf(e)) }
+	opts.Observer = func(e harness.Event) { req.Report(e) }
 	return harness.Run(ctx, req.Config, opts)
 }
 
@@ -154,7 +154,7 @@ func RunExperiment(ctx context.Context, cfg config.ExperimentConfig, opts Option
 	ho.Quick = opts.Quick
 	if opts.OnEvent != nil {
 		ho.Observer = func(e harness.Event) {
-			p := progressOf(e)
+			p := e
 			opts.OnEvent(event.Event{Kind: event.RunPhase, Time: time.Now(), Total: 1, Progress: &p, Elapsed: e.Elapsed})
 		}
 	}

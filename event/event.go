@@ -52,6 +52,8 @@ type Progress struct {
 	// Remaining is the phase's remaining time where known (baseline,
 	// thermal floor).
 	Remaining time.Duration `json:"remaining,omitempty"`
+	// Elapsed is the run's time so far.
+	Elapsed time.Duration `json:"elapsed,omitempty"`
 }
 
 // Event is one thing a run or a study reports while it runs. Fields not

@@ -84,18 +84,9 @@ const (
 	PhaseDone     = event.PhaseDone
 )
 
-// Event is a progress report (CLI-5).
-type Event struct {
-	Phase        Phase         `json:"phase"`
-	PromptsDone  int           `json:"prompts_done"`
-	PromptsTotal int           `json:"prompts_total"`
-	TokensPerS   float64       `json:"tokens_per_s,omitempty"`
-	PowerW       float64       `json:"power_w,omitempty"`
-	Elapsed      time.Duration `json:"elapsed"`
-	// Remaining is the phase's remaining time where known (baseline, thermal floor).
-	Remaining time.Duration `json:"remaining,omitempty"`
-	Message   string        `json:"message,omitempty"`
-}
+// Event is a progress report (CLI-5): the public event.Progress, so the
+// harness's reports reach library users and the CLI unconverted.
+type Event = event.Progress
 
 // Run measures one experiment and returns its complete result.
 func Run(ctx context.Context, cfg config.ExperimentConfig, opts Options) (*results.ExperimentResult, error) {
