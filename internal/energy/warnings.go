@@ -127,10 +127,14 @@ func WindowWarnings(w WindowResult) []results.Warning {
 
 // BaselineWarnings returns baseline_unstable for each domain whose idle
 // power varied more than the threshold.
+//
+// An estimate's idle figure is CPU time, near zero and jumpy by
+// construction: its spread says nothing about the machine, so estimated
+// domains raise none.
 func BaselineWarnings(b Baseline) []results.Warning {
 	var ws []results.Warning
 	for _, d := range b.Domains {
-		if !d.Stable {
+		if !d.Stable && d.Source != SourceEstimate {
 			ws = append(ws, results.Warning{Code: results.WarnBaselineUnstable,
 				Message: fmt.Sprintf("%s: idle power %.1f ± %.1f W (CV %.1f%% > %.1f%%) over %v: the machine was not idle; adjusted energy is uncertain",
 					domainLabel(d.Domain), d.PowerW, d.StdW, 100*d.CV, 100*b.CVThreshold, b.Duration)})

@@ -62,3 +62,16 @@ func TestWarningHelpers(t *testing.T) {
 		t.Errorf("DedupeWarnings = %v", ws)
 	}
 }
+
+// TestBaselineWarningsSkipEstimates: an estimated domain's idle spread is
+// CPU-time noise, not the machine's; only measured domains warn.
+func TestBaselineWarningsSkipEstimates(t *testing.T) {
+	b := Baseline{CVThreshold: 0.1, Domains: []DomainBaseline{
+		{Domain: Domain{Kind: DomainCPU}, Source: SourceEstimate, CV: 0.5},
+		{Domain: Domain{Kind: DomainGPU}, Source: SourceNVMLCounter, CV: 0.5},
+	}}
+	ws := BaselineWarnings(b)
+	if len(ws) != 1 || !strings.Contains(ws[0].Message, "gpu 0") {
+		t.Errorf("warnings %v, want one for the measured GPU", ws)
+	}
+}

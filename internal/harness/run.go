@@ -264,12 +264,8 @@ func (h *run) baseline(ctx context.Context, rec *energy.Recorder) (energy.Baseli
 	if err != nil {
 		return base, fmt.Errorf("baseline: %w", err)
 	}
-	for _, d := range base.Domains {
-		// An estimate's idle figure is CPU time, near zero and jumpy by
-		// construction: its spread says nothing about the machine.
-		if !d.Stable && d.Source != energy.SourceEstimate {
-			h.warn(results.WarnBaselineUnstable, "%s %d idle power varied by %.0f%% (CV, threshold %.0f%%) during the %.0f s baseline; adjusted energy is less certain", d.Domain.Kind, d.Domain.Index, d.CV*100, base.CVThreshold*100, cfg.Baseline.DurationSeconds)
-		}
+	for _, w := range energy.BaselineWarnings(base) {
+		h.warn(w.Code, "%s", w.Message)
 	}
 	return base, nil
 }
@@ -368,6 +364,8 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 	h.res.Effective["batching_strategy"] = batching
 	// The decoding settings as the engine received them.
 	h.res.Effective["generation"] = params
+	var windowWarnings []results.Warning
+	defer func() { h.warnWindows(windowWarnings, len(m.windows)) }()
 	for _, batch := range batchesOf(prompts, batchSize, batching) {
 		w := rec.OpenWindow()
 		comps, err := eng.Generate(ctx, batch, params)
@@ -383,13 +381,8 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 		rec.AddTokens(out)
 		for _, d := range wr.Domains {
 			bw.Domains = append(bw.Domains, domainFromWindow(d))
-			if d.TooShort {
-				h.warn(results.WarnWindowTooShort, "a %.3f s batch window is shorter than the %s sensor's %v update period (or the reading did not move): its energy is unreliable; use larger batches or more prompts", wr.Duration.Seconds(), d.Source, d.SensorPeriod)
-			}
-			if d.PathsDisagree {
-				h.warn(results.WarnEnergyMismatch, "%s %d: energy counter and integrated power differ by %.1f%% (tolerance %.0f%%)", d.Domain.Kind, d.Domain.Index, d.PathDifference*100, wr.Tolerance*100)
-			}
 		}
+		windowWarnings = append(windowWarnings, energy.WindowWarnings(wr)...)
 		if p := wr.Total().Power(wr.Duration); p > m.peakW {
 			m.peakW = p
 		}
@@ -403,6 +396,27 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 	}
 	m.end = time.Now()
 	return m, nil
+}
+
+// warnWindows raises each kind of window warning once, with the first
+// window's message and in how many of the batch windows it was seen (one
+// warning per window would bury the others).
+func (h *run) warnWindows(ws []results.Warning, windows int) {
+	count := map[string]int{}
+	var first []results.Warning
+	for _, w := range ws {
+		if count[w.Code] == 0 {
+			first = append(first, w)
+		}
+		count[w.Code]++
+	}
+	for _, w := range first {
+		if n := count[w.Code]; n > 1 {
+			h.warn(w.Code, "%s (seen in %d of %d batch windows)", w.Message, n, windows)
+			continue
+		}
+		h.warn(w.Code, "%s", w.Message)
+	}
 }
 
 // assemble computes the result's figures from the measured windows, the

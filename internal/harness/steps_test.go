@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,5 +262,25 @@ func TestMeasureAndAssembleSteps(t *testing.T) {
 	r := h.res
 	if r.Throughput.Requests != 5 || r.Energy.Source != results.SourceNVMLCounter || r.Energy.Estimated || r.Energy.TotalJ <= 0 || r.CompletedAt.IsZero() {
 		t.Errorf("assembled: requests %d, energy %+v", r.Throughput.Requests, r.Energy)
+	}
+}
+
+// TestWindowWarningsOncePerKind: energy's window warnings are raised once
+// per kind, with how many batch windows showed it.
+func TestWindowWarningsOncePerKind(t *testing.T) {
+	h, _, _, _ := stepRun(t, tinyExperiment())
+	short := func(msg string) results.Warning {
+		return results.Warning{Code: results.WarnWindowTooShort, Message: msg}
+	}
+	h.warnWindows([]results.Warning{short("gpu 0: window of 1ms"), short("gpu 0: window of 2ms"), {Code: results.WarnEnergyMismatch, Message: "gpu 0: paths differ"}, short("gpu 0: window of 3ms")}, 5)
+	var got []string
+	for _, w := range h.res.MeasurementWarnings {
+		if w.Code == results.WarnWindowTooShort || w.Code == results.WarnEnergyMismatch {
+			got = append(got, w.Code+": "+w.Message)
+		}
+	}
+	want := []string{results.WarnWindowTooShort + ": gpu 0: window of 1ms (seen in 3 of 5 batch windows)", results.WarnEnergyMismatch + ": gpu 0: paths differ"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("warnings %q, want %q", got, want)
 	}
 }
