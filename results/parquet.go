@@ -1,7 +1,9 @@
 package results
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -47,11 +49,13 @@ func ReadTableParquet(path string) (*Table, map[string]string, error) {
 			}
 			t.Rows = append(t.Rows, cells)
 		}
+		if errors.Is(err, io.EOF) {
+			return t, meta, nil
+		}
 		if err != nil {
-			break
+			return nil, nil, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
-	return t, meta, nil
 }
 
 func parquetColumnType(f parquet.Field) ColumnType {
