@@ -437,7 +437,7 @@ func TestExport(t *testing.T) {
 		}
 	})
 	t.Run("unknown format", func(t *testing.T) {
-		if err := Export(&bytes.Buffer{}, s, "xlsx"); err == nil || !strings.Contains(err.Error(), "csv or parquet") {
+		if err := Export(&bytes.Buffer{}, s, "xlsx"); err == nil || !strings.Contains(err.Error(), "allowed: parquet, csv, jsonl") {
 			t.Errorf("err = %v", err)
 		}
 	})

@@ -15,7 +15,7 @@ import (
 //	  study.json               the resolved study
 //	  study.yaml               a copy of the study file, when there was one
 //	  study_result.json        the final StudyResult
-//	  results.parquet          one row per completed run
+//	  results.parquet          the run table: one row per run (RunTable)
 //	  run-0003-c2-1a2b3c4d/    one directory per run:
 //	    result.json, timeseries.parquet, run.log
 //	    invalid-<time>/          a result moved aside by a resume

@@ -2,42 +2,35 @@ package results
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
-
-	"github.com/parquet-go/parquet-go"
 )
 
-// TestRunsParquetMemoryIsMiBAndNullWhenUnmeasured checks the study's
-// results.parquet memory column: named for its unit (the harness records
-// MiB, 2^20 bytes) and null, not 0, on a run where nothing measured it.
+// TestRunsParquetMemoryIsMiBAndNullWhenUnmeasured checks the run table's
+// memory column: named for its unit (the harness records MiB, 2^20 bytes)
+// and null, not 0, on a run where nothing measured it.
 func TestRunsParquetMemoryIsMiBAndNullWhenUnmeasured(t *testing.T) {
-	var rows []RunRow
+	var recs []RunRecord
 	for i, mem := range []float64{0, 1536} {
 		r := &ExperimentResult{MeasurementConfigHash: "h", Cycle: 1, Compute: ComputeMetrics{PeakMemoryMB: mem}}
-		row, err := NewRunRow(i, r, "run/"+ResultFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rows = append(rows, row)
+		recs = append(recs, RunRecord{Index: i, Cycle: 1, State: StateCompleted, Config: &r.Config, Result: r})
 	}
 	path := filepath.Join(t.TempDir(), ResultsParquetFile)
-	if err := WriteRunsParquet(path, rows); err != nil {
+	if err := RunTable(recs).WriteFile(path, FormatParquet); err != nil {
 		t.Fatal(err)
 	}
-	type memRow struct {
-		Mem *float64 `parquet:"peak_memory_mib,optional"`
-	}
-	got, err := parquet.ReadFile[memRow](path)
+	got, _, err := ReadTableParquet(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 {
-		t.Fatalf("%d rows", len(got))
+	col := slices.IndexFunc(got.Columns, func(c Column) bool { return c.Name == "peak_memory_mib" })
+	if col < 0 || len(got.Rows) != 2 {
+		t.Fatalf("peak_memory_mib at %d, %d rows", col, len(got.Rows))
 	}
-	if got[0].Mem != nil {
-		t.Errorf("run without memory measured: peak_memory_mib = %g, want null", *got[0].Mem)
+	if got.Rows[0][col] != nil {
+		t.Errorf("run without memory measured: peak_memory_mib = %v, want null", got.Rows[0][col])
 	}
-	if got[1].Mem == nil || *got[1].Mem != 1536 {
-		t.Errorf("peak_memory_mib = %v, want 1536", got[1].Mem)
+	if got.Rows[1][col] != 1536.0 {
+		t.Errorf("peak_memory_mib = %v, want 1536", got.Rows[1][col])
 	}
 }

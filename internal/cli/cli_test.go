@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -297,8 +298,8 @@ func TestReportOutputs(t *testing.T) {
 		t.Errorf("%s is not a JSON report: %v", js, err)
 	}
 	csv := filepath.Join(dir, "flat.csv")
-	if code, _, errOut := runCLI(t, nil, "report", study, "--export", "csv", "-o", csv); code != 0 {
-		t.Fatalf("csv export: exit %d %s", code, errOut)
+	if code, _, errOut := runCLI(t, nil, "report", study, "--export", "csv", "-o", csv); code != 0 || !strings.Contains(errOut, "deprecated; use llem export") {
+		t.Fatalf("csv export: exit %d %s (want it to work and say it is deprecated)", code, errOut)
 	}
 	if b, err := os.ReadFile(csv); err != nil || strings.Count(string(b), "\n") < 2 {
 		t.Errorf("%s: %v, %d lines", csv, err, strings.Count(string(b), "\n"))
@@ -308,6 +309,38 @@ func TestReportOutputs(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x")); err == nil {
 		t.Error("a refused export left a file behind")
+	}
+}
+
+// TestExportCommand runs `llem export` on a study from a real run: the run
+// table as CSV on stdout, as Parquet to a file (the columns results.RunTable
+// defines), the time series as JSON Lines, and bad flags.
+func TestExportCommand(t *testing.T) {
+	study := "../../report/testdata/native-sweep"
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, nil, "export", study)
+	if code != 0 || !strings.HasPrefix(out, "study_name,run_index,cycle,measurement_config_hash,") || strings.Count(out, "\n") != 13 {
+		t.Fatalf("csv to stdout: exit %d, %d lines\n%.300s%s", code, strings.Count(out, "\n"), out, errOut)
+	}
+	pq := filepath.Join(dir, "runs.parquet")
+	if code, _, errOut := runCLI(t, nil, "export", study, "--format", "parquet", "-o", pq); code != 0 || !strings.Contains(errOut, pq) {
+		t.Fatalf("parquet to a file: exit %d %s", code, errOut)
+	}
+	tab, _, err := results.ReadTableParquet(pq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tab.Columns, results.RunColumns()) || len(tab.Rows) != 12 {
+		t.Errorf("%s: %d rows, columns %v", pq, len(tab.Rows), tab.Columns)
+	}
+	code, out, errOut = runCLI(t, nil, "export", study, "--table", "timeseries", "--format", "jsonl")
+	if code != 0 || !strings.HasPrefix(out, `{"run_index":0,"measurement_config_hash":"cb739e7b`) {
+		t.Errorf("timeseries jsonl: exit %d\n%.300s%s", code, out, errOut)
+	}
+	for _, bad := range [][]string{{"--format", "xlsx"}, {"--table", "samples"}} {
+		if code, _, errOut := runCLI(t, nil, append([]string{"export", study}, bad...)...); code != ExitBadInput || !strings.Contains(errOut, bad[1]) {
+			t.Errorf("%v: exit %d %s, want bad input naming %q", bad, code, errOut, bad[1])
+		}
 	}
 }
 

@@ -125,19 +125,21 @@ func newReportCmd(stdio *IO) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "html", "html (page + plots), md or json")
-	cmd.Flags().StringVar(&export, "export", "", "export all runs as one flat table: parquet or csv")
+	cmd.Flags().StringVar(&export, "export", "", "deprecated: use llem export DIR --format FORMAT")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (html) or file (md, json, export); default: html and exports inside DIR, md and json on stdout")
 	cmd.Flags().StringVar(&measure, "measure", string(report.MeasureTotal), "rank effects on energy per output token from the total or the baseline-adjusted energy: "+report.MeasureNames())
 	cmd.Flags().StringVar(&detect, "detect", "", "an effect size, e.g. 5%: the report says how many cycles would resolve it")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("html", "md", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("measure", fixedCompletion(strings.Split(report.MeasureNames(), ", ")...))
-	_ = cmd.RegisterFlagCompletionFunc("export", fixedCompletion("parquet", "csv"))
 	return cmd
 }
 
+// exportResults is the deprecated `llem report --export FORMAT`: the run
+// table, written by default as DIR/results_flat.FORMAT.
 func exportResults(stdio *IO, st *report.Study, format, out, dir string) error {
-	if format != "parquet" && format != "csv" {
-		return usageError{fmt.Errorf("unknown --export %q (allowed: parquet, csv)", format)}
+	fmt.Fprintf(stdio.Err, "llem report: --export is deprecated; use llem export %s --format %s\n", dir, format)
+	if !slices.Contains(results.TableFormats, format) {
+		return usageError{fmt.Errorf("unknown --export %q (allowed: %s)", format, strings.Join(results.TableFormats, ", "))}
 	}
 	if out == "" {
 		out = filepath.Join(dir, "results_flat."+format)
@@ -147,6 +149,55 @@ func exportResults(stdio *IO, st *report.Study, format, out, dir string) error {
 	}
 	fmt.Fprintf(stdio.Out, "exported %s\n", out)
 	return nil
+}
+
+func newExportCmd(stdio *IO) *cobra.Command {
+	var format, table, out string
+	cmd := &cobra.Command{
+		Use:   "export DIR",
+		Short: "Write a study's runs or time series as one table: parquet, csv or jsonl",
+		Long: `Write a study's run table (one row per run: identity, every configuration
+field, state, energy, throughput, latency) or its time series (every run's
+samples, keyed by run_index and measurement_config_hash). The columns, their
+types and their order are the same in every format and every study.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := args[0]
+			if !slices.Contains(results.TableFormats, format) {
+				return usageError{fmt.Errorf("unknown --format %q (allowed: %s)", format, strings.Join(results.TableFormats, ", "))}
+			}
+			if !slices.Contains(report.ExportTables, table) {
+				return usageError{fmt.Errorf("unknown --table %q (allowed: %s)", table, strings.Join(report.ExportTables, ", "))}
+			}
+			st, err := report.Load(dir)
+			if err != nil {
+				return usageError{err}
+			}
+			if h, held := llem.LockedBy(dir); held {
+				fmt.Fprintf(stdio.Err, "llem export: study %s is still running (pid %d on %s since %s): this table shows it part-way\n", dir, h.PID, h.Host, h.Since.Local().Format(time.RFC3339))
+			}
+			render := func(w io.Writer) error { return report.ExportTable(w, st, table, format) }
+			if out == "" {
+				var buf bytes.Buffer
+				if err := render(&buf); err != nil {
+					return err
+				}
+				_, err := stdio.Out.Write(buf.Bytes())
+				return err
+			}
+			if err := writeWhole(out, render); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdio.Err, "exported %s\n", out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", results.FormatCSV, "parquet, csv or jsonl")
+	cmd.Flags().StringVar(&table, "table", report.TableRuns, "runs (one row per run) or timeseries (every run's samples)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output file (default: stdout)")
+	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion(results.TableFormats...))
+	_ = cmd.RegisterFlagCompletionFunc("table", fixedCompletion(report.ExportTables...))
+	return cmd
 }
 
 // writeWhole renders into memory and replaces path atomically, so a

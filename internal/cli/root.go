@@ -86,6 +86,7 @@ methodology sound enough to publish.
 		newRunCmd(stdio),
 		newConfigCmd(stdio),
 		newReportCmd(stdio),
+		newExportCmd(stdio),
 		newModelCmd(stdio),
 		newChildCmd(stdio),
 		newGatherCmd(stdio),

@@ -324,6 +324,21 @@ func loadStudyFromDir(dir string) (*config.StudyConfig, error) {
 	return sc, nil
 }
 
+// runJSON is what `llem run --json` prints, for a single experiment and a
+// study alike: the study folder (a single experiment is a study of one run)
+// and the result, an ExperimentResult or a StudyResult as Kind says.
+type runJSON struct {
+	Kind     string `json:"kind"`
+	StudyDir string `json:"study_dir"`
+	Result   any    `json:"result"`
+}
+
+// Kinds of runJSON.
+const (
+	runJSONExperiment = "experiment"
+	runJSONStudy      = "study"
+)
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

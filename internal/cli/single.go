@@ -65,7 +65,7 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 		return err
 	}
 	if f.asJSON {
-		return writeJSON(stdio.Out, map[string]any{"result_dir": dir, "result": res})
+		return writeJSON(stdio.Out, runJSON{Kind: runJSONExperiment, StudyDir: dir, Result: res})
 	}
 	printExperimentSummary(stdio.Out, res, dir)
 	return nil

@@ -24,14 +24,21 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 	printPreflight(pr, sc)
 	opts := runOptions(stdio, user, resultsDir, f)
 	opts.LlemBinary = exe
-	opts.OnEvent = studyObserver(pr, configLabels(sc.Experiments))
+	observe := studyObserver(pr, configLabels(sc.Experiments))
+	var dir string
+	opts.OnEvent = func(e event.Event) {
+		if e.Kind == event.StudyStart {
+			dir = e.StudyDir
+		}
+		observe(e)
+	}
 	res, err := llem.Run(ctx, sc, opts)
 	pr.done()
 	if res == nil {
 		return err
 	}
 	if f.asJSON {
-		if jerr := writeJSON(stdio.Out, res); jerr != nil {
+		if jerr := writeJSON(stdio.Out, runJSON{Kind: runJSONStudy, StudyDir: dir, Result: res}); jerr != nil {
 			return jerr
 		}
 	} else {

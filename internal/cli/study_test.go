@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -273,5 +276,50 @@ func TestResumeFromDirectoryKeepsTheStudy(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "8 completed") || !strings.Contains(errOut, "0 of 8 runs to do") {
 		t.Errorf("resuming a finished study should run nothing:\n%s\n%s", stdout, errOut)
+	}
+}
+
+// TestRunJSONEnvelope checks `llem run --json` prints one envelope for a
+// single experiment and for a study: the same top-level keys, study_dir the
+// folder written, result the experiment's or the study's result.
+func TestRunJSONEnvelope(t *testing.T) {
+	dir := t.TempDir()
+	single := writeTinyExperiment(t, dir, "")
+	study := filepath.Join(dir, "study.yaml")
+	src := "name: envelope\nmodel: tiny\nbackend: native\nn: 2\ndataset: {name: synthetic, input_len: 8, output_len: 4}\nbaseline: {enabled: false}\nwarmup: {enabled: false}\nsweep:\n  native.batch_size: [1, 2]\n"
+	if err := os.WriteFile(study, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file, kind, resultKey string
+	}{
+		{single, "experiment", "measurement_config_hash"},
+		{study, "study", "study_id"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			code, stdout, errOut := runCLI(t, nil, "run", tc.file, "--no-gaps", "--json", "--output", filepath.Join(dir, "out-"+tc.kind))
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, errOut)
+			}
+			var env map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(stdout), &env); err != nil {
+				t.Fatalf("%v\n%s", err, stdout)
+			}
+			keys := slices.Sorted(maps.Keys(env))
+			if !slices.Equal(keys, []string{"kind", "result", "study_dir"}) {
+				t.Errorf("top-level keys %v", keys)
+			}
+			var kind, sd string
+			var result map[string]json.RawMessage
+			if json.Unmarshal(env["kind"], &kind) != nil || json.Unmarshal(env["study_dir"], &sd) != nil || json.Unmarshal(env["result"], &result) != nil {
+				t.Fatalf("envelope %s", stdout)
+			}
+			if kind != tc.kind || result[tc.resultKey] == nil {
+				t.Errorf("kind %q, result keys %v", kind, slices.Sorted(maps.Keys(result)))
+			}
+			if _, err := os.Stat(filepath.Join(sd, results.StudyResultFile)); err != nil {
+				t.Errorf("study_dir %q: %v", sd, err)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,12 +74,17 @@ func TestOrdersRealChildren(t *testing.T) {
 					t.Errorf("config %s: energy per token %+v", cs.MeasurementConfigHash, cs.EnergyPerOutputTokenJ)
 				}
 			}
-			rows, err := results.ReadRunsParquet(filepath.Join(dir, results.ResultsParquetFile))
+			tab, _, err := results.ReadTableParquet(filepath.Join(dir, results.ResultsParquetFile))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(rows) != 8 || rows[0].Backend != "native" || rows[0].NativeBatchSize == nil {
-				t.Fatalf("parquet: %d rows, first %+v", len(rows), rows[0])
+			if !slices.Equal(tab.Columns, results.RunColumns()) {
+				t.Errorf("results.parquet columns %v", tab.Columns)
+			}
+			backend := slices.IndexFunc(tab.Columns, func(c results.Column) bool { return c.Name == "backend" })
+			batch := slices.IndexFunc(tab.Columns, func(c results.Column) bool { return c.Name == "native.batch_size" })
+			if len(tab.Rows) != 8 || tab.Rows[0][backend] != "native" || tab.Rows[0][batch] == nil {
+				t.Fatalf("parquet: %d rows, first %v", len(tab.Rows), tab.Rows[0])
 			}
 			if _, err := os.Stat(filepath.Join(dir, results.StudyConfigFile)); err != nil {
 				t.Error(err)

@@ -13,20 +13,20 @@ import (
 // result files and, unless writes are off, writes results.parquet and
 // study_result.json.
 func (r *runner) finish(stopReason string) (*results.StudyResult, error) {
-	res, rows, readErrs := r.summarize(stopReason, "local")
+	res, recs, readErrs := r.summarize(stopReason, "local")
 	if r.opts.DisableWrites {
 		res.ResultFiles = []string{}
 		return res, joinReadErrs(readErrs)
 	}
-	if err := writeStudyResult(r.dir, res, rows); err != nil {
+	if err := writeStudyResult(r.dir, res, recs); err != nil {
 		return res, err
 	}
 	return res, joinReadErrs(readErrs)
 }
 
 // writeStudyResult writes results.parquet and study_result.json.
-func writeStudyResult(dir string, res *results.StudyResult, rows []results.RunRow) error {
-	if err := results.WriteRunsParquet(filepath.Join(dir, results.ResultsParquetFile), rows); err != nil {
+func writeStudyResult(dir string, res *results.StudyResult, recs []results.RunRecord) error {
+	if err := results.RunTable(recs).WriteFile(filepath.Join(dir, results.ResultsParquetFile), results.FormatParquet); err != nil {
 		return fmt.Errorf("run study: %w", err)
 	}
 	if err := results.WriteJSONAtomic(filepath.Join(dir, results.StudyResultFile), res); err != nil {
@@ -35,9 +35,10 @@ func writeStudyResult(dir string, res *results.StudyResult, rows []results.RunRo
 	return nil
 }
 
-// summarize builds the StudyResult (runner is its Runner field), the rows
-// of results.parquet and the errors met reading completed results back.
-func (r *runner) summarize(stopReason, runnerName string) (*results.StudyResult, []results.RunRow, []error) {
+// summarize builds the StudyResult (runner is its Runner field), the
+// records of results.parquet (every run of the manifest) and the errors met
+// reading completed results back.
+func (r *runner) summarize(stopReason, runnerName string) (*results.StudyResult, []results.RunRecord, []error) {
 	m := r.store.m
 	ex := r.sc.Execution
 	cycles := max(ex.NCycles, 1)
@@ -74,25 +75,26 @@ func (r *runner) summarize(stopReason, runnerName string) (*results.StudyResult,
 
 	skippedRuns := len(r.sc.Skipped) * cycles
 	sum := results.StudySummary{Generated: len(m.Runs) + skippedRuns, Skipped: skippedRuns}
-	var rows []results.RunRow
+	var recs []results.RunRecord
 	var readErrs []error
-	perExp := make(map[int][]results.RunRow)
+	perExp := make(map[int][]*results.ExperimentResult)
 	failedPerExp := make(map[int]int)
 	for _, mr := range m.Runs {
+		rec := results.RunRecord{StudyName: r.sc.Name, Index: mr.Index, Cycle: mr.Cycle, MeasurementConfigHash: mr.MeasurementConfigHash,
+			State: mr.State, ErrorType: mr.ErrorType, Error: mr.Error, ResultPath: mr.ResultPath}
+		if mr.Experiment >= 0 && mr.Experiment < len(r.sc.Experiments) {
+			rec.Config = &r.sc.Experiments[mr.Experiment]
+		}
 		switch mr.State {
 		case results.StateCompleted:
 			er, err := results.ReadExperimentResult(filepath.Join(r.dir, filepath.FromSlash(mr.ResultPath)))
 			if err != nil {
 				readErrs = append(readErrs, err)
+				recs = append(recs, rec)
 				continue
 			}
-			row, err := results.NewRunRow(mr.Index, er, mr.ResultPath)
-			if err != nil {
-				readErrs = append(readErrs, err)
-				continue
-			}
-			rows = append(rows, row)
-			perExp[mr.Experiment] = append(perExp[mr.Experiment], row)
+			rec.Config, rec.Result = &er.Config, er
+			perExp[mr.Experiment] = append(perExp[mr.Experiment], er)
 			res.ResultFiles = append(res.ResultFiles, mr.ResultPath)
 			sum.Completed++
 		case results.StateFailed:
@@ -105,6 +107,7 @@ func (r *runner) summarize(stopReason, runnerName string) (*results.StudyResult,
 		default:
 			sum.Pending++
 		}
+		recs = append(recs, rec)
 	}
 	sum.Ran = sum.Completed + sum.Failed
 	res.Summary = sum
@@ -123,7 +126,7 @@ func (r *runner) summarize(stopReason, runnerName string) (*results.StudyResult,
 		}
 		res.Configurations = append(res.Configurations, cs)
 	}
-	return res, rows, readErrs
+	return res, recs, readErrs
 }
 
 func joinReadErrs(errs []error) error {
@@ -141,38 +144,38 @@ func gapMode(ex config.Execution) string {
 }
 
 // configSummary aggregates one configuration's completed runs across cycles.
-func configSummary(cfg config.ExperimentConfig, hash string, rows []results.RunRow, failed int) results.ConfigSummary {
+func configSummary(cfg config.ExperimentConfig, hash string, rows []*results.ExperimentResult, failed int) results.ConfigSummary {
 	cs := results.ConfigSummary{MeasurementConfigHash: hash, Config: cfg, Completed: len(rows), Failed: failed}
 	// Every figure here but adjusted energy is non-negative by nature, so
 	// its interval is clipped at zero (stats.SummarizeNonNegative).
-	col := func(f func(results.RunRow) float64) results.Stat {
+	col := func(f func(*results.ExperimentResult) float64) results.Stat {
 		return stat(rows, f, stats.SummarizeNonNegative)
 	}
-	signed := func(f func(results.RunRow) float64) results.Stat {
+	signed := func(f func(*results.ExperimentResult) float64) results.Stat {
 		return stat(rows, f, stats.Summarize)
 	}
 
 	for _, row := range rows {
 		switch {
 		case cs.EnergySource == "":
-			cs.EnergySource = row.EnergySource
-		case cs.EnergySource != row.EnergySource:
+			cs.EnergySource = row.Energy.Source
+		case cs.EnergySource != row.Energy.Source:
 			cs.EnergySource = "mixed"
 		}
 	}
-	cs.EnergyPerOutputTokenJ = col(func(r results.RunRow) float64 { return r.EnergyPerOutputTokenJ })
-	cs.EnergyTotalJ = col(func(r results.RunRow) float64 { return r.EnergyTotalJ })
-	cs.EnergyAdjustedJ = signed(func(r results.RunRow) float64 { return r.EnergyAdjustedJ })
-	cs.OutputTokensPerS = col(func(r results.RunRow) float64 { return r.OutputTokensPerS })
-	cs.TTFTP50S = col(func(r results.RunRow) float64 { return r.TTFTP50S })
-	cs.ITLP50S = col(func(r results.RunRow) float64 { return r.ITLP50S })
-	cs.E2EP50S = col(func(r results.RunRow) float64 { return r.E2EP50S })
-	cs.AvgPowerW = col(func(r results.RunRow) float64 { return r.AvgPowerW })
+	cs.EnergyPerOutputTokenJ = col(func(r *results.ExperimentResult) float64 { return r.Energy.PerOutputTokenJ })
+	cs.EnergyTotalJ = col(func(r *results.ExperimentResult) float64 { return r.Energy.TotalJ })
+	cs.EnergyAdjustedJ = signed(func(r *results.ExperimentResult) float64 { return r.Energy.AdjustedJ })
+	cs.OutputTokensPerS = col(func(r *results.ExperimentResult) float64 { return r.Throughput.OutputTokensPerS })
+	cs.TTFTP50S = col(func(r *results.ExperimentResult) float64 { return r.Latency.TTFT.P50 })
+	cs.ITLP50S = col(func(r *results.ExperimentResult) float64 { return r.Latency.ITL.P50 })
+	cs.E2EP50S = col(func(r *results.ExperimentResult) float64 { return r.Latency.E2E.P50 })
+	cs.AvgPowerW = col(func(r *results.ExperimentResult) float64 { return r.Energy.AvgPowerW })
 	return cs
 }
 
 // stat summarises one figure of rows across cycles.
-func stat(rows []results.RunRow, f func(results.RunRow) float64, summarize func([]float64) stats.Summary) results.Stat {
+func stat(rows []*results.ExperimentResult, f func(*results.ExperimentResult) float64, summarize func([]float64) stats.Summary) results.Stat {
 	xs := make([]float64, len(rows))
 	for i, r := range rows {
 		xs[i] = f(r)

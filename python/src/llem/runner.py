@@ -41,13 +41,10 @@ def run(config, *, cwd=None, **overrides):
         code, stdout, stderr, cmd = _run_binary(args, cwd)
     summary = _parse(stdout)
     study = None
-    if summary is not None:
-        if "result_dir" in summary:  # a single experiment
-            study = Study(cwd / summary["result_dir"])
-        elif "study_id" in summary:
-            # `llem run --json` names no study folder: it is
-            # {output}/{study_id} (results.StudyDirName).
-            study = Study(output / summary["study_id"])
+    if summary is not None and summary.get("study_dir"):
+        # `llem run --json` prints {"kind", "study_dir", "result"} for a
+        # single experiment and a study alike.
+        study = Study(cwd / summary["study_dir"])
     if code == 0 and study is not None:
         return study
     if code == 0:

@@ -151,9 +151,9 @@ def _require_parquet_engine():
     raise ParquetUnavailable(
         "the time series is stored only as timeseries.parquet, and pandas has no "
         "Parquet engine here: install pyarrow (pip install pyarrow, or pip install "
-        "'llem[parquet]'); Debian 12 packages no pyarrow, and `llem report --export "
-        "csv` exports the runs table, not the time series. Study.runs() needs no "
-        "Parquet engine."
+        "'llem[parquet]'); Debian 12 packages no pyarrow: `llem export DIR --table "
+        "timeseries --format csv` writes the time series as CSV, which pandas reads "
+        "without one. Study.runs() needs no Parquet engine."
     )
 
 
