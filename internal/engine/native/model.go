@@ -192,6 +192,11 @@ func modelFromGGUF(g *GGUFFile) (*Model, error) {
 	if m.ropeFreq, err = vec("rope_freqs.weight", m.ropeDim/2, true); err != nil {
 		return nil, err
 	}
+	// A layer has at least nine tensors: a block count beyond what the
+	// file holds is damage, refused before it sizes an allocation.
+	if s.Layers > len(g.Tensors)/9 {
+		return nil, fmt.Errorf("metadata says %d layers but the file holds %d tensors (a layer needs at least 9)", s.Layers, len(g.Tensors))
+	}
 	m.layers = make([]layer, s.Layers)
 	for i := range m.layers {
 		l := &m.layers[i]
