@@ -143,7 +143,7 @@ func measure(ctx context.Context, user config.UserConfig, getenv func(string) st
 
 // RunExperiment measures one experiment in this process and returns its
 // result. It writes no files; progress goes to Options.OnEvent as
-// EventRunPhase events.
+// event.RunPhase events.
 func RunExperiment(ctx context.Context, cfg config.ExperimentConfig, opts Options) (*results.ExperimentResult, error) {
 	user, err := opts.user()
 	if err != nil {

@@ -70,20 +70,6 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Phase is where a run is (package event's).
-type Phase = event.Phase
-
-// Phases of a run, in order.
-const (
-	PhaseSnapshot = event.PhaseSnapshot
-	PhaseBaseline = event.PhaseBaseline
-	PhaseLoad     = event.PhaseLoad
-	PhaseWarmup   = event.PhaseWarmup
-	PhaseThermal  = event.PhaseThermal
-	PhaseMeasure  = event.PhaseMeasure
-	PhaseDone     = event.PhaseDone
-)
-
 // Event is a progress report (CLI-5): the public event.Progress, so the
 // harness's reports reach library users and the CLI unconverted.
 type Event = event.Progress
@@ -201,7 +187,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 		}
 		h.res.TimeseriesPath = TimeseriesFile
 	}
-	h.emit(Event{Phase: PhaseDone, PromptsDone: m.done, PromptsTotal: len(prompts), TokensPerS: h.res.Throughput.OutputTokensPerS, PowerW: h.res.Energy.AvgPowerW})
+	h.emit(Event{Phase: event.PhaseDone, PromptsDone: m.done, PromptsTotal: len(prompts), TokensPerS: h.res.Throughput.OutputTokensPerS, PowerW: h.res.Energy.AvgPowerW})
 	return &h.res, nil
 }
 
@@ -220,7 +206,7 @@ func (h *run) begin() {
 
 // snapshot records the environment; the API key's variable never is.
 func (h *run) snapshot(ctx context.Context) {
-	h.emit(Event{Phase: PhaseSnapshot})
+	h.emit(Event{Phase: event.PhaseSnapshot})
 	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
 	var keyEnv []string
 	if o := h.cfg.OpenAI; o != nil && o.APIKeyEnv != nil {
@@ -259,7 +245,7 @@ func (h *run) baseline(ctx context.Context, rec *energy.Recorder) (energy.Baseli
 		return energy.Baseline{}, nil
 	}
 	d := seconds(cfg.Baseline.DurationSeconds)
-	h.emit(Event{Phase: PhaseBaseline, Remaining: d})
+	h.emit(Event{Phase: event.PhaseBaseline, Remaining: d})
 	base, err := energy.MeasureBaseline(ctx, rec, d)
 	if err != nil {
 		return base, fmt.Errorf("baseline: %w", err)
@@ -274,7 +260,7 @@ func (h *run) baseline(ctx context.Context, rec *energy.Recorder) (energy.Baseli
 // returns, even with an error, is the caller's to close.
 func (h *run) load(ctx context.Context, det *energy.Detected) (engine.Engine, engine.LoadInfo, error) {
 	cfg := h.cfg
-	h.emit(Event{Phase: PhaseLoad})
+	h.emit(Event{Phase: event.PhaseLoad})
 	eng, err := h.opts.NewEngine(cfg)
 	if err != nil {
 		return nil, engine.LoadInfo{}, err
@@ -333,7 +319,7 @@ func (h *run) warmUp(ctx context.Context, rec *energy.Recorder, eng engine.Engin
 	}
 	if floor := seconds(cfg.Warmup.ThermalFloorSeconds); cfg.Warmup.Enabled && floor > 0 {
 		if wait := floor - time.Since(warmStart); wait > 0 {
-			h.emit(Event{Phase: PhaseThermal, Remaining: wait})
+			h.emit(Event{Phase: event.PhaseThermal, Remaining: wait})
 			rec.Mark(energy.PhaseThermalFloor)
 			if err := h.opts.Sleep(ctx, wait); err != nil {
 				return err
@@ -392,7 +378,7 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 		m.windows = append(m.windows, bw)
 		m.done += len(batch)
 		el := time.Since(m.start).Seconds()
-		h.emit(Event{Phase: PhaseMeasure, PromptsDone: m.done, PromptsTotal: len(prompts), TokensPerS: tokensSoFar(m.windows) / el, PowerW: wr.Total().Power(wr.Duration)})
+		h.emit(Event{Phase: event.PhaseMeasure, PromptsDone: m.done, PromptsTotal: len(prompts), TokensPerS: tokensSoFar(m.windows) / el, PowerW: wr.Total().Power(wr.Duration)})
 	}
 	m.end = time.Now()
 	return m, nil
@@ -506,7 +492,7 @@ func (h *run) warmup(ctx context.Context, eng engine.Engine, prompts []engine.Pr
 	for i := 0; i < maxRuns; i++ {
 		start := (i * batchSize) % len(prompts)
 		batch := prompts[start:min(start+batchSize, len(prompts))]
-		h.emit(Event{Phase: PhaseWarmup, PromptsDone: i, PromptsTotal: maxRuns})
+		h.emit(Event{Phase: event.PhaseWarmup, PromptsDone: i, PromptsTotal: maxRuns})
 		t0 := time.Now()
 		if _, err := eng.Generate(ctx, batch, p); err != nil {
 			return fmt.Errorf("warm-up run %d: %w", i+1, err)

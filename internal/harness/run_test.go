@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/llenergymeasure/llem/event"
 	"math"
 	"os"
 	"path/filepath"
@@ -43,7 +44,7 @@ func nativeEngine(config.ExperimentConfig) (engine.Engine, error) { return nativ
 
 func TestRunNativeTinyEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	var phases []Phase
+	var phases []event.Phase
 	res, err := Run(context.Background(), tinyExperiment(), Options{
 		NewEngine:        nativeEngine,
 		OutDir:           dir,
@@ -105,7 +106,7 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 	if len(res.Requests) != 6 {
 		t.Errorf("request records %d", len(res.Requests))
 	}
-	want := []Phase{PhaseSnapshot, PhaseBaseline, PhaseLoad, PhaseWarmup, PhaseMeasure, PhaseDone}
+	want := []event.Phase{event.PhaseSnapshot, event.PhaseBaseline, event.PhaseLoad, event.PhaseWarmup, event.PhaseMeasure, event.PhaseDone}
 	for _, p := range want {
 		if !slices.Contains(phases, p) {
 			t.Errorf("no %q event in %v", p, phases)

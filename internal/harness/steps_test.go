@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"errors"
+	"github.com/llenergymeasure/llem/event"
 	"io"
 	"log/slog"
 	"strings"
@@ -162,7 +163,7 @@ func TestThermalFloor(t *testing.T) {
 			}
 			var thermal bool
 			for _, e := range *events {
-				thermal = thermal || (e.Phase == PhaseThermal && e.Remaining == (*sleeps)[0])
+				thermal = thermal || (e.Phase == event.PhaseThermal && e.Remaining == (*sleeps)[0])
 			}
 			if !thermal {
 				t.Errorf("no thermal-floor event with the wait among %+v", *events)
@@ -213,7 +214,7 @@ func TestBaselineStep(t *testing.T) {
 	if p := b.TotalPowerW(); p < 49 || p > 51 {
 		t.Errorf("idle power %g W, want 50", p)
 	}
-	if len(*events) != 1 || (*events)[0].Phase != PhaseBaseline || (*events)[0].Remaining != 200*time.Millisecond {
+	if len(*events) != 1 || (*events)[0].Phase != event.PhaseBaseline || (*events)[0].Remaining != 200*time.Millisecond {
 		t.Errorf("events %+v", *events)
 	}
 }

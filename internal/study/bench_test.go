@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"fmt"
+	"github.com/llenergymeasure/llem/event"
 	"testing"
 	"time"
 
@@ -19,9 +20,9 @@ type runSpan struct {
 
 func (s *runSpan) Observe(e Event) {
 	switch e.Kind {
-	case EventStudyStart:
+	case event.StudyStart:
 		s.start = time.Now()
-	case EventRunEnd:
+	case event.RunEnd:
 		s.end = time.Now()
 		s.runs++
 	}

@@ -2,6 +2,7 @@ package study
 
 import (
 	"context"
+	"github.com/llenergymeasure/llem/event"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -91,7 +92,7 @@ func (r *runner) countdown(ctx context.Context, kind, mode string, d time.Durati
 		if left < 0 {
 			left = 0
 		}
-		r.emit(Event{Kind: EventGap, GapKind: kind, GapMode: mode, Remaining: left, GapTotal: d})
+		r.emit(Event{Kind: event.Gap, GapKind: kind, GapMode: mode, Remaining: left, GapTotal: d})
 		if left == 0 {
 			return nil
 		}
@@ -133,7 +134,7 @@ func (r *runner) temperatureGap(ctx context.Context, kind string, startTemp floa
 		if done {
 			left = 0
 		}
-		r.emit(Event{Kind: EventGap, GapKind: kind, GapMode: GapModeTemperature, Remaining: left, GapTotal: capD, TempC: &t, TargetC: &target})
+		r.emit(Event{Kind: event.Gap, GapKind: kind, GapMode: GapModeTemperature, Remaining: left, GapTotal: capD, TempC: &t, TargetC: &target})
 		if done {
 			return nil
 		}

@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"errors"
+	"github.com/llenergymeasure/llem/event"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,7 @@ func gapEvents(t *testing.T, sc *config.StudyConfig, opts Options) ([]Event, *re
 	t.Helper()
 	var ends []Event
 	opts.Observer = ObserverFunc(func(e Event) {
-		if (e.Kind == EventGap && e.Remaining == 0) || e.Kind == EventWarning {
+		if (e.Kind == event.Gap && e.Remaining == 0) || e.Kind == event.Warning {
 			ends = append(ends, e)
 		}
 	})
@@ -101,7 +102,7 @@ func TestTemperatureGap(t *testing.T) {
 	var gaps []Event
 	opts := Options{ResultsDir: t.TempDir(), Clock: clock, TempReader: sensor,
 		Observer: ObserverFunc(func(e Event) {
-			if e.Kind == EventGap {
+			if e.Kind == event.Gap {
 				gaps = append(gaps, e)
 			}
 		}),
@@ -135,7 +136,7 @@ func TestTemperatureGap(t *testing.T) {
 	var warnings, fixed int
 	for _, e := range ends {
 		switch {
-		case e.Kind == EventWarning:
+		case e.Kind == event.Warning:
 			warnings++
 		case e.GapMode == GapModeFixed && e.GapTotal == 5*time.Second:
 			fixed++
@@ -211,7 +212,7 @@ func TestDisableWrites(t *testing.T) {
 	var dir string
 	opts := Options{ResultsDir: root, DisableWrites: true, Clock: newFakeClock(), launcher: funcLauncher{run: okRun},
 		Observer: ObserverFunc(func(e Event) {
-			if e.Kind == EventStudyStart {
+			if e.Kind == event.StudyStart {
 				dir = e.StudyDir
 			}
 		})}

@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"errors"
+	"github.com/llenergymeasure/llem/event"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,7 +168,7 @@ func TestResumeWaitsForOrphan(t *testing.T) {
 	}
 	var said bool
 	for _, e := range rec.events {
-		said = said || e.Kind == EventWarning && strings.Contains(e.Message, "waiting up to 20s for a run process it left to end")
+		said = said || e.Kind == event.Warning && strings.Contains(e.Message, "waiting up to 20s for a run process it left to end")
 	}
 	if !said {
 		t.Error("the resume did not say it waits for the orphan")

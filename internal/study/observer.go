@@ -14,18 +14,6 @@ type (
 	Event     = event.Event
 )
 
-// Event kinds, in the order a study emits them.
-const (
-	EventStudyStart = event.StudyStart
-	EventRunStart   = event.RunStart
-	EventRunPhase   = event.RunPhase
-	EventGap        = event.Gap
-	EventRunEnd     = event.RunEnd
-	EventCircuit    = event.Circuit
-	EventWarning    = event.Warning
-	EventStudyEnd   = event.StudyEnd
-)
-
 // Observer receives a study's events, one call at a time (never
 // concurrently). It must return quickly: the runner waits for it.
 type Observer interface {

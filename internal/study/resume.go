@@ -3,6 +3,7 @@ package study
 import (
 	"errors"
 	"fmt"
+	"github.com/llenergymeasure/llem/event"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,7 +26,7 @@ func (r *runner) resume(m *results.StudyManifest) error {
 	lock, err := LockDir(r.dir, 0)
 	var le *LockedError
 	if errors.As(err, &le) && le.Orphan {
-		r.emit(Event{Kind: EventWarning, Message: fmt.Sprintf("%s was locked by pid %d, which has exited; waiting up to %s for a run process it left to end", r.dir, le.Holder.PID, r.orphanWait())})
+		r.emit(Event{Kind: event.Warning, Message: fmt.Sprintf("%s was locked by pid %d, which has exited; waiting up to %s for a run process it left to end", r.dir, le.Holder.PID, r.orphanWait())})
 		lock, err = LockDir(r.dir, r.orphanWait())
 	}
 	if err != nil {

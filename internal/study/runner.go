@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/llenergymeasure/llem/event"
 	"io"
 	"os"
 	"path/filepath"
@@ -194,9 +195,9 @@ func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
 	r.toRun = len(todo)
 	for _, n := range r.notes {
 		r.warnings = append(r.warnings, results.Warning{Code: "resume_repair", Message: n})
-		r.emit(Event{Kind: EventWarning, Message: n})
+		r.emit(Event{Kind: event.Warning, Message: n})
 	}
-	r.emit(Event{Kind: EventStudyStart, StudyDir: r.dir, ToRun: r.toRun})
+	r.emit(Event{Kind: event.StudyStart, StudyDir: r.dir, ToRun: r.toRun})
 
 	stopReason, loopErr := r.loop(ctx, todo)
 	if cerr := r.store.close(); cerr != nil && loopErr == nil {
@@ -206,7 +207,7 @@ func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
 	if ferr != nil && loopErr == nil {
 		loopErr = ferr
 	}
-	r.emit(Event{Kind: EventStudyEnd, StudyDir: r.dir, Completed: res.Summary.Completed, Failed: res.Summary.Failed, Message: stopReason})
+	r.emit(Event{Kind: event.StudyEnd, StudyDir: r.dir, Completed: res.Summary.Completed, Failed: res.Summary.Failed, Message: stopReason})
 	return res, loopErr
 }
 
@@ -233,7 +234,7 @@ func (r *runner) loop(ctx context.Context, todo []config.Run) (string, error) {
 		}
 		if n := ex.MaxConsecutiveFailures; n > 1 && consecutive >= n && !halfOpen {
 			cool := time.Duration(ex.CircuitCooldownSeconds * float64(time.Second))
-			r.emit(Event{Kind: EventCircuit, Message: fmt.Sprintf("%d runs failed in a row: cooling down %s, then one more try", consecutive, cool)})
+			r.emit(Event{Kind: event.Circuit, Message: fmt.Sprintf("%d runs failed in a row: cooling down %s, then one more try", consecutive, cool)})
 			if err := r.countdown(ctx, "cooldown", GapModeFixed, cool); err != nil {
 				return "interrupted", r.interrupted()
 			}
@@ -313,7 +314,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 	}
 	base := Event{RunIndex: run.Index, Cycle: run.Cycle, Position: pos + 1, Config: &cfg, RunDir: runDir}
 	ev := base
-	ev.Kind, ev.ETA = EventRunStart, eta
+	ev.Kind, ev.ETA = event.RunStart, eta
 	r.emit(ev)
 
 	var o outcome
@@ -332,7 +333,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 			lock:    r.lock.File(),
 			onProgress: func(p Progress) {
 				ev := base
-				ev.Kind, ev.Progress = EventRunPhase, &p
+				ev.Kind, ev.Progress = event.RunPhase, &p
 				r.emit(ev)
 			},
 		})
@@ -354,7 +355,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 		return mr, fmt.Errorf("run study: %w", err)
 	}
 	ev = base
-	ev.Kind, ev.State, ev.ErrorType, ev.Error, ev.LogTail = EventRunEnd, mr.State, mr.ErrorType, mr.Error, mr.LogTail
+	ev.Kind, ev.State, ev.ErrorType, ev.Error, ev.LogTail = event.RunEnd, mr.State, mr.ErrorType, mr.Error, mr.LogTail
 	r.emit(ev)
 	return mr, nil
 }
@@ -490,5 +491,5 @@ func (r *runner) warnOnce(msg string) {
 	}
 	r.warned[msg] = true
 	r.warnings = append(r.warnings, results.Warning{Code: "gap_fallback", Message: msg})
-	r.emit(Event{Kind: EventWarning, Message: msg})
+	r.emit(Event{Kind: event.Warning, Message: msg})
 }

@@ -3,6 +3,7 @@ package study
 import (
 	"context"
 	"errors"
+	"github.com/llenergymeasure/llem/event"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,8 +90,8 @@ func TestOrdersRealChildren(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, results.StudyConfigFile)); err != nil {
 				t.Error(err)
 			}
-			if rec.count(EventRunStart) != 8 || rec.count(EventRunEnd) != 8 || rec.count(EventRunPhase) != 16 || rec.count(EventStudyEnd) != 1 {
-				t.Errorf("events: %d starts, %d ends, %d phases", rec.count(EventRunStart), rec.count(EventRunEnd), rec.count(EventRunPhase))
+			if rec.count(event.RunStart) != 8 || rec.count(event.RunEnd) != 8 || rec.count(event.RunPhase) != 16 || rec.count(event.StudyEnd) != 1 {
+				t.Errorf("events: %d starts, %d ends, %d phases", rec.count(event.RunStart), rec.count(event.RunEnd), rec.count(event.RunPhase))
 			}
 		})
 	}
@@ -176,7 +177,7 @@ func TestInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opts.Observer = ObserverFunc(func(e Event) {
-		if e.Kind == EventRunPhase && e.RunIndex == 1 && e.Progress.Phase == "measuring" {
+		if e.Kind == event.RunPhase && e.RunIndex == 1 && e.Progress.Phase == "measuring" {
 			cancel()
 		}
 	})
