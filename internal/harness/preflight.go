@@ -17,8 +17,7 @@ import (
 // runs it for --dry-run and before a study, and Run runs it again before
 // the baseline.
 func Preflight(ctx context.Context, cfg config.ExperimentConfig, facts engine.ModelFacts, dsOpts dataset.Options) []*engine.SettingError {
-	dsOpts.MaxInputTokens, dsOpts.MaxOutputTokens = cfg.MaxInputTokens, cfg.MaxOutputTokens
-	set, err := dataset.Load(ctx, cfg.Dataset, cfg.N, facts.Tokenizer, dsOpts)
+	set, err := loadPrompts(ctx, cfg, facts.Tokenizer, dsOpts)
 	if err != nil {
 		field := "dataset"
 		if errors.Is(err, dataset.ErrPoolTooSmall) {
@@ -58,6 +57,13 @@ func Preflight(ctx context.Context, cfg config.ExperimentConfig, facts engine.Mo
 	return []*engine.SettingError{{Field: field, Msg: fmt.Sprintf(
 		"prompt %s needs %d prompt tokens (BOS included) + %d new tokens = %d, more than the model's context of %d (%s); lower dataset.input_len/output_len or set max_input_tokens/max_output_tokens",
 		worst, worstIn, worstOut, worstNeed, facts.Context, facts.ContextFrom)}}
+}
+
+// loadPrompts builds cfg's prompts with its input and output limits
+// applied, as the pre-flight checks them and the run measures them.
+func loadPrompts(ctx context.Context, cfg config.ExperimentConfig, tok engine.Tokenizer, opts dataset.Options) (*dataset.Set, error) {
+	opts.MaxInputTokens, opts.MaxOutputTokens = cfg.MaxInputTokens, cfg.MaxOutputTokens
+	return dataset.Load(ctx, cfg.Dataset, cfg.N, tok, opts)
 }
 
 // promptTokens is a prompt's length in tokens, exact with the tokenizer;

@@ -294,9 +294,7 @@ func (h *run) prompts(ctx context.Context, eng engine.Engine, info engine.LoadIn
 	if tp, ok := eng.(engine.TokenizerProvider); ok {
 		tok = tp.Tokenizer()
 	}
-	dsOpts := h.opts.Dataset
-	dsOpts.MaxInputTokens, dsOpts.MaxOutputTokens = cfg.MaxInputTokens, cfg.MaxOutputTokens
-	set, err := dataset.Load(ctx, cfg.Dataset, cfg.N, tok, dsOpts)
+	set, err := loadPrompts(ctx, cfg, tok, h.opts.Dataset)
 	if err != nil {
 		return nil, err // dataset errors name the dataset and file themselves
 	}
