@@ -109,29 +109,33 @@ func checkWritten(cfg *ExperimentConfig, tree *node) []problem {
 	def := DefaultExperiment()
 	changed := func(field string, got, want any) bool { return written(field) != nil && got != want }
 	w, dw := cfg.Warmup, def.Warmup
+	// Which warm-up mode a field belongs to.
+	const (
+		anyMode = iota
+		fixedCount
+		convergence
+	)
 	warmupFields := []struct {
 		field     string
 		got, want any
-		// convergence: the field belongs to convergence warm-up (true),
-		// to the fixed count (false), or to both (nil).
-		convergence *bool
+		mode      int
 	}{
-		{"warmup.n_warmup", w.NWarmup, dw.NWarmup, ptr(false)},
-		{"warmup.thermal_floor_seconds", w.ThermalFloorSeconds, dw.ThermalFloorSeconds, nil},
-		{"warmup.convergence", w.Convergence, dw.Convergence, nil},
-		{"warmup.cv_threshold", w.CVThreshold, dw.CVThreshold, ptr(true)},
-		{"warmup.window_size", w.WindowSize, dw.WindowSize, ptr(true)},
-		{"warmup.min_prompts", w.MinPrompts, dw.MinPrompts, ptr(true)},
-		{"warmup.max_prompts", w.MaxPrompts, dw.MaxPrompts, ptr(true)},
+		{"warmup.n_warmup", w.NWarmup, dw.NWarmup, fixedCount},
+		{"warmup.thermal_floor_seconds", w.ThermalFloorSeconds, dw.ThermalFloorSeconds, anyMode},
+		{"warmup.convergence", w.Convergence, dw.Convergence, anyMode},
+		{"warmup.cv_threshold", w.CVThreshold, dw.CVThreshold, convergence},
+		{"warmup.window_size", w.WindowSize, dw.WindowSize, convergence},
+		{"warmup.min_prompts", w.MinPrompts, dw.MinPrompts, convergence},
+		{"warmup.max_prompts", w.MaxPrompts, dw.MaxPrompts, convergence},
 	}
 	for _, f := range warmupFields {
 		switch {
 		case !changed(f.field, f.got, f.want):
 		case !w.Enabled:
 			c.add(f.field, "has no effect with warmup.enabled false; remove it or set warmup.enabled: true")
-		case f.convergence != nil && *f.convergence && !w.Convergence:
+		case f.mode == convergence && !w.Convergence:
 			c.add(f.field, "only applies to convergence warm-up; remove it or set warmup.convergence: true")
-		case f.convergence != nil && !*f.convergence && w.Convergence:
+		case f.mode == fixedCount && w.Convergence:
 			c.add(f.field, "has no effect with warmup.convergence true (min_prompts and max_prompts bound the runs); remove it")
 		}
 	}
@@ -213,8 +217,6 @@ func checkEffects(c *checker, cfg *ExperimentConfig, caps Capabilities) {
 	}
 }
 
-func ptr[T any](v T) *T { return &v }
-
 func backendsWith(has func(Capabilities) bool) []string {
 	var out []string
 	for _, b := range Backends() {
@@ -226,12 +228,6 @@ func backendsWith(has func(Capabilities) bool) []string {
 		return []string{"none"}
 	}
 	return out
-}
-
-// describeRecordedOnly is the dry-run's note for a sweep that varies only
-// recorded-only fields.
-func describeRecordedOnly(fields []string) string {
-	return fmt.Sprintf("the sweep varies only %s, which cannot change what runs here (recorded for provenance only): the configurations measure the same thing", strings.Join(fields, ", "))
 }
 
 // RecordedOnlySweep is the dry-run's warning when the experiments differ
@@ -267,5 +263,5 @@ func RecordedOnlySweep(cfgs []ExperimentConfig) string {
 		return ""
 	}
 	slices.Sort(fields)
-	return describeRecordedOnly(fields)
+	return fmt.Sprintf("the sweep varies only %s, which cannot change what runs here (recorded for provenance only): the configurations measure the same thing", strings.Join(fields, ", "))
 }
