@@ -97,8 +97,8 @@ func TestLabelsTellConfigurationsApart(t *testing.T) {
 	sc := mustParse(t, "model: tiny\ndecoder.decoding_strategy: sampling\nsweep:\n  decoder.temperature: [0.5, 1.5]\n  max_output_tokens: [4, 8]\n")
 	got := sc.Labels()
 	want := []string{
-		"decoder.temperature=0.5 max_output_tokens=4", "decoder.temperature=0.5 max_output_tokens=8",
-		"decoder.temperature=1.5 max_output_tokens=4", "decoder.temperature=1.5 max_output_tokens=8",
+		"decoder.temperature=0.5, max_output_tokens=4", "decoder.temperature=0.5, max_output_tokens=8",
+		"decoder.temperature=1.5, max_output_tokens=4", "decoder.temperature=1.5, max_output_tokens=8",
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("labels %q, want %q", got, want)

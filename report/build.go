@@ -360,11 +360,11 @@ func BuildWith(s *Study, opts Options) (*Report, error) {
 	}
 	flat := make([]map[string]string, len(groups))
 	for i, g := range groups {
-		if flat[i], err = flattenConfig(g.config); err != nil {
+		if flat[i], err = config.Flatten(g.config); err != nil {
 			return nil, fmt.Errorf("report: configuration %s: %w", g.hash, err)
 		}
 	}
-	swept := sweptKeys(flat)
+	swept := config.SweptKeys(flat)
 
 	ids := make(map[string]string) // hash -> config ID
 	var without []int              // groups without a completed run
@@ -396,10 +396,10 @@ func BuildWith(s *Study, opts Options) (*Report, error) {
 	for i := range rep.Configs {
 		c := &rep.Configs[i]
 		c.Params = paramsOf(c.flat, rep.Swept)
-		c.Label = labelFor(c.flat, rep.Swept)
+		c.Label = config.LabelFor(c.flat, rep.Swept)
 	}
 	for _, i := range without {
-		rep.NoResults = append(rep.NoResults, noResultRow(groups[i], labelFor(flat[i], rep.Swept)))
+		rep.NoResults = append(rep.NoResults, noResultRow(groups[i], config.LabelFor(flat[i], rep.Swept)))
 	}
 	for i, g := range groups {
 		for _, r := range g.runs {
@@ -407,7 +407,7 @@ func BuildWith(s *Study, opts Options) (*Report, error) {
 				continue
 			}
 			if r.State == results.StateCompleted || r.State == results.StateFailed || r.State == results.StateInterrupted {
-				f := failedRow(r, labelFor(flat[i], rep.Swept))
+				f := failedRow(r, config.LabelFor(flat[i], rep.Swept))
 				f.ConfigID = ids[g.hash]
 				rep.Failed = append(rep.Failed, f)
 			}
@@ -415,7 +415,7 @@ func BuildWith(s *Study, opts Options) (*Report, error) {
 	}
 	slices.SortFunc(rep.Failed, func(a, b FailedRow) int { return a.RunIndex - b.RunIndex })
 	for _, sk := range s.Skipped {
-		f, err := flattenConfig(&sk.Config)
+		f, err := config.Flatten(&sk.Config)
 		if err != nil {
 			return nil, fmt.Errorf("report: skipped configuration: %w", err)
 		}
@@ -521,11 +521,11 @@ func skippedLabel(f map[string]string, ran []map[string]string, swept []string) 
 		if slices.Contains(keys, k) {
 			continue
 		}
-		if !slices.ContainsFunc(ran, func(r map[string]string) bool { return levelOf(r, k) == f[k] }) {
+		if !slices.ContainsFunc(ran, func(r map[string]string) bool { return config.Level(r, k) == f[k] }) {
 			keys = append(keys, k)
 		}
 	}
-	return labelFor(f, keys)
+	return config.LabelFor(f, keys)
 }
 
 func studyName(s *Study) string {
@@ -574,7 +574,7 @@ func rankedKeys(swept []string, effects []Effect) []string {
 func paramsOf(flat map[string]string, keys []string) []Param {
 	out := make([]Param, len(keys))
 	for i, k := range keys {
-		out[i] = Param{Key: k, Value: levelOf(flat, k)}
+		out[i] = Param{Key: k, Value: config.Level(flat, k)}
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/stats"
 )
 
@@ -621,7 +622,7 @@ func paramValue(c ConfigRow, key string) string {
 			return p.Value
 		}
 	}
-	return unsetLevel
+	return config.Unset
 }
 
 // levelsOf returns the sorted levels of a factor among configurations with
