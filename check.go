@@ -51,6 +51,7 @@ func Check(ctx context.Context, sc *config.StudyConfig, opts CheckOptions) (warn
 	dsOpts := dataset.OptionsFromEnv(o.getenv())
 	dsOpts.BaseDir = o.baseDir(sc)
 	var errs config.Errors
+	var labels []string // computed once, at the first problem
 	seen := map[string]bool{}
 	for i, cfg := range sc.Experiments {
 		key := checkKey(cfg)
@@ -62,8 +63,11 @@ func Check(ctx context.Context, sc *config.StudyConfig, opts CheckOptions) (warn
 		if len(probs) == 0 {
 			probs = harness.Preflight(ctx, cfg, facts, dsOpts)
 		}
+		if len(probs) > 0 && labels == nil {
+			labels = sc.Labels()
+		}
 		for _, p := range probs {
-			fe := sc.SettingError(i, p.Field, p.Msg)
+			fe := sc.SettingError(i, labels[i], p.Field, p.Msg)
 			if opts.DryRun && errors.Is(p, dataset.ErrDatasetUnavailable) {
 				warnings = append(warnings, fe.Error())
 				continue

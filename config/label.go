@@ -127,6 +127,3 @@ func Labels(cfgs []ExperimentConfig) []string {
 
 // Labels is Labels of the study's experiments.
 func (sc *StudyConfig) Labels() []string { return Labels(sc.Experiments) }
-
-// Label is Labels()[i].
-func (sc *StudyConfig) Label(i int) string { return Labels(sc.Experiments)[i] }

@@ -134,15 +134,16 @@ type written struct {
 // SettingError builds the error for a problem with field of experiment i
 // that was found after parsing (the pre-flight): it names the file and,
 // when the field or its nearest parent was written there, its line; with
-// several experiments the message says which one.
-func (sc *StudyConfig) SettingError(i int, field, msg string) *FieldError {
+// several experiments the message says which one, by its label (Labels:
+// the caller computes them once for all its errors).
+func (sc *StudyConfig) SettingError(i int, label, field, msg string) *FieldError {
 	e := &FieldError{File: sc.Path, Field: field, Msg: msg}
 	if i < len(sc.written) && sc.written[i].at != nil {
 		p := sc.written[i].at(field)
 		e.Line, e.Col = p.line, p.col
 	}
-	if len(sc.Experiments) > 1 && i < len(sc.Experiments) {
-		e.Msg = fmt.Sprintf("%s (configuration [%d]: %s)", msg, i, sc.Label(i))
+	if len(sc.Experiments) > 1 {
+		e.Msg = fmt.Sprintf("%s (configuration [%d]: %s)", msg, i, label)
 	}
 	return e
 }

@@ -419,7 +419,7 @@ func probeField(t *testing.T, dir string, base map[string]string, p probe, measu
 	if len(probs) > 0 {
 		for _, pr := range probs {
 			if namesSetField(pr.Field, p.set) || errors.Is(pr, dataset.ErrDatasetUnavailable) {
-				fe := sc.SettingError(0, pr.Field, pr.Msg)
+				fe := sc.SettingError(0, "", pr.Field, pr.Msg)
 				if fe.Line == 0 && namesSetField(pr.Field, p.set) {
 					t.Errorf("pre-flight refusal of %s carries no line: %v", pr.Field, fe)
 				}
