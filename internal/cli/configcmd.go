@@ -10,15 +10,16 @@ import (
 	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/buildinfo"
+	"github.com/llenergymeasure/llem/results"
 )
 
 // configReport is `llem config --json`.
 type configReport struct {
-	Version    buildinfo.Info       `json:"version"`
-	Machine    llem.MachineReport   `json:"machine"`
-	UserConfig []config.Setting     `json:"user_config"`
-	UserFile   string               `json:"user_config_file"`
-	Python     []llem.PythonBackend `json:"python_backends"`
+	Version    buildinfo.Info          `json:"version"`
+	Machine    results.MachineReport   `json:"machine"`
+	UserConfig []config.Setting        `json:"user_config"`
+	UserFile   string                  `json:"user_config_file"`
+	Python     []results.PythonBackend `json:"python_backends"`
 }
 
 func newConfigCmd(stdio *IO) *cobra.Command {

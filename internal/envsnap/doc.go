@@ -9,7 +9,7 @@
 // the energy sensors present, the container runtime and llem's own version.
 // [Probe] adds which energy source each domain would use, why better ones
 // are not available, and hints to fix what is missing. Engines are probed
-// by the caller and listed in [MachineReport.Engines].
+// by the caller and listed in [results.MachineReport.Engines].
 //
 // Secrets are never recorded: no environment is captured wholesale, and
 // [RecordedEnv] keeps only allow-listed variables, never the one an

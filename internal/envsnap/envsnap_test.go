@@ -230,7 +230,7 @@ func TestProbe(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.BestSource != tt.best || r.Estimated != tt.estimated || len(r.EnergySources) == 0 || len(r.FallbackReasons) == 0 {
+			if r.BestSource != string(tt.best) || r.Estimated != tt.estimated || len(r.EnergySources) == 0 || len(r.FallbackReasons) == 0 {
 				t.Errorf("report = %+v", r)
 			}
 			all := strings.Join(r.Hints, "\n")

@@ -9,31 +9,6 @@ import (
 	"github.com/llenergymeasure/llem/results"
 )
 
-// MachineReport is what `llem config` shows: the machine, what energy llem
-// can measure on it, and what to do about what is missing.
-type MachineReport struct {
-	Environment results.EnvironmentSnapshot `json:"environment"`
-	// EnergySources is the source each domain would use (energy.Detect).
-	EnergySources []energy.DomainSource `json:"energy_sources"`
-	// BestSource is the best of them; Estimated is true when energy would be
-	// estimated rather than measured.
-	BestSource      energy.Source `json:"best_source"`
-	Estimated       bool          `json:"estimated"`
-	FallbackReasons []string      `json:"fallback_reasons,omitempty"`
-	// Hints say how to get better measurements, one action each.
-	Hints []string `json:"hints,omitempty"`
-	// Engines is filled by the caller, which knows the engines.
-	Engines []EngineStatus `json:"engines,omitempty"`
-}
-
-// EngineStatus is one engine's availability, probed by the caller.
-type EngineStatus struct {
-	Name      string `json:"name"`
-	Available bool   `json:"available"`
-	Version   string `json:"version,omitempty"`
-	Hint      string `json:"hint,omitempty"`
-}
-
 // ProbeOptions configures Probe.
 type ProbeOptions struct {
 	Options
@@ -43,25 +18,30 @@ type ProbeOptions struct {
 
 // Probe reports the machine and what llem would measure on it. The energy
 // samplers it opens to find out are stopped before it returns.
-func Probe(ctx context.Context, opts ProbeOptions) (MachineReport, error) {
+func Probe(ctx context.Context, opts ProbeOptions) (results.MachineReport, error) {
 	if opts.Energy.PowercapRoot == "" {
 		opts.Energy.PowercapRoot = opts.PowercapRoot
 	}
 	snap, gpuErr := take(ctx, opts.Options)
 	det, err := energy.Detect(ctx, opts.Energy)
 	if err != nil {
-		return MachineReport{}, fmt.Errorf("probe energy sensors: %w", err)
+		return results.MachineReport{}, fmt.Errorf("probe energy sensors: %w", err)
 	}
 	var stopErrs []error
 	for _, s := range det.Samplers {
 		stopErrs = append(stopErrs, s.Stop())
 	}
-	r := MachineReport{
+	r := results.MachineReport{
 		Environment:     snap,
-		EnergySources:   det.Sources,
-		BestSource:      det.BestSource(),
+		BestSource:      string(det.BestSource()),
 		Estimated:       det.Estimated(),
 		FallbackReasons: det.FallbackReasons,
+	}
+	for _, ds := range det.Sources {
+		r.EnergySources = append(r.EnergySources, results.DomainSource{
+			Domain: results.Domain{Kind: string(ds.Domain.Kind), Index: ds.Domain.Index, Name: ds.Domain.Name},
+			Source: string(ds.Source),
+		})
 	}
 	r.Hints = hints(opts, gpuErr, det)
 	return r, errors.Join(stopErrs...)

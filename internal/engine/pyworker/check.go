@@ -3,7 +3,6 @@ package pyworker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -13,40 +12,14 @@ import (
 
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/container"
+	"github.com/llenergymeasure/llem/results"
 )
 
 // Problem is one thing missing for a backend, and how to get it.
-type Problem struct {
-	What string `json:"what"`
-	Fix  string `json:"fix"`
-}
+type Problem = results.PythonProblem
 
 // Availability is what Check found for one backend.
-type Availability struct {
-	Backend config.Backend `json:"backend"`
-	// Where names the Python: an interpreter path or a container image.
-	Where    string            `json:"where"`
-	Versions map[string]string `json:"versions,omitempty"`
-	GPUs     []string          `json:"gpus,omitempty"`
-	Problems []Problem         `json:"problems,omitempty"`
-}
-
-// OK reports whether the backend can run.
-func (a Availability) OK() bool { return len(a.Problems) == 0 }
-
-// Err is nil when the backend can run, otherwise an error listing every
-// problem with its fix.
-func (a Availability) Err() error {
-	if a.OK() {
-		return nil
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "backend %s cannot run (%s):", a.Backend, a.Where)
-	for _, p := range a.Problems {
-		fmt.Fprintf(&b, "\n  - %s; fix: %s", p.What, p.Fix)
-	}
-	return errors.New(b.String())
-}
+type Availability = results.PythonBackend
 
 type requirement struct {
 	modules []string
