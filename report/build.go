@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -340,7 +341,7 @@ func BuildWith(s *Study, opts Options) (*Report, error) {
 	}
 	state, note := s.status()
 	rep := &Report{
-		StudyName:  studyName(s),
+		StudyName:  cmp.Or(s.StudyName(), "study"),
 		Dir:        s.Dir,
 		Status:     state,
 		StatusNote: note,
@@ -526,18 +527,6 @@ func skippedLabel(f map[string]string, ran []map[string]string, swept []string) 
 		}
 	}
 	return config.LabelFor(f, keys)
-}
-
-func studyName(s *Study) string {
-	switch {
-	case s.Result != nil && s.Result.StudyName != "":
-		return s.Result.StudyName
-	case s.Manifest != nil && s.Manifest.StudyName != "":
-		return s.Manifest.StudyName
-	case s.Design != nil:
-		return s.Design.Name
-	}
-	return "study"
 }
 
 func countRun(c *RunCounts, st results.RunState) {
