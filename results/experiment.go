@@ -166,9 +166,16 @@ type ThroughputStats struct {
 
 // LatencyStats summarises per-request latencies in seconds.
 type LatencyStats struct {
+	// TTFT is the time to first token of each request.
 	TTFT Distribution `json:"ttft_s"`
-	ITL  Distribution `json:"itl_s"`
-	E2E  Distribution `json:"e2e_s"`
+	// ITL is every gap between consecutive tokens of a request.
+	ITL Distribution `json:"itl_s"`
+	// TPOT is each request's time per output token after the first:
+	// (E2E − TTFT) / (output tokens − 1), as vLLM's benchmark defines it;
+	// requests of one output token have none.
+	TPOT Distribution `json:"tpot_s"`
+	// E2E is each request's time from submission to its last token.
+	E2E Distribution `json:"e2e_s"`
 }
 
 // Distribution is a summary of a sample.
@@ -222,6 +229,8 @@ type RequestRecord struct {
 	TTFTS        float64 `json:"ttft_s"`
 	E2ES         float64 `json:"e2e_s"`
 	MeanITLS     float64 `json:"mean_itl_s"`
+	// TPOTS is the time per output token after the first (LatencyStats.TPOT).
+	TPOTS float64 `json:"tpot_s,omitempty"`
 	// EnergyJ is the request's share of its batch window's energy.
 	EnergyJ float64 `json:"energy_j"`
 	// OutputIDsSHA256 is the SHA-256 of the generated token ids written as

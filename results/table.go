@@ -494,6 +494,7 @@ func runColumns() []runColumn {
 	)
 	cols = append(cols, dist("ttft", func(r *ExperimentResult) Distribution { return r.Latency.TTFT })...)
 	cols = append(cols, dist("itl", func(r *ExperimentResult) Distribution { return r.Latency.ITL })...)
+	cols = append(cols, dist("tpot", func(r *ExperimentResult) Distribution { return r.Latency.TPOT })...)
 	cols = append(cols, dist("e2e", func(r *ExperimentResult) Distribution { return r.Latency.E2E })...)
 	cols = append(cols,
 		f("flops_total", func(r *ExperimentResult) float64 { return r.Compute.FLOPsTotal }),

@@ -76,7 +76,7 @@ func goldenResult() *results.ExperimentResult {
 	r.Energy = results.EnergyMetrics{Source: results.SourceRAPL, TotalJ: 12.5, AdjustedJ: 10.25, BaselinePowerW: 3.5,
 		PerOutputTokenJ: 0.0488, DurationS: 2.5, AvgPowerW: 5, PeakPowerW: 7.25}
 	r.Throughput = results.ThroughputStats{OutputTokensPerS: 102.4, RequestsPerS: 3.2, Requests: 8, OutputTokens: 256}
-	r.Latency.TTFT.P50, r.Latency.TTFT.P99, r.Latency.ITL.P50, r.Latency.E2E.P50 = 0.012, 0.0305, 0.0021, 1.25
+	r.Latency.TTFT.P50, r.Latency.TTFT.P99, r.Latency.ITL.P50, r.Latency.TPOT.P50, r.Latency.E2E.P50 = 0.012, 0.0305, 0.0021, 0.0022, 1.25
 	r.Carbon = &results.CarbonMetrics{EmissionsG: 0.0013, EnergyKWh: 3.47e-6, PUE: 1.2, CarbonIntensityGKWh: 300}
 	r.MeasurementWarnings = []results.Warning{{Code: results.WarnShortRun, Message: "measured run lasted 2.5 s (< 10 s)"}}
 	return r

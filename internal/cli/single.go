@@ -82,7 +82,7 @@ func printExperimentSummary(w io.Writer, r *results.ExperimentResult, dir string
 	fmt.Fprintf(w, "  energy/output token  %.4g J   (total %.2f J, adjusted %.2f J, baseline %.2f W)\n", e.PerOutputTokenJ, e.TotalJ, e.AdjustedJ, e.BaselinePowerW)
 	fmt.Fprintf(w, "  energy source        %s\n", src)
 	fmt.Fprintf(w, "  throughput           %.1f output tok/s, %.2f req/s  (%d requests, %d output tokens in %.1f s)\n", r.Throughput.OutputTokensPerS, r.Throughput.RequestsPerS, r.Throughput.Requests, r.Throughput.OutputTokens, e.DurationS)
-	fmt.Fprintf(w, "  latency              TTFT p50 %s p99 %s · ITL p50 %s · E2E p50 %s\n", secs(r.Latency.TTFT.P50), secs(r.Latency.TTFT.P99), secs(r.Latency.ITL.P50), secs(r.Latency.E2E.P50))
+	fmt.Fprintf(w, "  latency              TTFT p50 %s p99 %s · ITL p50 %s · TPOT p50 %s · E2E p50 %s\n", secs(r.Latency.TTFT.P50), secs(r.Latency.TTFT.P99), secs(r.Latency.ITL.P50), secs(r.Latency.TPOT.P50), secs(r.Latency.E2E.P50))
 	fmt.Fprintf(w, "  power                avg %.1f W, peak %.1f W\n", e.AvgPowerW, e.PeakPowerW)
 	if r.Carbon != nil {
 		fmt.Fprintf(w, "  carbon               %.3g gCO2 (%.3g kWh × PUE %.2f × %.0f g/kWh)\n", r.Carbon.EmissionsG, r.Carbon.EnergyKWh, r.Carbon.PUE, r.Carbon.CarbonIntensityGKWh)

@@ -57,6 +57,7 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 		requests []results.RequestRecord
 		ttft     []float64
 		itl      []float64
+		tpot     []float64
 		e2e      []float64
 	)
 	domains := map[string]*results.DomainEnergy{}
@@ -122,6 +123,12 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 				if len(gaps) > 0 {
 					rec.MeanITLS = stats.Mean(gaps)
 				}
+				// TPOT as vLLM's benchmark defines it: the time after the
+				// first token, per output token after the first.
+				if c.OutputTokens > 1 {
+					rec.TPOTS = (c.End - c.TokenTimes[0]).Seconds() / float64(c.OutputTokens-1)
+					tpot = append(tpot, rec.TPOTS)
+				}
 			}
 			requests = append(requests, rec)
 		}
@@ -167,6 +174,7 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 
 	lat.TTFT = distribution(ttft, seed)
 	lat.ITL = distribution(itl, seed)
+	lat.TPOT = distribution(tpot, seed)
 	lat.E2E = distribution(e2e, seed)
 	return em, tp, lat, requests
 }

@@ -71,6 +71,12 @@ func TestComputeMetricsKnownNumbers(t *testing.T) {
 	near("TTFT p50", lat.TTFT.P50, 0.1)
 	near("ITL mean", lat.ITL.Mean, 0.4/3)
 	near("E2E max", lat.E2E.Max, 2)
+	// TPOT (E2E − TTFT)/(output − 1): a 1.8/29, b 1.7/9, c 0.95/19.
+	near("req b TPOT", reqs[1].TPOTS, 1.7/9)
+	near("TPOT mean", lat.TPOT.Mean, (1.8/29+1.7/9+0.95/19)/3)
+	if lat.TPOT.N != 3 {
+		t.Errorf("TPOT n = %d, want 3", lat.TPOT.N)
+	}
 	if lat.TTFT.CI != nil {
 		t.Error("no CI expected below 30 samples")
 	}
