@@ -134,7 +134,7 @@ func harnessOptions(user config.UserConfig, getenv func(string) string, baseDir 
 func measure(ctx context.Context, user config.UserConfig, getenv func(string) string, req study.ChildRequest, log io.Writer, quick bool) (*results.ExperimentResult, error) {
 	opts := harnessOptions(user, getenv, req.BaseDir, log)
 	opts.OutDir = req.RunDir
-	opts.Cycle = req.Cycle
+	opts.Run = results.TimeseriesIdentity{RunIndex: req.RunIndex, MeasurementConfigHash: req.MeasurementConfigHash, StudyName: req.StudyName, Cycle: req.Cycle}
 	opts.Quick = quick
 	opts.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.Observer = func(e harness.Event) { req.Report(e) }

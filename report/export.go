@@ -5,13 +5,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"slices"
-	"time"
 
-	"github.com/parquet-go/parquet-go"
-
-	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -81,80 +76,32 @@ func RunTable(s *Study) *results.Table {
 	return results.RunTable(recs)
 }
 
-// timeseriesColumns is the time-series table: the run's identity first, so
-// it joins the run table on run_index (or measurement_config_hash), then
-// one row per sample and energy domain as timeseries.parquet holds it.
-var timeseriesColumns = []results.Column{
-	{Name: "run_index", Type: results.TypeInt64},
-	{Name: "measurement_config_hash", Type: results.TypeString},
-	{Name: "study_name", Type: results.TypeString},
-	{Name: "cycle", Type: results.TypeInt64},
-	{Name: "time", Type: results.TypeTimestamp},
-	{Name: "elapsed_s", Type: results.TypeDouble},
-	{Name: "phase", Type: results.TypeString},
-	{Name: "domain", Type: results.TypeString},
-	{Name: "domain_index", Type: results.TypeInt64},
-	{Name: "source", Type: results.TypeString},
-	{Name: "power_w", Type: results.TypeDouble},
-	{Name: "power_derived", Type: results.TypeBool},
-	{Name: "cumulative_energy_j", Type: results.TypeDouble},
-	{Name: "tokens_per_s", Type: results.TypeDouble},
-	{Name: "gpu_index", Type: results.TypeInt64},
-	{Name: "gpu_power_w", Type: results.TypeDouble},
-	{Name: "gpu_temp_c", Type: results.TypeDouble},
-	{Name: "gpu_utilization_pct", Type: results.TypeDouble},
-	{Name: "gpu_memory_used_mib", Type: results.TypeDouble},
-	{Name: "gpu_sm_clock_mhz", Type: results.TypeInt64},
-	{Name: "gpu_throttle_reasons", Type: results.TypeInt64},
-}
+// TimeseriesColumns are the time-series table's columns, in order
+// (results.TimeseriesColumns: each run's timeseries.parquet has the same).
+func TimeseriesColumns() []results.Column { return results.TimeseriesColumns() }
 
-// TimeseriesColumns are the time-series table's columns, in order.
-func TimeseriesColumns() []results.Column { return slices.Clone(timeseriesColumns) }
-
-// TimeseriesTable is every run's samples in one table, in run order; runs
-// without a time-series file add no rows.
+// TimeseriesTable is every run's samples in one table, in run order, each
+// row with its run's identity as the study records it; runs without a
+// time-series file add no rows.
 func TimeseriesTable(s *Study) (*results.Table, error) {
-	t := &results.Table{Name: results.TimeseriesTableName, SchemaVersion: results.TimeseriesTableSchemaVersion, Columns: TimeseriesColumns()}
 	name := s.StudyName()
+	var all []results.TimeseriesSample
 	for _, r := range s.Runs {
 		path := s.TimeseriesPath(r)
 		if path == "" {
 			continue
 		}
-		rows, err := parquet.ReadFile[energy.TimeseriesRow](path)
+		rows, err := results.ReadTimeseries(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("report: export run %d time series: %w", r.Index, err)
 		}
-		for _, x := range rows {
-			var at any
-			if x.UnixTimeS > 0 {
-				sec, frac := math.Modf(x.UnixTimeS)
-				at = time.Unix(int64(sec), int64(frac*1e9)).UTC()
-			}
-			t.Rows = append(t.Rows, []any{
-				int64(r.Index), r.MeasurementConfigHash, name, int64(r.Cycle), at, x.TimestampS,
-				x.Phase, x.Domain, int64(x.DomainIndex), x.Source, ptrCell(x.PowerW), x.PowerDerived,
-				x.CumulativeEnergyJ, x.TokensPerSec, int32Cell(x.GPUIndex), ptrCell(x.GPUPowerW), ptrCell(x.GPUTempC),
-				ptrCell(x.GPUUtilizationPct), ptrCell(x.GPUMemoryUsedMB), int32Cell(x.GPUSMClockMHz), ptrCell(x.GPUThrottle),
-			})
+		for i := range rows {
+			rows[i].RunIndex, rows[i].MeasurementConfigHash, rows[i].StudyName, rows[i].Cycle = int64(r.Index), r.MeasurementConfigHash, name, int64(r.Cycle)
 		}
+		all = append(all, rows...)
 	}
-	return t, nil
-}
-
-func ptrCell[T any](p *T) any {
-	if p == nil {
-		return nil
-	}
-	return *p
-}
-
-func int32Cell(p *int32) any {
-	if p == nil {
-		return nil
-	}
-	return int64(*p)
+	return results.TimeseriesTable(all), nil
 }

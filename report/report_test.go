@@ -18,6 +18,7 @@ import (
 
 	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/stats"
+	"github.com/llenergymeasure/llem/results"
 )
 
 var (
@@ -526,7 +527,7 @@ func TestReadTimeseriesRecorderLayout(t *testing.T) {
 			},
 		})
 	}
-	if err := energy.WriteParquet(path, samples); err != nil {
+	if err := energy.WriteParquet(path, samples, results.TimeseriesIdentity{}); err != nil {
 		t.Fatal(err)
 	}
 	series, err := readTimeseries(path)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -30,29 +28,15 @@ func (p PowerSeries) Name() string {
 	return n
 }
 
-// timeseriesRow is the part of a run's timeseries.parquet the report uses.
-// Every column but timestamp_s is optional here: files from other writers
-// (the upstream GPU-only layout has no domain or power_w) still read.
-type timeseriesRow struct {
-	TimestampS  float64  `parquet:"timestamp_s"`
-	Phase       *string  `parquet:"phase,optional"`
-	Domain      *string  `parquet:"domain,optional"`
-	DomainIndex *int32   `parquet:"domain_index,optional"`
-	Source      *string  `parquet:"source,optional"`
-	GPUIndex    *int32   `parquet:"gpu_index,optional"`
-	GPUPowerW   *float64 `parquet:"gpu_power_w,optional"`
-	PowerW      *float64 `parquet:"power_w,optional"`
-}
-
 // maxPowerRuns bounds how many runs the power-over-time plot shows.
 const maxPowerRuns = 4
 
 // readTimeseries reads the power samples of a time-series file, one series
 // per domain, in order of first appearance.
 func readTimeseries(path string) ([]PowerSeries, error) {
-	rows, err := parquet.ReadFile[timeseriesRow](path)
+	rows, err := results.ReadTimeseries(path)
 	if err != nil {
-		return nil, fmt.Errorf("read time series %s: %w", path, err)
+		return nil, err
 	}
 	var out []PowerSeries
 	at := make(map[string]int)
@@ -64,39 +48,23 @@ func readTimeseries(path string) ([]PowerSeries, error) {
 		if w == nil {
 			continue
 		}
-		dom := domainName(r)
+		dom := "device"
+		if r.Domain != "" {
+			dom = fmt.Sprintf("%s%d", r.Domain, r.DomainIndex)
+		}
 		i, ok := at[dom]
 		if !ok {
 			i = len(out)
 			at[dom] = i
-			ps := PowerSeries{Domain: dom}
-			if r.Source != nil {
-				ps.Source = *r.Source
-				ps.Estimated = *r.Source == results.SourceEstimated
-			}
-			out = append(out, ps)
+			out = append(out, PowerSeries{Domain: dom, Source: r.Source, Estimated: r.Source == results.SourceEstimated})
 		}
-		out[i].TimeS = append(out[i].TimeS, r.TimestampS)
+		out[i].TimeS = append(out[i].TimeS, r.ElapsedS)
 		out[i].PowerW = append(out[i].PowerW, *w)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("time series %s has no power samples", path)
 	}
 	return out, nil
-}
-
-func domainName(r timeseriesRow) string {
-	switch {
-	case r.Domain != nil && *r.Domain != "":
-		idx := int32(0)
-		if r.DomainIndex != nil {
-			idx = *r.DomainIndex
-		}
-		return fmt.Sprintf("%s%d", *r.Domain, idx)
-	case r.GPUIndex != nil:
-		return fmt.Sprintf("gpu%d", *r.GPUIndex)
-	}
-	return "device"
 }
 
 // powerSeries reads the time series of the runs to plot: the first

@@ -62,7 +62,7 @@ const (
 	RunTableName                 = "runs"
 	RunTableSchemaVersion        = "1"
 	TimeseriesTableName          = "timeseries"
-	TimeseriesTableSchemaVersion = "1"
+	TimeseriesTableSchemaVersion = "2"
 )
 
 // Parquet key-value metadata keys of a Table.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/llenergymeasure/llem/results"
 )
 
 func TestWriteParquetReadsBack(t *testing.T) {
@@ -23,7 +25,8 @@ func TestWriteParquetReadsBack(t *testing.T) {
 	rec.Sample()
 
 	path := filepath.Join(t.TempDir(), "timeseries.parquet")
-	if err := WriteParquet(path, rec.Samples()); err != nil {
+	id := results.TimeseriesIdentity{RunIndex: 4, MeasurementConfigHash: "abc", StudyName: "s", Cycle: 2}
+	if err := WriteParquet(path, rec.Samples(), id); err != nil {
 		t.Fatal(err)
 	}
 
@@ -41,14 +44,15 @@ func TestWriteParquetReadsBack(t *testing.T) {
 	for _, c := range pf.Schema().Fields() {
 		cols = append(cols, c.Name())
 	}
-	for _, want := range []string{"timestamp_s", "gpu_index", "gpu_power_w", "gpu_temp_c", "gpu_utilization_pct",
-		"cumulative_energy_j", "gpu_memory_used_mb", "tokens_per_sec", "domain", "domain_index", "source", "phase", "power_w"} {
-		if !slices.Contains(cols, want) {
-			t.Errorf("column %q missing from %v", want, cols)
-		}
+	var want []string
+	for _, c := range results.TimeseriesColumns() {
+		want = append(want, c.Name)
+	}
+	if !slices.Equal(cols, want) {
+		t.Errorf("columns %v, want the time-series table's %v", cols, want)
 	}
 
-	rows, err := parquet.ReadFile[TimeseriesRow](path)
+	rows, err := results.ReadTimeseries(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +61,17 @@ func TestWriteParquetReadsBack(t *testing.T) {
 	}
 	g, c := rows[2], rows[3]
 	if g.Domain != "gpu" || g.GPUIndex == nil || *g.GPUIndex != 0 || g.GPUPowerW == nil || *g.GPUPowerW != 150 ||
-		g.CumulativeEnergyJ != 150 || g.TimestampS != 1 || g.TokensPerSec != 25 || g.Phase != "measure" || g.Source != "nvml_energy_counter" || g.PowerDerived {
+		g.CumulativeEnergyJ != 150 || g.ElapsedS != 1 || g.TokensPerS != 25 || g.Phase != "measure" || g.Source != "nvml_energy_counter" || g.PowerDerived {
 		t.Errorf("gpu row = %+v", g)
 	}
 	if c.Domain != "cpu_package" || c.GPUIndex != nil || c.GPUPowerW != nil || c.PowerW == nil || *c.PowerW != 30 ||
 		!c.PowerDerived || c.CumulativeEnergyJ != 30 || c.Source != "rapl" {
 		t.Errorf("cpu row = %+v", c)
+	}
+	for _, r := range rows {
+		if r.RunIndex != 4 || r.MeasurementConfigHash != "abc" || r.StudyName != "s" || r.Cycle != 2 || r.Time.IsZero() {
+			t.Errorf("row identity or time = %+v, want run 4 abc s cycle 2", r)
+		}
 	}
 	if rows[1].PowerW != nil {
 		t.Errorf("first CPU row has power %v before any delta", *rows[1].PowerW)
@@ -74,7 +83,7 @@ func TestWriteParquetReadsBack(t *testing.T) {
 }
 
 func TestWriteParquetBadDir(t *testing.T) {
-	if err := WriteParquet(filepath.Join(t.TempDir(), "missing", "ts.parquet"), nil); err == nil {
+	if err := WriteParquet(filepath.Join(t.TempDir(), "missing", "ts.parquet"), nil, results.TimeseriesIdentity{}); err == nil {
 		t.Error("write into a missing folder succeeded")
 	}
 }

@@ -28,9 +28,6 @@ import (
 	"github.com/llenergymeasure/llem/results"
 )
 
-// TimeseriesFile is the name of the time-series sidecar in a run directory.
-const TimeseriesFile = "timeseries.parquet"
-
 // shortRunSeconds is the measured duration under which a run is flagged (MEA-6).
 const shortRunSeconds = 10
 
@@ -58,8 +55,9 @@ type Options struct {
 	// Quick marks the short demonstration protocol (CLI-1), recorded in the
 	// result with a warning.
 	Quick bool
-	// Cycle is the study cycle (1-based), 0 outside a study.
-	Cycle int
+	// Run is the run's place in its study (its cycle counts from 1; 0
+	// outside a study), recorded in the result and the time series.
+	Run results.TimeseriesIdentity
 	// Version is the llem version recorded in the environment snapshot.
 	Version, Commit string
 	// Observer receives progress events; nil means none.
@@ -181,11 +179,13 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	recStopped = true
 	h.assemble(det, rec, base, info, m)
 	if h.opts.OutDir != "" {
-		path := filepath.Join(h.opts.OutDir, TimeseriesFile)
-		if err := energy.WriteParquet(path, rec.Samples()); err != nil {
+		path := filepath.Join(h.opts.OutDir, results.TimeseriesFile)
+		id := h.opts.Run
+		id.MeasurementConfigHash = h.res.MeasurementConfigHash
+		if err := energy.WriteParquet(path, rec.Samples(), id); err != nil {
 			return nil, fmt.Errorf("write time series: %w", err)
 		}
-		h.res.TimeseriesPath = TimeseriesFile
+		h.res.TimeseriesPath = results.TimeseriesFile
 	}
 	h.emit(Event{Phase: event.PhaseDone, PromptsDone: m.done, PromptsTotal: len(prompts), TokensPerS: h.res.Throughput.OutputTokensPerS, PowerW: h.res.Energy.AvgPowerW})
 	return &h.res, nil
@@ -197,7 +197,7 @@ func (h *run) begin() {
 		SchemaVersion:          results.SchemaVersion,
 		MeasurementConfigHash:  config.MeasurementConfigHash(h.cfg),
 		Config:                 h.cfg,
-		Cycle:                  h.opts.Cycle,
+		Cycle:                  h.opts.Run.Cycle,
 		StartedAt:              h.began.UTC(),
 		MeasurementMethodology: "total",
 		MeasurementWarnings:    []results.Warning{},

@@ -130,9 +130,9 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 	if pf.NumRows() < 3 {
 		t.Errorf("time series has %d rows", pf.NumRows())
 	}
-	for _, col := range []string{"timestamp_s", "gpu_index", "gpu_power_w", "gpu_temp_c", "gpu_utilization_pct", "cumulative_energy_j", "gpu_memory_used_mb", "tokens_per_sec"} {
-		if _, ok := pf.Schema().Lookup(col); !ok {
-			t.Errorf("time series lacks column %s", col)
+	for _, col := range results.TimeseriesColumns() {
+		if _, ok := pf.Schema().Lookup(col.Name); !ok {
+			t.Errorf("time series lacks column %s", col.Name)
 		}
 	}
 }

@@ -169,7 +169,7 @@ func RunTask(ctx context.Context, dir string, index int, measure func(ctx contex
 	}
 	res, err := callRun(runCtx, measureLogged, ChildRequest{
 		Config: sc.Experiments[run.Experiment], MeasurementConfigHash: run.MeasurementConfigHash,
-		RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: opts.BaseDir,
+		StudyName: sc.Name, RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: opts.BaseDir,
 	})
 	switch {
 	case err != nil && errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:

@@ -39,6 +39,8 @@ const maxReplyBytes = 512 << 20
 type ChildRequest struct {
 	Config                config.ExperimentConfig `json:"config"`
 	MeasurementConfigHash string                  `json:"measurement_config_hash"`
+	// StudyName names the study, for the run's time series.
+	StudyName string `json:"study_name,omitempty"`
 	// RunIndex is the run's 0-based position in the study plan.
 	RunIndex int `json:"run_index"`
 	// Cycle counts from 1.

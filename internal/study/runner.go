@@ -326,7 +326,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 		o = r.launch.launch(ctx, job{
 			req: ChildRequest{
 				Config: cfg, MeasurementConfigHash: run.MeasurementConfigHash,
-				RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: r.opts.BaseDir,
+				StudyName: r.sc.Name, RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: r.opts.BaseDir,
 			},
 			logPath: logPath,
 			timeout: r.timeout,

@@ -128,8 +128,11 @@ class Study:
             if not p.is_file():
                 continue
             df = pd.read_parquet(p)
+            # Files since time-series schema 2 carry the run's identity;
+            # earlier ones get it from the manifest.
             for i, col in enumerate(("run_index", "cycle", "measurement_config_hash")):
-                df.insert(i, col, e[col])
+                if col not in df.columns:
+                    df.insert(i, col, e[col])
             frames.append(df)
         if not frames:
             return pd.DataFrame(columns=["run_index", "cycle", "measurement_config_hash"])
