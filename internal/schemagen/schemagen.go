@@ -90,44 +90,52 @@ func collectPackages(t reflect.Type, seen map[reflect.Type]bool, pkgs map[string
 }
 
 // Reflect generates the schema of v's type, named file (its $id is
-// BaseURL+file) and titled title. Properties that Go's encoding/json
-// writes as null for a nil slice or map (those without omitempty) accept
-// null.
+// BaseURL+file) and titled title. A field that encoding/json writes as
+// null (a nil slice, map or pointer without omitempty) accepts null.
 func Reflect(r *jsonschema.Reflector, v any, file, title string) *jsonschema.Schema {
 	s := r.Reflect(v)
 	s.ID = jsonschema.ID(BaseURL + file)
 	s.Title = title
-	NullableCollections(s)
+	nullableFields(s, reflect.TypeOf(v), map[reflect.Type]bool{})
 	return s
 }
 
-// NullableCollections lets each required array or map property of s and
-// its definitions be null, as encoding/json writes a nil slice or map.
-func NullableCollections(s *jsonschema.Schema) {
-	var walk func(*jsonschema.Schema)
-	walk = func(s *jsonschema.Schema) {
-		if s == nil {
-			return
+// nullableFields lets null through wherever encoding/json may write it for
+// a field of t or of the struct types reachable from it: the properties of
+// the definition named after each struct type.
+func nullableFields(s *jsonschema.Schema, t reflect.Type, seen map[reflect.Type]bool) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || seen[t] || t == reflect.TypeFor[time.Time]() {
+		return
+	}
+	seen[t] = true
+	def := s.Definitions[t.Name()]
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
 		}
-		if s.Properties != nil {
-			for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
-				p := pair.Value
-				walk(p)
-				collection := p.Type == "array" || (p.Type == "object" && p.Properties == nil)
-				if collection && contains(s.Required, pair.Key) {
-					pair.Value = Nullable(p)
-				}
+		if f.Anonymous && name == "" {
+			nullableFields(s, f.Type, seen) // embedded: its own definition is not used, but its types are
+			continue
+		}
+		nullableFields(s, f.Type, seen)
+		if def == nil || def.Properties == nil || strings.Contains(opts, "omitempty") {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		switch f.Type.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+			if p, ok := def.Properties.Get(name); ok && p.AnyOf == nil && (p.Type != "" || p.Ref != "") {
+				def.Properties.Set(name, Nullable(p))
 			}
 		}
-		walk(s.Items)
-		if s.AdditionalProperties != nil {
-			walk(s.AdditionalProperties)
-		}
-		for _, d := range s.Definitions {
-			walk(d)
-		}
 	}
-	walk(s)
 }
 
 // Nullable returns a schema that takes what s takes, or null; the
@@ -138,8 +146,7 @@ func Nullable(s *jsonschema.Schema) *jsonschema.Schema {
 	return &jsonschema.Schema{Description: d, AnyOf: []*jsonschema.Schema{s, {Type: "null"}}}
 }
 
-// Property returns the property name of the object definition def (in
-// s.Definitions), or nil.
+// Property returns the property name of the definition def of s, or nil.
 func Property(s *jsonschema.Schema, def, name string) *jsonschema.Schema {
 	d := s.Definitions[def]
 	if d == nil || d.Properties == nil {
@@ -147,15 +154,6 @@ func Property(s *jsonschema.Schema, def, name string) *jsonschema.Schema {
 	}
 	p, _ := d.Properties.Get(name)
 	return p
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Marshal is the schema as checked in: indented JSON and a final newline.
