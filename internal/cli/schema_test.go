@@ -159,30 +159,46 @@ func TestRealOutputsMatchSchemas(t *testing.T) {
 	}
 	check("llem config --json", "config_report.schema.json", []byte(stdout))
 
-	// The run table's columns, in order, are those runs.columns.json lists.
-	f, err := os.Open(filepath.Join(sd, results.ResultsParquetFile))
+	// The Parquet files' columns, in order, are those the columns files list.
+	checkColumns(t, filepath.Join(sd, results.ResultsParquetFile), "runs.columns.json")
+	ts, _ := filepath.Glob(filepath.Join(sd, "run-*", results.TimeseriesFile))
+	if len(ts) == 0 {
+		t.Errorf("the study wrote no %s to check", results.TimeseriesFile)
+	}
+	for _, p := range ts {
+		checkColumns(t, p, "run_timeseries.columns.json")
+	}
+}
+
+// checkColumns fails unless the Parquet file's columns are, in order, those
+// the schema/*.columns.json file lists.
+func checkColumns(t *testing.T, path, columnsFile string) {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	st, _ := f.Stat()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
 	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	var got, listed []string
 	for _, c := range pf.Schema().Fields() {
 		got = append(got, c.Name())
 	}
 	var doc schemagen.Columns
-	if err := results.ReadJSON(filepath.Join(schemaDir, "runs.columns.json"), &doc); err != nil {
+	if err := results.ReadJSON(filepath.Join(schemaDir, columnsFile), &doc); err != nil {
 		t.Fatal(err)
 	}
-	var listed []string
 	for _, c := range doc.Columns {
 		listed = append(listed, c.Name)
 	}
 	if !slices.Equal(got, listed) {
-		t.Errorf("%s columns differ from runs.columns.json:\n got %v\nwant %v", results.ResultsParquetFile, got, listed)
+		t.Errorf("%s: columns differ from %s:\n got %v\nwant %v", path, columnsFile, got, listed)
 	}
 }

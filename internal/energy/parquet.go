@@ -20,21 +20,36 @@ type TimeseriesRow struct {
 	// TimestampS is seconds since the recorder started.
 	TimestampS float64 `parquet:"timestamp_s"`
 	// UnixTimeS is the wall-clock time of the sample.
-	UnixTimeS         float64  `parquet:"unix_time_s"`
-	Phase             string   `parquet:"phase"`
-	Domain            string   `parquet:"domain"`
-	DomainIndex       int32    `parquet:"domain_index"`
-	Source            string   `parquet:"source"`
-	GPUIndex          *int32   `parquet:"gpu_index,optional"`
-	GPUPowerW         *float64 `parquet:"gpu_power_w,optional"`
-	GPUTempC          *float64 `parquet:"gpu_temp_c,optional"`
+	UnixTimeS float64 `parquet:"unix_time_s"`
+	// Phase is the measurement phase: idle, baseline, warmup,
+	// thermal_floor or measure.
+	Phase string `parquet:"phase"`
+	// Domain is the energy domain: gpu, cpu_package, dram, ...
+	Domain string `parquet:"domain"`
+	// DomainIndex is which device of the domain (a GPU's index).
+	DomainIndex int32 `parquet:"domain_index"`
+	// Source is the sensor the domain's reading came from (nvml, rapl, ...).
+	Source string `parquet:"source"`
+	// GPUIndex is the GPU's index on a GPU row.
+	GPUIndex *int32 `parquet:"gpu_index,optional"`
+	// GPUPowerW is the GPU's power reading, in watts.
+	GPUPowerW *float64 `parquet:"gpu_power_w,optional"`
+	// GPUTempC is the GPU's temperature, in °C.
+	GPUTempC *float64 `parquet:"gpu_temp_c,optional"`
+	// GPUUtilizationPct is the GPU's utilisation, in percent.
 	GPUUtilizationPct *float64 `parquet:"gpu_utilization_pct,optional"`
-	CumulativeEnergyJ float64  `parquet:"cumulative_energy_j"`
-	GPUMemoryUsedMB   *float64 `parquet:"gpu_memory_used_mb,optional"`
-	TokensPerSec      float64  `parquet:"tokens_per_sec"`
-	GPUSMClockMHz     *int32   `parquet:"gpu_sm_clock_mhz,optional"`
-	GPUThrottle       *int64   `parquet:"gpu_throttle_reasons,optional"`
-	PowerW            *float64 `parquet:"power_w,optional"`
+	// CumulativeEnergyJ is the domain's energy since the recorder started, in joules.
+	CumulativeEnergyJ float64 `parquet:"cumulative_energy_j"`
+	// GPUMemoryUsedMB is the GPU's memory in use, in MiB (2^20 bytes).
+	GPUMemoryUsedMB *float64 `parquet:"gpu_memory_used_mb,optional"`
+	// TokensPerSec is the output-token rate at the sample.
+	TokensPerSec float64 `parquet:"tokens_per_sec"`
+	// GPUSMClockMHz is the GPU's SM clock, in MHz.
+	GPUSMClockMHz *int32 `parquet:"gpu_sm_clock_mhz,optional"`
+	// GPUThrottle is the GPU's clock throttle reasons, NVML's bit mask.
+	GPUThrottle *int64 `parquet:"gpu_throttle_reasons,optional"`
+	// PowerW is the domain's power, in watts.
+	PowerW *float64 `parquet:"power_w,optional"`
 	// PowerDerived is true when power_w is the counter delta since the
 	// previous sample rather than a sensor reading.
 	PowerDerived bool `parquet:"power_derived"`

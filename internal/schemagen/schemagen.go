@@ -234,8 +234,8 @@ func (v *Validator) Validate(file string, data []byte) error {
 // Lines, as schema/*.columns.json lists them.
 type Column struct {
 	Name string `json:"name"`
-	// Type is string, int64, double, bool or timestamp (UTC; RFC 3339 in
-	// CSV and JSON Lines).
+	// Type is string, int32, int64, double, bool or timestamp (UTC; RFC
+	// 3339 in CSV and JSON Lines).
 	Type string `json:"type"`
 	// Unit is the unit of a quantity, from the column's name suffix.
 	Unit        string `json:"unit,omitempty"`
@@ -253,9 +253,11 @@ type Columns struct {
 // unitSuffixes maps a column-name suffix to its unit, longest first.
 var unitSuffixes = []struct{ suffix, unit string }{
 	{"tokens_per_s", "tokens/s"},
+	{"tokens_per_sec", "tokens/s"},
 	{"requests_per_s", "requests/s"},
 	{"_seconds", "s"},
 	{"_mib", "MiB"},
+	{"_mb", "MiB"}, // llem's *_mb figures are MiB (2^20 bytes)
 	{"_mhz", "MHz"},
 	{"_pct", "%"},
 	{"_j", "J"},
