@@ -22,7 +22,7 @@ import (
 )
 
 var (
-	update        = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+	update        = flag.Bool("update", false, "rewrite the golden files under testdata/golden and the generated files of ../schema this package owns")
 	regenFixtures = flag.Bool("regen-fixtures", false, "regenerate the generated study fixtures under testdata/generated-*")
 )
 

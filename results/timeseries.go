@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"math"
+	"os"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -18,39 +18,57 @@ import (
 // joinably, and `llem export --table timeseries` writes the same columns
 // for the whole study. The parquet tags are the column names.
 type TimeseriesSample struct {
-	RunIndex              int64  `parquet:"run_index"`
+	// RunIndex is the run's 0-based index in the study: joins the run table.
+	RunIndex int64 `parquet:"run_index"`
+	// MeasurementConfigHash is the hash of the run's measurement-relevant
+	// configuration: joins the run table.
 	MeasurementConfigHash string `parquet:"measurement_config_hash"`
-	StudyName             string `parquet:"study_name"`
-	Cycle                 int64  `parquet:"cycle"`
+	// StudyName is the study's name.
+	StudyName string `parquet:"study_name"`
+	// Cycle is the study cycle of the run (1-based; 0 outside a study).
+	Cycle int64 `parquet:"cycle"`
 	// Time is the wall-clock time of the sample (UTC, microseconds).
 	Time time.Time `parquet:"time,timestamp(microsecond)"`
-	// ElapsedS is seconds since the run's recorder started (upstream's
+	// ElapsedS is the time since the run's recorder started (upstream's
 	// timestamp_s).
 	ElapsedS float64 `parquet:"elapsed_s"`
-	// Phase is the harness phase: idle, baseline, warmup, measure.
+	// Phase is the measurement phase of the sample: idle, baseline,
+	// warmup, thermal_floor or measure.
 	Phase string `parquet:"phase"`
-	// Domain and DomainIndex name the domain: gpu 0, cpu_package 1, dram 0.
-	Domain      string `parquet:"domain"`
-	DomainIndex int64  `parquet:"domain_index"`
-	// Source is the domain's energy source (SourceRanking).
+	// Domain is the energy domain sampled: gpu, cpu_package, dram.
+	Domain string `parquet:"domain"`
+	// DomainIndex says which device of the domain (the GPU's index, the
+	// CPU package's).
+	DomainIndex int64 `parquet:"domain_index"`
+	// Source is the sensor the domain's reading came from (SourceRanking:
+	// an estimate is "estimated").
 	Source string `parquet:"source"`
-	// PowerW is the domain's power; null when the sample has none.
+	// PowerW is the domain's power at the sample; null when there is none.
 	PowerW *float64 `parquet:"power_w"`
-	// PowerDerived is true when power_w is the counter delta since the
-	// previous sample rather than a sensor reading.
+	// PowerDerived is true when power_w is the energy counter's delta since
+	// the previous sample rather than a sensor reading.
 	PowerDerived bool `parquet:"power_derived"`
 	// CumulativeEnergyJ is the domain's energy since the recorder started.
 	CumulativeEnergyJ float64 `parquet:"cumulative_energy_j"`
-	// TokensPerS is the rate of generated tokens since the previous sample.
+	// TokensPerS is the rate of output tokens since the previous sample
+	// (upstream's tokens_per_sec).
 	TokensPerS float64 `parquet:"tokens_per_s"`
-	// The gpu_* columns are null on CPU and DRAM rows.
-	GPUIndex           *int64   `parquet:"gpu_index"`
-	GPUPowerW          *float64 `parquet:"gpu_power_w"`
-	GPUTempC           *float64 `parquet:"gpu_temp_c"`
-	GPUUtilizationPct  *float64 `parquet:"gpu_utilization_pct"`
-	GPUMemoryUsedMiB   *float64 `parquet:"gpu_memory_used_mib"`
-	GPUSMClockMHz      *int64   `parquet:"gpu_sm_clock_mhz"`
-	GPUThrottleReasons *int64   `parquet:"gpu_throttle_reasons"`
+	// GPUIndex is the GPU's index on GPU rows; null on CPU and DRAM rows.
+	GPUIndex *int64 `parquet:"gpu_index"`
+	// GPUPowerW is the GPU's power reading; null when not a GPU or not read.
+	GPUPowerW *float64 `parquet:"gpu_power_w"`
+	// GPUTempC is the GPU's temperature; null when not read.
+	GPUTempC *float64 `parquet:"gpu_temp_c"`
+	// GPUUtilizationPct is the GPU's utilisation; null when not read.
+	GPUUtilizationPct *float64 `parquet:"gpu_utilization_pct"`
+	// GPUMemoryUsedMiB is the GPU's memory in use (upstream's
+	// gpu_memory_used_mb, which was MiB); null when not read.
+	GPUMemoryUsedMiB *float64 `parquet:"gpu_memory_used_mib"`
+	// GPUSMClockMHz is the GPU's SM clock; null when not read.
+	GPUSMClockMHz *int64 `parquet:"gpu_sm_clock_mhz"`
+	// GPUThrottleReasons is NVML's clock throttle reasons bit mask; null
+	// when not read.
+	GPUThrottleReasons *int64 `parquet:"gpu_throttle_reasons"`
 }
 
 // TimeseriesIdentity is the run a time series belongs to.

@@ -11,7 +11,7 @@ import (
 	"github.com/llenergymeasure/llem/results"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden and the generated files of ../../schema this package owns")
 
 // golden compares got with testdata/golden/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
