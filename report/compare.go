@@ -23,10 +23,10 @@ type Comparison struct {
 	Studies   []ComparedStudy `json:"studies"`
 	// Environment lists only the environment fields whose values differ
 	// between the studies; empty means the same environment.
-	Environment []EnvDifference `json:"environment_differences"`
+	Environment []Difference `json:"environment_differences"`
 	// ConfigDifferences are the configuration keys that differ between the
 	// studies' versions of configurations matched by their swept values.
-	ConfigDifferences []ConfigDifference `json:"configuration_differences"`
+	ConfigDifferences []Difference `json:"configuration_differences"`
 	// Swept are the keys configurations are matched and named by: every
 	// key swept within any of the studies.
 	Swept   []string         `json:"swept_parameters"`
@@ -58,18 +58,11 @@ type ComparedStudy struct {
 	Problems    []string          `json:"problems,omitempty"`
 }
 
-// EnvDifference is an environment field whose value differs between
-// studies: one value per study, in study order.
-type EnvDifference struct {
-	Field  string   `json:"field"`
-	Values []string `json:"values"`
-}
-
-// ConfigDifference is a configuration key whose value differs between
-// matched configurations: one value per study, in study order ("—" for a
+// Difference is an environment field or a configuration key whose value
+// differs between studies: one value per study, in study order ("—" for a
 // study without the configuration).
-type ConfigDifference struct {
-	Key    string   `json:"key"`
+type Difference struct {
+	Name   string   `json:"name"`
 	Values []string `json:"values"`
 }
 
@@ -90,7 +83,7 @@ type ComparedConfig struct {
 	MatchedBy string `json:"matched_by"`
 	// Differences are the keys whose values differ between the studies'
 	// versions of the configuration.
-	Differences []ConfigDifference `json:"differences"`
+	Differences []Difference `json:"differences"`
 	// In are the IDs of the studies that have the configuration.
 	In []string `json:"in_studies"`
 	// Cells are the studies' figures, one per study in study order.
@@ -151,7 +144,7 @@ func Compare(studies []*Study) (*Comparison, error) {
 			}
 		}
 	}
-	cmp := &Comparison{Reference: "S1", Environment: []EnvDifference{}, ConfigDifferences: []ConfigDifference{}, Configs: []ComparedConfig{}}
+	cmp := &Comparison{Reference: "S1", Environment: []Difference{}, ConfigDifferences: []Difference{}, Configs: []ComparedConfig{}}
 	cells := make([][]CompareCell, len(studies))
 	for i, s := range studies {
 		rep, err := Build(s)
@@ -279,7 +272,7 @@ func matchConfigs(cells [][]CompareCell, studies []ComparedStudy, swept []string
 // comparedConfig describes one row: its name, how it was matched, what
 // differs, and each study's ratio to the reference.
 func comparedConfig(row []CompareCell, swept []string) ComparedConfig {
-	cc := ComparedConfig{Differences: []ConfigDifference{}, In: []string{}, Cells: row}
+	cc := ComparedConfig{Differences: []Difference{}, In: []string{}, Cells: row}
 	var flats []map[string]string
 	var hashes []string
 	for _, c := range row {
@@ -301,7 +294,7 @@ func comparedConfig(row []CompareCell, swept []string) ComparedConfig {
 			cc.MatchedBy = MatchedBySwept
 		}
 		for _, k := range config.SweptKeys(flats) {
-			d := ConfigDifference{Key: k}
+			d := Difference{Name: k}
 			for _, c := range row {
 				v := "—"
 				if c.Present {
@@ -336,26 +329,26 @@ func ratioOf(m, ref Metric) *float64 {
 
 // studyConfigDifferences gathers the rows' differences by key: each
 // study's values of the key among the configurations that differ.
-func studyConfigDifferences(rows []ComparedConfig, n int) []ConfigDifference {
+func studyConfigDifferences(rows []ComparedConfig, n int) []Difference {
 	values := map[string][][]string{}
 	var keys []string
 	for _, r := range rows {
 		for _, d := range r.Differences {
-			if _, ok := values[d.Key]; !ok {
-				keys = append(keys, d.Key)
-				values[d.Key] = make([][]string, n)
+			if _, ok := values[d.Name]; !ok {
+				keys = append(keys, d.Name)
+				values[d.Name] = make([][]string, n)
 			}
 			for i, v := range d.Values {
-				if v != "—" && !slices.Contains(values[d.Key][i], v) {
-					values[d.Key][i] = append(values[d.Key][i], v)
+				if v != "—" && !slices.Contains(values[d.Name][i], v) {
+					values[d.Name][i] = append(values[d.Name][i], v)
 				}
 			}
 		}
 	}
 	slices.Sort(keys)
-	out := []ConfigDifference{}
+	out := []Difference{}
 	for _, k := range keys {
-		d := ConfigDifference{Key: k}
+		d := Difference{Name: k}
 		for _, vs := range values[k] {
 			d.Values = append(d.Values, joinValues(vs))
 		}
@@ -424,7 +417,7 @@ func studyEnvironment(s *Study) map[string]string {
 // environmentDifferences lists the fields whose values differ between the
 // studies ("unknown" for a study without a completed run, "none" for a
 // field a study's runs did not record).
-func environmentDifferences(studies []ComparedStudy) []EnvDifference {
+func environmentDifferences(studies []ComparedStudy) []Difference {
 	fields := slices.Clone(envFields)
 	var engines []string
 	for _, s := range studies {
@@ -435,9 +428,9 @@ func environmentDifferences(studies []ComparedStudy) []EnvDifference {
 		}
 	}
 	slices.Sort(engines)
-	out := []EnvDifference{}
+	out := []Difference{}
 	for _, f := range append(fields, engines...) {
-		d := EnvDifference{Field: f}
+		d := Difference{Name: f}
 		for _, s := range studies {
 			v, ok := s.Environment[f]
 			switch {
@@ -518,39 +511,30 @@ func (c *Comparison) studyHeader(b *strings.Builder, first string) {
 }
 
 func writeEnvironmentMD(b *strings.Builder, c *Comparison) {
-	if len(c.Environment) == 0 {
-		b.WriteString("**Environment:** same environment (GPU, driver, CUDA, CPU, host, OS, llem and engine versions are equal).\n\n")
-		return
-	}
-	var fields []string
-	for _, d := range c.Environment {
-		fields = append(fields, d.Field)
-	}
-	fmt.Fprintf(b, "**Environment:** differs in %s.\n\n", strings.Join(fields, ", "))
-	c.studyHeader(b, "field")
-	for _, d := range c.Environment {
-		b.WriteString("| " + d.Field + " |")
-		for _, v := range d.Values {
-			b.WriteString(" " + mdCell(v) + " |")
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\n")
+	writeDifferencesMD(b, c, c.Environment, "**Environment:** same environment (GPU, driver, CUDA, CPU, host, OS, llem and engine versions are equal).",
+		"**Environment:** differs in", "field", func(n string) string { return n })
 }
 
 func writeConfigDifferencesMD(b *strings.Builder, c *Comparison) {
-	if len(c.ConfigDifferences) == 0 {
-		b.WriteString("**Configuration:** every configuration found in several studies is the same in each (same measurement config hash).\n\n")
+	writeDifferencesMD(b, c, c.ConfigDifferences, "**Configuration:** every configuration found in several studies is the same in each (same measurement config hash).",
+		"**Configuration:** configurations matched by their swept values differ in", "key", func(n string) string { return "`" + n + "`" })
+}
+
+// writeDifferencesMD says what differs between the studies, then each
+// study's values in a table; same is the sentence when nothing differs.
+func writeDifferencesMD(b *strings.Builder, c *Comparison, ds []Difference, same, differs, column string, name func(string) string) {
+	if len(ds) == 0 {
+		b.WriteString(same + "\n\n")
 		return
 	}
-	var keys []string
-	for _, d := range c.ConfigDifferences {
-		keys = append(keys, "`"+d.Key+"`")
+	var names []string
+	for _, d := range ds {
+		names = append(names, name(d.Name))
 	}
-	fmt.Fprintf(b, "**Configuration:** configurations matched by their swept values differ in %s.\n\n", strings.Join(keys, ", "))
-	c.studyHeader(b, "key")
-	for _, d := range c.ConfigDifferences {
-		b.WriteString("| `" + d.Key + "` |")
+	fmt.Fprintf(b, "%s %s.\n\n", differs, strings.Join(names, ", "))
+	c.studyHeader(b, column)
+	for _, d := range ds {
+		b.WriteString("| " + name(d.Name) + " |")
 		for _, v := range d.Values {
 			b.WriteString(" " + mdCell(v) + " |")
 		}
@@ -591,7 +575,7 @@ func (r ComparedConfig) matchText() string {
 	case MatchedBySwept:
 		var keys []string
 		for _, d := range r.Differences {
-			keys = append(keys, "`"+d.Key+"`")
+			keys = append(keys, "`"+d.Name+"`")
 		}
 		if len(keys) == 0 {
 			return "swept values (hashes differ)"

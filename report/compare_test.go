@@ -140,7 +140,7 @@ func TestCompareSameConfigsByHash(t *testing.T) {
 	c, md = mustCompare(t, a, b)
 	var fields []string
 	for _, d := range c.Environment {
-		fields = append(fields, d.Field)
+		fields = append(fields, d.Name)
 	}
 	if !slices.Equal(fields, []string{"GPU", "driver"}) || !slices.Equal(c.Environment[0].Values, []string{"none", "2× NVIDIA H100 80GB HBM3"}) {
 		t.Errorf("environment differences %+v, want GPU (none, 2× NVIDIA H100 80GB HBM3) and driver", c.Environment)
@@ -183,7 +183,7 @@ func TestCompareBySweptValues(t *testing.T) {
 	if !slices.Equal(c.Swept, []string{"native.batch_size"}) || len(c.Configs) != 3 {
 		t.Fatalf("swept %v, %d configurations; want native.batch_size and 3", c.Swept, len(c.Configs))
 	}
-	threads := []ConfigDifference{{Key: "native.threads", Values: []string{config.Unset, "1"}}}
+	threads := []Difference{{Name: "native.threads", Values: []string{config.Unset, "1"}}}
 	for _, r := range c.Configs[:2] {
 		if r.MatchedBy != MatchedBySwept || !reflect.DeepEqual(r.Differences, threads) || r.Cells[0].MeasurementConfigHash == r.Cells[1].MeasurementConfigHash {
 			t.Errorf("%s: matched by %q, differences %+v; want swept values differing in native.threads", r.Label, r.MatchedBy, r.Differences)
