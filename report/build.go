@@ -107,6 +107,9 @@ type NoResultRow struct {
 	Failed                int    `json:"failed"`
 	// Unfinished counts runs pending, running or interrupted.
 	Unfinished int `json:"unfinished"`
+
+	// flat is the configuration flattened to dotted keys.
+	flat map[string]string
 }
 
 // noCompletedRuns is what every renderer shows for a configuration
@@ -400,7 +403,7 @@ func BuildWith(s *Study, opts Options) (*Report, error) {
 		c.Label = config.LabelFor(c.flat, rep.Swept)
 	}
 	for _, i := range without {
-		rep.NoResults = append(rep.NoResults, noResultRow(groups[i], config.LabelFor(flat[i], rep.Swept)))
+		rep.NoResults = append(rep.NoResults, noResultRow(groups[i], flat[i], config.LabelFor(flat[i], rep.Swept)))
 	}
 	for i, g := range groups {
 		for _, r := range g.runs {
@@ -568,8 +571,8 @@ func paramsOf(flat map[string]string, keys []string) []Param {
 	return out
 }
 
-func noResultRow(g group, label string) NoResultRow {
-	row := NoResultRow{Label: label, MeasurementConfigHash: g.hash}
+func noResultRow(g group, flat map[string]string, label string) NoResultRow {
+	row := NoResultRow{Label: label, MeasurementConfigHash: g.hash, flat: flat}
 	for _, r := range g.runs {
 		switch r.State {
 		case results.StateCompleted, results.StateFailed:

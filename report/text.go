@@ -12,10 +12,12 @@ import (
 )
 
 // WriteJSON writes the report as indented JSON (time series left out).
-func WriteJSON(w io.Writer, rep *Report) error {
+func WriteJSON(w io.Writer, rep *Report) error { return writeIndentedJSON(w, rep) }
+
+func writeIndentedJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("report: write JSON: %w", err)
 	}
 	return nil

@@ -312,6 +312,82 @@ func TestReportOutputs(t *testing.T) {
 	}
 }
 
+// TestReportAcrossStudies runs `llem report A B` on the real native-sweep
+// study and a copy of it whose result files record another GPU driver: the
+// comparison names both studies, matches every configuration by hash and
+// names the driver; JSON comes in the run envelope; flags that apply to
+// one study, html, and the same study twice are refused with exit 2.
+func TestReportAcrossStudies(t *testing.T) {
+	a := "../../report/testdata/native-sweep"
+	b := filepath.Join(t.TempDir(), "native-sweep-copy")
+	if err := os.CopyFS(b, os.DirFS(a)); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(b, "run-*", "result.json"))
+	if err != nil || len(files) != 12 {
+		t.Fatalf("%d result files: %v", len(files), err)
+	}
+	for _, p := range files {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res map[string]any
+		if err := json.Unmarshal(raw, &res); err != nil {
+			t.Fatal(err)
+		}
+		res["environment"].(map[string]any)["driver_version"] = "550.54.15"
+		if raw, err = json.Marshal(res); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	code, out, errOut := runCLI(t, nil, "report", a, b)
+	if code != 0 {
+		t.Fatalf("report A B: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"# Cross-study report: S1 ", "`" + a + "`", "`" + b + "`", "**Environment:** differs in driver.",
+		"| driver | none | 550.54.15 |", "**Coverage:** all 4 configurations are in every study.", "| same hash |"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report A B lacks %q:\n%s", want, out)
+		}
+	}
+	js := filepath.Join(t.TempDir(), "c.json")
+	if code, out, errOut := runCLI(t, nil, "report", a, b, "--format", "json", "-o", js); code != 0 || !strings.Contains(out, js) {
+		t.Fatalf("report A B --format json -o: exit %d %s%s", code, out, errOut)
+	}
+	var env struct {
+		Kind     string `json:"kind"`
+		StudyDir string `json:"study_dir"`
+		Result   struct {
+			Studies []struct {
+				Dir string `json:"dir"`
+			} `json:"studies"`
+		} `json:"result"`
+	}
+	if raw, err := os.ReadFile(js); err != nil || json.Unmarshal(raw, &env) != nil || env.Kind != "comparison" || env.StudyDir != a ||
+		len(env.Result.Studies) != 2 || env.Result.Studies[1].Dir != b {
+		t.Errorf("JSON envelope %+v (%v)", env, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{a, a}, "same study directory"},
+		{[]string{a, b, "--format", "html"}, "md or json"},
+		{[]string{a, b, "--measure", "adjusted"}, "--measure applies to one study"},
+		{[]string{a, b, "--detect", "5%"}, "--detect applies to one study"},
+		{[]string{a, b, "--export", "csv"}, "--export applies to one study"},
+	} {
+		if code, out, errOut := runCLI(t, nil, append([]string{"report"}, tc.args...)...); code != ExitBadInput || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("report %v: exit %d, stdout %.100q, stderr %s; want exit 2 saying %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
 // TestExportCommand runs `llem export` on a study from a real run: the run
 // table as CSV on stdout, as Parquet to a file (the columns results.RunTable
 // defines), the time series as JSON Lines, and bad flags.
@@ -371,7 +447,7 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{"-o naming a file", []string{"run", tiny, "-o", aFile}, "is a file"},
 		{"resume of a folder that is not a study", []string{"run", "--resume", dir}, "study.json"},
 		{"two files", []string{"run", tiny, tiny}, "accepts at most 1 arg"},
-		{"report without a folder", []string{"report"}, "accepts 1 arg"},
+		{"report without a folder", []string{"report"}, "requires at least 1 arg"},
 		{"unknown subcommand", []string{"frobnicate"}, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -73,19 +73,26 @@ func newModelCmd(stdio *IO) *cobra.Command {
 func newReportCmd(stdio *IO) *cobra.Command {
 	var format, export, out, measure, detect string
 	cmd := &cobra.Command{
-		Use:   "report DIR",
-		Short: "Tables and plots of a study: which choices matter most",
-		Args:  cobra.ExactArgs(1),
+		Use:   "report DIR [DIR...]",
+		Short: "Tables and plots of a study: which choices matter most; several studies side by side",
+		Long: `Report one study: which choices matter most, every configuration's figures
+with their intervals, uncertainty, the Pareto front (html by default, md or json).
+
+Given several study folders, compare them instead (md by default, or json):
+configurations matched by measurement config hash or by their swept values,
+side by side with each study's ratio to the first, and the environment
+fields (GPU, driver, CUDA, CPU, host, OS, llem and engine versions) that differ.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return compareStudies(cmd, stdio, args, format, out)
+			}
 			dir := args[0]
 			st, err := report.Load(dir)
 			if err != nil {
 				return usageError{err}
 			}
-			// A reader takes no lock; it says when a writer holds one.
-			if h, held := llem.LockedBy(dir); held {
-				fmt.Fprintf(stdio.Err, "llem report: study %s is still running (pid %d on %s since %s): this report shows it part-way\n", dir, h.PID, h.Host, h.Since.Local().Format(time.RFC3339))
-			}
+			noteRunning(stdio, dir)
 			if export != "" {
 				return exportResults(stdio, st, export, out, dir)
 			}
@@ -106,14 +113,7 @@ func newReportCmd(stdio *IO) *cobra.Command {
 				if format == "json" {
 					write = report.WriteJSON
 				}
-				if out == "" {
-					return write(stdio.Out, rep)
-				}
-				if err := writeWhole(out, func(w io.Writer) error { return write(w, rep) }); err != nil {
-					return err
-				}
-				fmt.Fprintf(stdio.Out, "report: %s\n", out)
-				return nil
+				return writeReport(stdio, out, func(w io.Writer) error { return write(w, rep) })
 			case "html":
 				if out == "" {
 					out = filepath.Join(dir, "report")
@@ -124,7 +124,7 @@ func newReportCmd(stdio *IO) *cobra.Command {
 			}
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "html", "html (page + plots), md or json")
+	cmd.Flags().StringVar(&format, "format", "html", "html (page + plots), md or json; with several DIRs md (the default there) or json")
 	cmd.Flags().StringVar(&export, "export", "", "deprecated: use llem export DIR --format FORMAT")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output folder (html) or file (md, json, export); default: html and exports inside DIR, md and json on stdout")
 	cmd.Flags().StringVar(&measure, "measure", string(report.MeasureTotal), "rank effects on energy per output token from the total or the baseline-adjusted energy: "+report.MeasureNames())
@@ -132,6 +132,65 @@ func newReportCmd(stdio *IO) *cobra.Command {
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedCompletion("html", "md", "json"))
 	_ = cmd.RegisterFlagCompletionFunc("measure", fixedCompletion(strings.Split(report.MeasureNames(), ", ")...))
 	return cmd
+}
+
+// compareStudies is `llem report DIR DIR...`: the studies side by side,
+// Markdown by default or JSON in the one-envelope form of --json.
+func compareStudies(cmd *cobra.Command, stdio *IO, dirs []string, format, out string) error {
+	for _, name := range []string{"export", "measure", "detect"} {
+		if cmd.Flags().Changed(name) {
+			return usageError{fmt.Errorf("--%s applies to one study; a report of %d studies compares them (drop --%s or give one DIR)", name, len(dirs), name)}
+		}
+	}
+	if !cmd.Flags().Changed("format") {
+		format = "md"
+	}
+	if format != "md" && format != "json" {
+		return usageError{fmt.Errorf("--format %s: a report of several studies is md or json", format)}
+	}
+	studies := make([]*report.Study, len(dirs))
+	for i, dir := range dirs {
+		st, err := report.Load(dir)
+		if err != nil {
+			return usageError{err}
+		}
+		noteRunning(stdio, dir)
+		studies[i] = st
+	}
+	cmp, err := report.Compare(studies)
+	if errors.Is(err, report.ErrOption) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	write := func(w io.Writer) error { return report.WriteComparisonMarkdown(w, cmp) }
+	if format == "json" {
+		write = func(w io.Writer) error {
+			return writeJSON(w, runJSON{Kind: runJSONComparison, StudyDir: dirs[0], Result: cmp})
+		}
+	}
+	return writeReport(stdio, out, write)
+}
+
+// noteRunning says when a writer holds a study's lock: a reader takes none.
+func noteRunning(stdio *IO, dir string) {
+	if h, held := llem.LockedBy(dir); held {
+		fmt.Fprintf(stdio.Err, "llem report: study %s is still running (pid %d on %s since %s): this report shows it part-way\n", dir, h.PID, h.Host, h.Since.Local().Format(time.RFC3339))
+	}
+}
+
+// writeReport writes a Markdown or JSON report to stdout, or to the file
+// out and says where.
+func writeReport(stdio *IO, out string, write func(io.Writer) error) error {
+	if out == "" {
+		return write(stdio.Out)
+	}
+	if err := writeWhole(out, write); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Out, "report: %s\n", out)
+	return nil
 }
 
 // exportResults is the deprecated `llem report --export FORMAT`: the run

@@ -326,7 +326,8 @@ func loadStudyFromDir(dir string) (*config.StudyConfig, error) {
 
 // runJSON is what `llem run --json` prints, for a single experiment and a
 // study alike: the study folder (a single experiment is a study of one run)
-// and the result, an ExperimentResult or a StudyResult as Kind says.
+// and the result, an ExperimentResult or a StudyResult as Kind says. `llem
+// report DIR DIR... --format json` prints it too, with a report.Comparison.
 type runJSON struct {
 	Kind     string `json:"kind"`
 	StudyDir string `json:"study_dir"`
@@ -337,6 +338,9 @@ type runJSON struct {
 const (
 	runJSONExperiment = "experiment"
 	runJSONStudy      = "study"
+	// runJSONComparison is `llem report DIR DIR... --format json`: the
+	// result is a report.Comparison, study_dir the reference (first) study.
+	runJSONComparison = "comparison"
 )
 
 func writeJSON(w io.Writer, v any) error {
