@@ -15,7 +15,7 @@ const regenSchemas = "go test ./report -run TestGeneratedSchemas -update"
 // report's JSON) to its content.
 func generatedSchemas(t *testing.T) map[string][]byte {
 	t.Helper()
-	r, err := schemagen.Reflector(schemagen.Module+"/report", Report{})
+	r, err := schemagen.Reflector(schemagen.Module+"/report", Report{}, Comparison{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,6 +36,8 @@ func generatedSchemas(t *testing.T) map[string][]byte {
 	}
 	return map[string][]byte{
 		"../schema/report.schema.json": schemagen.Marshal(t, s),
+		"../schema/comparison.schema.json": schemagen.Marshal(t, schemagen.Reflect(r, &Comparison{}, "comparison.schema.json",
+			"llem cross-study comparison (the result of `llem report DIR DIR… --format json`)")),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/schemagen"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -371,6 +372,11 @@ func TestReportAcrossStudies(t *testing.T) {
 	if raw, err := os.ReadFile(js); err != nil || json.Unmarshal(raw, &env) != nil || env.Kind != "comparison" || env.StudyDir != a ||
 		len(env.Result.Studies) != 2 || env.Result.Studies[1].Dir != b {
 		t.Errorf("JSON envelope %+v (%v)", env, err)
+	}
+	if v, err := schemagen.NewValidator(schemaDir); err != nil {
+		t.Fatal(err)
+	} else if raw, _ := os.ReadFile(js); v.Validate("envelope.schema.json", raw) != nil {
+		t.Errorf("the comparison's JSON does not match envelope.schema.json: %v", v.Validate("envelope.schema.json", raw))
 	}
 	for _, tc := range []struct {
 		args []string

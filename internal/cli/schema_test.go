@@ -30,13 +30,13 @@ func generatedSchemas(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := schemagen.Reflect(r, &runJSON{}, "envelope.schema.json", "llem --json envelope (`llem run --json`)")
+	env := schemagen.Reflect(r, &runJSON{}, "envelope.schema.json", "llem --json envelope (`llem run --json`, `llem report DIR DIR… --format json`)")
 	def := env.Definitions["runJSON"]
 	if def == nil {
 		t.Fatal("envelope schema: no runJSON definition")
 	}
 	kind, _ := def.Properties.Get("kind")
-	kind.Enum = []any{runJSONExperiment, runJSONStudy}
+	kind.Enum = []any{runJSONExperiment, runJSONStudy, runJSONComparison}
 	// kind says which schema result takes.
 	with := func(name string, s *jsonschema.Schema) *jsonschema.Schema {
 		out := &jsonschema.Schema{Properties: jsonschema.NewProperties()}
@@ -44,8 +44,9 @@ func generatedSchemas(t *testing.T) map[string][]byte {
 		return out
 	}
 	ref := func(file string) *jsonschema.Schema { return with("result", &jsonschema.Schema{Ref: file}) }
-	def.If = with("kind", &jsonschema.Schema{Const: runJSONExperiment})
-	def.Then, def.Else = ref("result.schema.json"), ref("study_result.schema.json")
+	for _, k := range [][2]string{{runJSONExperiment, "result.schema.json"}, {runJSONStudy, "study_result.schema.json"}, {runJSONComparison, "comparison.schema.json"}} {
+		def.AllOf = append(def.AllOf, &jsonschema.Schema{If: with("kind", &jsonschema.Schema{Const: k[0]}), Then: ref(k[1])})
+	}
 	cfg := schemagen.Reflect(r, &configReport{}, "config_report.schema.json", "llem machine and configuration report (`llem config --json`)")
 	return map[string][]byte{
 		schemaDir + "/envelope.schema.json":      schemagen.Marshal(t, env),
