@@ -298,10 +298,6 @@ func runSegs(e event.Progress, elapsed time.Duration, counting bool) []seg {
 	return append(segs, seg{"elapsed " + elapsed.Round(time.Second).String(), dropElapsed})
 }
 
-func describeEvent(e event.Progress, elapsed time.Duration) string {
-	return joinLine(nil, runSegs(e, elapsed, false))
-}
-
 // joinLine is "[prefix · parts] body  parts".
 func joinLine(prefix, body []seg) string {
 	var b strings.Builder
