@@ -133,7 +133,8 @@ func (p *progress) done() {
 	p.wg.Wait()
 }
 
-// show makes render the live line, drawn now and at every tick.
+// showLocked makes render the live line, drawn now and at every tick
+// (the ticker starts with the first live line and stops in done).
 func (p *progress) showLocked(render func(since time.Duration) string) {
 	p.cur, p.at = render, p.now()
 	p.redrawLocked()
