@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/term"
+
 	"github.com/llenergymeasure/llem/config"
 )
 
@@ -21,7 +23,9 @@ func TestMain(m *testing.M) {
 		logExecution(os.Getenv(execLogEnv))
 	}
 	if (len(os.Args) > 1 && os.Args[1] == childCommand) || os.Getenv(asLlemEnv) == "1" {
-		os.Exit(Main(context.Background(), os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv}))
+		// As cmd/llem does: live progress when stderr is a terminal.
+		tty := term.IsTerminal(int(os.Stderr.Fd()))
+		os.Exit(Main(context.Background(), os.Args[1:], IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Getenv: os.Getenv, IsTerminal: tty}))
 	}
 	os.Exit(runTests(m))
 }

@@ -67,7 +67,7 @@ screen and records in the result. Files get the full methodology defaults.`,
 	fl.BoolVar(&f.failFast, "fail-fast", false, "stop the study at the first failed run")
 	fl.BoolVar(&f.asJSON, "json", false, "print a machine-readable summary on stdout")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only the summary")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print every event")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "print every event (on a terminal: a line per measured batch)")
 	fl.DurationVar(&f.timeout, "timeout", 0, "per-run timeout (overrides execution.experiment_timeout_seconds)")
 	fl.StringVar(&f.scheduler, "scheduler", "", "submit the runs to a scheduler instead of running them here: slurm (a job array, see docs/slurm.md)")
 	fl.StringArrayVar(&f.slurmOpts, "slurm-opt", nil, "extra sbatch option, repeatable (e.g. --slurm-opt=--partition=debug)")

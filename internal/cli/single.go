@@ -36,6 +36,8 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 			dir = e.StudyDir
 		case event.RunStart:
 			runDir = e.RunDir
+		case event.RunEnd:
+			pr.endRun()
 		case event.RunPhase:
 			if e.Progress != nil {
 				pr.runEvent(*e.Progress, e.Elapsed)

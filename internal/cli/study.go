@@ -114,6 +114,7 @@ func studyObserver(pr *progress, labels map[string]string) func(event.Event) {
 		case event.Gap:
 			pr.gap(e)
 		case event.RunEnd:
+			pr.endRun()
 			if e.State == results.StateCompleted {
 				pr.line("  completed")
 			} else {
