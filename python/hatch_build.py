@@ -30,5 +30,11 @@ class LlemBinaryHook(BuildHookInterface):
         platform = os.environ.get("LLEM_WHEEL_PLATFORM") or sysconfig.get_platform()
         platform = platform.replace("-", "_").replace(".", "_")
         build_data["force_include"][os.path.abspath(binary)] = "llem/bin/llem"
+        # The time-series table's column types (generated from the Go types),
+        # so Study.timeseries() reads the CSV form with exact dtypes.
+        columns = os.path.join(self.root, "..", "schema", "timeseries.columns.json")
+        if not os.path.isfile(columns):
+            raise RuntimeError(f"{columns}: missing; build the wheel from the llem repository")
+        build_data["force_include"][os.path.abspath(columns)] = "llem/timeseries.columns.json"
         build_data["pure_python"] = False
         build_data["tag"] = f"py3-none-{platform}"

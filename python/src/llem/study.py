@@ -1,8 +1,12 @@
 """A study folder (or a single experiment's folder) read as pandas tables."""
 
+import io
 import json
 import os
+import tempfile
 from pathlib import Path
+
+from ._binary import call
 
 # File names of the on-disk layout; the Go package `results` owns them
 # (results/layout.go), these mirror it.
@@ -112,31 +116,26 @@ class Study:
         return pd.DataFrame(rows)
 
     def timeseries(self):
-        """The power and energy samples of every run, one table: each run's
-        timeseries.parquet (timestamp_s, phase, domain, power_w,
-        cumulative_energy_j, gpu_* ...) with run_index, cycle and
-        measurement_config_hash in front. Needs a Parquet engine for pandas
-        (pyarrow); raises ParquetUnavailable without one."""
+        """The power and energy samples of every run, one table with the
+        columns of `llem export --table timeseries` (run_index,
+        measurement_config_hash, study_name, cycle, time, elapsed_s, phase,
+        domain, power_w, cumulative_energy_j, gpu_* ...). Read as Parquet
+        when pandas has a Parquet engine (pyarrow), else through the CSV
+        form with the table's column types: integers as Int64, booleans as
+        boolean, time as UTC datetimes."""
         import pandas as pd
 
-        _require_parquet_engine()
-        frames = []
-        for e in self._run_entries():
-            if not e["run_dir"]:
-                continue
-            p = Path(e["run_dir"]) / TIMESERIES
-            if not p.is_file():
-                continue
-            df = pd.read_parquet(p)
-            # Files since time-series schema 2 carry the run's identity;
-            # earlier ones get it from the manifest.
-            for i, col in enumerate(("run_index", "cycle", "measurement_config_hash")):
-                if col not in df.columns:
-                    df.insert(i, col, e[col])
-            frames.append(df)
-        if not frames:
-            return pd.DataFrame(columns=["run_index", "cycle", "measurement_config_hash"])
-        return pd.concat(frames, ignore_index=True)
+        if not self.is_study:
+            # A bare run folder (no manifest): its own file.
+            _require_parquet_engine()
+            return pd.read_parquet(self.path / TIMESERIES)
+        args = ["export", str(self.path), "--table", "timeseries"]
+        if _has_parquet_engine():
+            with tempfile.TemporaryDirectory() as d:
+                out = Path(d) / "timeseries.parquet"
+                call([*args, "--format", "parquet", "-o", str(out)])
+                return pd.read_parquet(out)
+        return _read_csv(call([*args, "--format", "csv"]), "timeseries.columns.json")
 
 
 def load(path):
@@ -144,13 +143,42 @@ def load(path):
     return Study(path)
 
 
-def _require_parquet_engine():
+def _has_parquet_engine():
     for engine in ("pyarrow", "fastparquet"):
         try:
             __import__(engine)
-            return
+            return True
         except ImportError:
             pass
+    return False
+
+
+# pandas dtypes of the table column types (schema/*.columns.json).
+_DTYPES = {"int64": "Int64", "double": "float64", "bool": "boolean", "string": "string"}
+
+
+def _read_csv(text, columns_file):
+    """A table llem wrote as CSV, with the column types its columns file
+    (carried in the wheel) gives; without the file, pandas infers them."""
+    import pandas as pd
+
+    dtype, dates = {}, []
+    path = Path(__file__).parent / columns_file
+    if path.is_file():
+        for c in _read_json(path)["columns"]:
+            if c["type"] == "timestamp":
+                dates.append(c["name"])
+            else:
+                dtype[c["name"]] = _DTYPES[c["type"]]
+    df = pd.read_csv(io.StringIO(text), dtype=dtype, parse_dates=dates, keep_default_na=False, na_values=[""])
+    for name in dates:
+        df[name] = pd.to_datetime(df[name], utc=True)
+    return df
+
+
+def _require_parquet_engine():
+    if _has_parquet_engine():
+        return
     raise ParquetUnavailable(
         "the time series is stored only as timeseries.parquet, and pandas has no "
         "Parquet engine here: install pyarrow (pip install pyarrow, or pip install "
