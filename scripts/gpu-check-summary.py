@@ -292,6 +292,9 @@ def main(argv):
         try:
             with open(args.config) as f:
                 conf = json.load(f)
+            # `llem config --json` prints {kind: machine, study_dir, result}.
+            if isinstance(conf, dict) and conf.get("kind") == "machine":
+                conf = conf.get("result")
         except ValueError as exc:
             sys.stderr.write("config %s unreadable: %s\n" % (args.config, exc))
     steps = []

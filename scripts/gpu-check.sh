@@ -111,7 +111,7 @@ config_check() {
   "$LLEM" config --json >"$OUT/config.json" || return 1
   "$PY" - "$OUT/config.json" "$mode" <<'PY'
 import json, sys
-d = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[1]))["result"]  # the --json envelope: {kind, study_dir, result}
 env = d["machine"]["environment"]
 src = d["machine"].get("energy_sources") or []
 counter = [s for s in src if (s.get("domain") or {}).get("kind") == "gpu" and s.get("source") == "nvml_energy_counter"]

@@ -57,7 +57,7 @@ func TestDryRunJSON(t *testing.T) {
 			MeasurementConfigHash string `json:"measurement_config_hash"`
 		} `json:"runs"`
 	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+	if err := json.Unmarshal([]byte(resultOf(t, out, envelopePlan)), &doc); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, out)
 	}
 	if doc.StudyName != "native-batch" || len(doc.StudyDesignHash) != 16 || len(doc.Execution) == 0 {

@@ -111,7 +111,7 @@ fields (GPU, driver, CUDA, CPU, host, OS, llem and engine versions) that differ.
 			case "md", "json":
 				write := report.WriteMarkdown
 				if format == "json" {
-					write = report.WriteJSON
+					write = func(w io.Writer, rep *report.Report) error { return writeEnvelope(w, envelopeReport, dir, rep) }
 				}
 				return writeReport(stdio, out, func(w io.Writer) error { return write(w, rep) })
 			case "html":
@@ -167,7 +167,7 @@ func compareStudies(cmd *cobra.Command, stdio *IO, dirs []string, format, out st
 	write := func(w io.Writer) error { return report.WriteComparisonMarkdown(w, cmp) }
 	if format == "json" {
 		write = func(w io.Writer) error {
-			return writeJSON(w, runJSON{Kind: runJSONComparison, StudyDir: dirs[0], Result: cmp})
+			return writeEnvelope(w, envelopeComparison, dirs[0], cmp)
 		}
 	}
 	return writeReport(stdio, out, write)

@@ -42,7 +42,7 @@ never changes anything.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(stdio.Out, rep)
+				return writeEnvelope(stdio.Out, envelopeMachine, "", rep)
 			}
 			printConfigReport(stdio.Out, rep, user)
 			return nil

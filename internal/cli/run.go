@@ -255,9 +255,7 @@ func printDryRun(stdio *IO, sc *config.StudyConfig, plan []config.Run, user conf
 	}
 	doc.EstimatedMinS = llem.MinDuration(sc, user, f.noGaps).Seconds()
 	if asJSON {
-		enc := json.NewEncoder(stdio.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+		return writeEnvelope(stdio.Out, envelopePlan, "", doc)
 	}
 	w := stdio.Out
 	fmt.Fprintf(w, "Study %q  design hash %s\n", sc.Name, doc.StudyDesignHash)
@@ -324,24 +322,44 @@ func loadStudyFromDir(dir string) (*config.StudyConfig, error) {
 	return sc, nil
 }
 
-// runJSON is what `llem run --json` prints, for a single experiment and a
-// study alike: the study folder (a single experiment is a study of one run)
-// and the result, an ExperimentResult or a StudyResult as Kind says. `llem
-// report DIR DIR... --format json` prints it too, with a report.Comparison.
-type runJSON struct {
+// envelope is what every command prints with --json (and `llem report
+// --format json`): what the result is (Kind), the study folder it is about
+// (empty when none: a plan before any folder exists, the machine report)
+// and the result itself. schema/envelope.schema.json gives each kind's
+// result schema.
+type envelope struct {
 	Kind     string `json:"kind"`
 	StudyDir string `json:"study_dir"`
 	Result   any    `json:"result"`
 }
 
-// Kinds of runJSON.
+// Kinds of envelope, each with its result type.
 const (
-	runJSONExperiment = "experiment"
-	runJSONStudy      = "study"
-	// runJSONComparison is `llem report DIR DIR... --format json`: the
-	// result is a report.Comparison, study_dir the reference (first) study.
-	runJSONComparison = "comparison"
+	// envelopeExperiment: a results.ExperimentResult (`llem run --json` of
+	// a single experiment; a single experiment is a study of one run).
+	envelopeExperiment = "experiment"
+	// envelopeStudy: a results.StudyResult (`llem run --json`, `llem
+	// gather --json`).
+	envelopeStudy = "study"
+	// envelopeComparison: a report.Comparison (`llem report DIR DIR...
+	// --format json`); study_dir is the reference (first) study.
+	envelopeComparison = "comparison"
+	// envelopeReport: a report.Report (`llem report DIR --format json`).
+	envelopeReport = "report"
+	// envelopePlan: the resolved runs (`llem run --dry-run --json`).
+	envelopePlan = "plan"
+	// envelopeSubmission: a slurm.Submission (`llem run --scheduler slurm
+	// --json` without --wait).
+	envelopeSubmission = "submission"
+	// envelopeMachine: the machine and configuration report (`llem config
+	// --json`).
+	envelopeMachine = "machine"
 )
+
+// writeEnvelope prints result in the --json envelope.
+func writeEnvelope(w io.Writer, kind, studyDir string, result any) error {
+	return writeJSON(w, envelope{Kind: kind, StudyDir: studyDir, Result: result})
+}
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/llenergymeasure/llem/internal/schemagen"
+	"github.com/llenergymeasure/llem/internal/slurm"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -22,35 +24,48 @@ const (
 	regenSchemas = "go test ./internal/cli -run TestGeneratedSchemas -update"
 )
 
+// envelopeKinds are the --json envelope's kinds, each with the schema of
+// its result.
+var envelopeKinds = [][2]string{
+	{envelopeExperiment, "result.schema.json"},
+	{envelopeStudy, "study_result.schema.json"},
+	{envelopeComparison, "comparison.schema.json"},
+	{envelopeReport, "report.schema.json"},
+	{envelopePlan, "plan.schema.json"},
+	{envelopeSubmission, "submission.schema.json"},
+	{envelopeMachine, "config_report.schema.json"},
+}
+
 // generatedSchemas maps each file of ../../schema this package owns (the
-// --json envelope, `llem config --json`) to its content.
+// --json envelope, the results only the CLI prints) to its content.
 func generatedSchemas(t *testing.T) map[string][]byte {
 	t.Helper()
-	r, err := schemagen.Reflector(schemagen.Module+"/internal/cli", runJSON{}, configReport{})
+	r, err := schemagen.Reflector(schemagen.Module+"/internal/cli", envelope{}, configReport{}, dryRunJSON{}, slurm.Submission{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := schemagen.Reflect(r, &runJSON{}, "envelope.schema.json", "llem --json envelope (`llem run --json`, `llem report DIR DIR… --format json`)")
-	def := env.Definitions["runJSON"]
+	env := schemagen.Reflect(r, &envelope{}, "envelope.schema.json", "llem --json envelope: what every command prints with --json (and llem report --format json)")
+	def := env.Definitions["envelope"]
 	if def == nil {
-		t.Fatal("envelope schema: no runJSON definition")
+		t.Fatal("envelope schema: no envelope definition")
 	}
 	kind, _ := def.Properties.Get("kind")
-	kind.Enum = []any{runJSONExperiment, runJSONStudy, runJSONComparison}
+	kind.Enum = nil
 	// kind says which schema result takes.
 	with := func(name string, s *jsonschema.Schema) *jsonschema.Schema {
 		out := &jsonschema.Schema{Properties: jsonschema.NewProperties()}
 		out.Properties.Set(name, s)
 		return out
 	}
-	ref := func(file string) *jsonschema.Schema { return with("result", &jsonschema.Schema{Ref: file}) }
-	for _, k := range [][2]string{{runJSONExperiment, "result.schema.json"}, {runJSONStudy, "study_result.schema.json"}, {runJSONComparison, "comparison.schema.json"}} {
-		def.AllOf = append(def.AllOf, &jsonschema.Schema{If: with("kind", &jsonschema.Schema{Const: k[0]}), Then: ref(k[1])})
+	for _, k := range envelopeKinds {
+		kind.Enum = append(kind.Enum, k[0])
+		def.AllOf = append(def.AllOf, &jsonschema.Schema{If: with("kind", &jsonschema.Schema{Const: k[0]}), Then: with("result", &jsonschema.Schema{Ref: k[1]})})
 	}
-	cfg := schemagen.Reflect(r, &configReport{}, "config_report.schema.json", "llem machine and configuration report (`llem config --json`)")
 	return map[string][]byte{
 		schemaDir + "/envelope.schema.json":      schemagen.Marshal(t, env),
-		schemaDir + "/config_report.schema.json": schemagen.Marshal(t, cfg),
+		schemaDir + "/config_report.schema.json": schemagen.Marshal(t, schemagen.Reflect(r, &configReport{}, "config_report.schema.json", "llem machine and configuration report (`llem config --json`)")),
+		schemaDir + "/plan.schema.json":          schemagen.Marshal(t, schemagen.Reflect(r, &dryRunJSON{}, "plan.schema.json", "llem resolved runs (`llem run --dry-run --json`)")),
+		schemaDir + "/submission.schema.json":    schemagen.Marshal(t, schemagen.Reflect(r, &slurm.Submission{}, "submission.schema.json", "llem Slurm submission (`llem run --scheduler slurm --json`; also slurm/submission.json of the study)")),
 	}
 }
 
@@ -152,13 +167,22 @@ func TestRealOutputsMatchSchemas(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("report: exit %d\n%s", code, errOut)
 	}
-	check("llem report --format json", "report.schema.json", []byte(stdout))
+	check("llem report --format json", "envelope.schema.json", []byte(stdout))
+	checkKind(t, stdout, envelopeReport)
 
 	code, stdout, errOut = runCLI(t, map[string]string{"DOCKER_HOST": "unix://" + filepath.Join(dir, "none.sock")}, "config", "--json")
 	if code != 0 {
 		t.Fatalf("config: exit %d\n%s", code, errOut)
 	}
-	check("llem config --json", "config_report.schema.json", []byte(stdout))
+	check("llem config --json", "envelope.schema.json", []byte(stdout))
+	checkKind(t, stdout, envelopeMachine)
+
+	code, stdout, errOut = runCLI(t, nil, "run", study, "--dry-run", "--json")
+	if code != 0 {
+		t.Fatalf("run --dry-run: exit %d\n%s", code, errOut)
+	}
+	check("llem run --dry-run --json", "envelope.schema.json", []byte(stdout))
+	checkKind(t, stdout, envelopePlan)
 
 	// The Parquet files' columns, in order, are those the columns files list.
 	checkColumns(t, filepath.Join(sd, results.ResultsParquetFile), "runs.columns.json")
@@ -168,6 +192,28 @@ func TestRealOutputsMatchSchemas(t *testing.T) {
 	}
 	for _, p := range ts {
 		checkColumns(t, p, "timeseries.columns.json")
+	}
+}
+
+// resultOf is the result of a --json envelope of kind.
+func resultOf(t *testing.T, stdout, kind string) json.RawMessage {
+	t.Helper()
+	var env struct {
+		Kind   string          `json:"kind"`
+		Result json.RawMessage `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &env); err != nil || env.Kind != kind {
+		t.Fatalf("not a --json envelope of kind %s (%v):\n%s", kind, err, stdout)
+	}
+	return env.Result
+}
+
+// checkKind fails unless the --json envelope says kind.
+func checkKind(t *testing.T, stdout, kind string) {
+	t.Helper()
+	var env envelope
+	if err := json.Unmarshal([]byte(stdout), &env); err != nil || env.Kind != kind {
+		t.Errorf("envelope kind %q (%v), want %q", env.Kind, err, kind)
 	}
 }
 

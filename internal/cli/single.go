@@ -67,7 +67,7 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 		return err
 	}
 	if f.asJSON {
-		return writeJSON(stdio.Out, runJSON{Kind: runJSONExperiment, StudyDir: dir, Result: res})
+		return writeEnvelope(stdio.Out, envelopeExperiment, dir, res)
 	}
 	printExperimentSummary(stdio.Out, res, dir)
 	return nil

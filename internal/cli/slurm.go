@@ -96,7 +96,7 @@ func runScheduled(ctx context.Context, stdio *IO, sc *config.StudyConfig, result
 	}
 	if !f.wait {
 		if f.asJSON {
-			return writeJSON(stdio.Out, map[string]any{"study_dir": dir, "job_id": jobID, "tasks": tasks})
+			return writeEnvelope(stdio.Out, envelopeSubmission, dir, sub)
 		}
 		fmt.Fprintf(stdio.Out, "Submitted %d run(s) of study %q as Slurm job array %s (at most %d at once)\n", tasks, sc.Name, jobID, f.slurmConcurrency)
 		fmt.Fprintf(stdio.Out, "  study directory: %s\n  follow it:       squeue -j %s\n  when it ends:    llem gather %s\n", dir, jobID, dir)
@@ -128,7 +128,7 @@ func gatherStudy(stdio *IO, dir string, sub slurm.Submission, user config.UserCo
 		return err
 	}
 	if asJSON {
-		if jerr := writeJSON(stdio.Out, res); jerr != nil {
+		if jerr := writeEnvelope(stdio.Out, envelopeStudy, dir, res); jerr != nil {
 			return jerr
 		}
 	} else {

@@ -38,7 +38,7 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 		return err
 	}
 	if f.asJSON {
-		if jerr := writeJSON(stdio.Out, runJSON{Kind: runJSONStudy, StudyDir: dir, Result: res}); jerr != nil {
+		if jerr := writeEnvelope(stdio.Out, envelopeStudy, dir, res); jerr != nil {
 			return jerr
 		}
 	} else {

@@ -90,7 +90,7 @@ func TestDryRunHonoursNoGaps(t *testing.T) {
 			EstimatedMinS float64 `json:"estimated_min_duration_s"`
 			NoGaps        bool    `json:"no_gaps"`
 		}
-		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		if err := json.Unmarshal(resultOf(t, stdout, envelopePlan), &doc); err != nil {
 			t.Fatal(err)
 		}
 		if doc.NoGaps != (len(extra) > 0) {

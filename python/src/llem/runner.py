@@ -66,7 +66,8 @@ def _write_config(config, folder):
 
 
 def _results_dir(cwd):
-    report = json.loads(_binary.call(["config", "--json"], cwd=cwd))
+    # `llem config --json` prints {kind: machine, study_dir, result}.
+    report = json.loads(_binary.call(["config", "--json"], cwd=cwd))["result"]
     for entry in report.get("user_config", []):
         if entry.get("key") == "results_dir" and entry.get("value"):
             return entry["value"]
