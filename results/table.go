@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -481,6 +482,20 @@ func runColumns() []runColumn {
 		metric("energy_cpu_j", TypeDouble, func(r *ExperimentResult) any { return domainJ(r, domainCPUPackage, domainCPU) }),
 		metric("energy_dram_j", TypeDouble, func(r *ExperimentResult) any { return domainJ(r, domainDRAM) }),
 		f("energy_per_output_token_j", func(r *ExperimentResult) float64 { return r.Energy.PerOutputTokenJ }),
+		// Its 95% interval over the run's requests; null below the
+		// bootstrap's minimum number of requests.
+		metric("energy_per_output_token_ci95_low_j", TypeDouble, func(r *ExperimentResult) any {
+			if ci := r.Energy.PerOutputTokenCI; ci != nil {
+				return ci.Low
+			}
+			return nil
+		}),
+		metric("energy_per_output_token_ci95_high_j", TypeDouble, func(r *ExperimentResult) any {
+			if ci := r.Energy.PerOutputTokenCI; ci != nil {
+				return ci.High
+			}
+			return nil
+		}),
 		f("energy_per_token_j", func(r *ExperimentResult) float64 { return r.Energy.PerTokenJ }),
 		f("energy_per_request_j", func(r *ExperimentResult) float64 { return r.Energy.PerRequestJ }),
 		f("baseline_power_w", func(r *ExperimentResult) float64 { return r.Energy.BaselinePowerW }),
@@ -508,6 +523,26 @@ func runColumns() []runColumn {
 			return r.Compute.PeakMemoryMB
 		}),
 		i("measurement_warnings", func(r *ExperimentResult) int { return len(r.MeasurementWarnings) }),
+		// Carbon: null without a carbon context in the user config.
+		metric("emissions_gco2", TypeDouble, func(r *ExperimentResult) any {
+			if r.Carbon == nil {
+				return nil
+			}
+			return r.Carbon.EmissionsG
+		}),
+		metric("carbon_intensity_gco2_per_kwh", TypeDouble, func(r *ExperimentResult) any {
+			if r.Carbon == nil {
+				return nil
+			}
+			return r.Carbon.CarbonIntensityGKWh
+		}),
+		// The machine the run measured.
+		metric("hostname", TypeString, func(r *ExperimentResult) any { return nonEmpty(r.Environment.Hostname) }),
+		metric("cpu_model", TypeString, func(r *ExperimentResult) any { return nonEmpty(r.Environment.CPUModel) }),
+		metric("gpu_name", TypeString, func(r *ExperimentResult) any { return nonEmpty(gpuNames(r.Environment.GPUs)) }),
+		i("gpu_count", func(r *ExperimentResult) int { return r.Environment.GPUCount }),
+		metric("driver_version", TypeString, func(r *ExperimentResult) any { return nonEmpty(r.Environment.DriverVersion) }),
+		metric("llem_version", TypeString, func(r *ExperimentResult) any { return nonEmpty(r.Environment.LlemVersion) }),
 	)
 	return cols
 }
@@ -539,4 +574,23 @@ func RunTable(recs []RunRecord) *Table {
 		t.Rows = append(t.Rows, row)
 	}
 	return t
+}
+
+func nonEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// gpuNames names a run's GPU models: each distinct name once, in index
+// order, joined by "; ".
+func gpuNames(gpus []GPUInfo) string {
+	var names []string
+	for _, g := range gpus {
+		if !slices.Contains(names, g.Name) {
+			names = append(names, g.Name)
+		}
+	}
+	return strings.Join(names, "; ")
 }
