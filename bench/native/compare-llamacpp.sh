@@ -42,7 +42,10 @@
 #  sizes (default 128 and 64); LLAMA_BENCH_ARGS adds llama-bench flags (it
 #  runs with its defaults: F16 KV cache, flash attention auto; llem keeps an
 #  F32 KV cache). Raw figures go to $PEER_WORK/matrix.tsv.
-#  A full run writes 5 files and takes roughly 15 to 30 minutes on 2 cores.
+#  The batch comparison has its own runs (engine llem-batch in the raw table),
+#  batch 1 and batch BATCH back to back in each round. A full run writes 5
+#  files and takes 6 to 10 minutes on 2 cores once llama.cpp is built (374 s
+#  on a shared 2-core VM).
 #  Reduced run: FILES=stories15M:f32 THREADS_LIST=1 ROUNDS=1 BATCH_FILE=
 #  bench/native/compare-llamacpp.sh --matrix  (BATCH_FILE empty skips the batch
 #  comparison).
@@ -204,7 +207,7 @@ matrix() {
         fi
         if [[ "$spec" == "$batch_file" ]]; then
           for b in 1 "$batch"; do
-            llem_bench_tsv "$MODEL" "$t" "$b" | record llem "$label" "$t" "$b" "$round"
+            llem_bench_tsv "$MODEL" "$t" "$b" | record llem-batch "$label" "$t" "$b" "$round"
           done
         fi
         echo "  $label, $t thread(s): round $round done ($((SECONDS - start)) s)"
@@ -229,13 +232,13 @@ for f, t, test in order:
     p, m = best.get(("llama.cpp", f, t, 1, test)), best.get(("llem", f, t, 1, test))
     if p and m:
         print(f"| {f} | {t} | {test} | {p:.1f} | {m:.1f} | {m / p:.2f} |")
-rows = sorted({(k[1], k[2], k[4]) for k in best if k[0] == "llem" and k[3] == batch and batch != 1})
+rows = sorted({(k[1], k[2], k[4]) for k in best if k[0] == "llem-batch" and k[3] == batch and batch != 1})
 if rows:
     print(f"\nllem decode throughput, batch {batch} vs batch 1 (tokens/s summed over the batch)\n")
     print(f"| file | threads | test | batch 1 tok/s | batch {batch} tok/s | batch {batch} ÷ batch 1 |")
     print("|---|---|---|---|---|---|")
     for f, t, test in rows:
-        one, many = best[("llem", f, t, 1, test)], best[("llem", f, t, batch, test)]
+        one, many = best[("llem-batch", f, t, 1, test)], best[("llem-batch", f, t, batch, test)]
         print(f"| {f} | {t} | {test} | {one:.1f} | {many:.1f} | {many / one:.2f} |")
 print(f"\nraw figures: {path}")
 PY
