@@ -3,12 +3,22 @@
 // `llem model synth`):
 //
 //	nativetool greedy --model FILE|SHAPE --n 32 [--threads N] PROMPT...
-//	nativetool bench  --model FILE|SHAPE [--threads N] [--batch B] [--n 64] [--kernels auto]
+//	nativetool bench  --model FILE|SHAPE [--threads N] [--batch B] [--n 64] [--pp 0] [--reps 3] [--json] [--kernels auto]
 //	nativetool types  --model FILE
 //
 // greedy prints one JSON object per prompt with the prompt's token ids (BOS
-// included) and the greedy output ids; bench prints decode tokens/s; types
-// counts a GGUF file's tensors by type.
+// included) and the greedy output ids; types counts a GGUF file's tensors by
+// type.
+//
+// bench measures throughput the way llama-bench defines it, load excluded,
+// after a warm-up, best of --reps repetitions: tg (decode) is B×n tokens over
+// the time of n single-token forward passes of B sequences that start from
+// BOS alone (context positions 1…n, as llama-bench's tgN starts from an
+// empty context); with --pp N > 0, pp (prefill) is B×N tokens over the time
+// to evaluate B prompts of N tokens (BOS plus N−1 ids) up to their first
+// output token, as llama-bench's ppN. It prints one line, or with --json one
+// object: {"model","threads","batch","kernels","n_gen","n_prompt","tg","pp",
+// "tg_samples","pp_samples"} (tokens/s; pp fields absent without --pp).
 package main
 
 import (
@@ -45,6 +55,9 @@ func run(args []string) error {
 	threads := fs.Int("threads", 1, "threads")
 	batch := fs.Int("batch", 1, "batch size (bench)")
 	kernels := fs.String("kernels", "auto", "auto, simd, simd-float or portable")
+	pp := fs.Int("pp", 0, "bench: also measure prefill of this many prompt tokens (BOS included)")
+	reps := fs.Int("reps", 3, "bench: repetitions, best reported")
+	asJSON := fs.Bool("json", false, "bench: print one JSON object")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -69,7 +82,7 @@ func run(args []string) error {
 		if args[0] == "greedy" {
 			return greedy(ctx, e, fs.Args(), gp)
 		}
-		return bench(ctx, e, info, bs, gp)
+		return bench(ctx, e, info, benchOpts{batch: bs, gen: *n, prompt: *pp, reps: *reps, json: *asJSON})
 	}
 	return fmt.Errorf("unknown subcommand %q", args[0])
 }
@@ -97,30 +110,106 @@ func greedy(ctx context.Context, e *native.Engine, prompts []string, gp engine.G
 	return nil
 }
 
-// bench decodes gp.MaxNewTokens tokens for bs one-token prompts after a
-// warm-up, and reports decode throughput (prefill excluded).
-func bench(ctx context.Context, e *native.Engine, info engine.LoadInfo, bs int, gp engine.GenParams) error {
-	batch := make([]engine.Prompt, bs)
-	for i := range batch {
-		batch[i] = engine.Prompt{ID: fmt.Sprint(i), Text: "Once upon a time"}
+type benchOpts struct {
+	batch, gen, prompt, reps int
+	json                     bool
+}
+
+// bench measures decode (and, with opts.prompt > 0, prefill) throughput; see
+// the package comment for the definitions.
+func bench(ctx context.Context, e *native.Engine, info engine.LoadInfo, opts benchOpts) error {
+	if opts.gen < 1 || opts.reps < 1 || opts.prompt < 0 {
+		return fmt.Errorf("bench: --n and --reps must be at least 1 and --pp at least 0")
 	}
-	if _, err := e.Generate(ctx, batch, engine.GenParams{MaxNewTokens: 4, Strategy: "greedy"}); err != nil {
-		return err
+	bs := opts.batch
+	// tg: each sequence is BOS alone; the first output token comes from the
+	// prefill of BOS, the next opts.gen from single-token decode passes.
+	genBatch := make([]engine.Prompt, bs)
+	for i := range genBatch {
+		genBatch[i] = engine.Prompt{ID: fmt.Sprint(i), Tokens: []int{}}
 	}
-	var best float64
-	for rep := 0; rep < 3; rep++ {
-		comps, err := e.Generate(ctx, batch, gp)
+	genParams := engine.GenParams{MaxNewTokens: opts.gen + 1, MinNewTokens: opts.gen + 1, IgnoreEOS: true, Strategy: "greedy"}
+	var ppBatch []engine.Prompt
+	if opts.prompt > 0 {
+		ids, err := promptIDs(e, opts.prompt-1) // the engine prepends BOS
 		if err != nil {
 			return err
 		}
-		c := comps[0]
-		decode := c.TokenTimes[len(c.TokenTimes)-1] - c.TokenTimes[0]
-		tps := float64(bs*(len(c.TokenTimes)-1)) / decode.Seconds()
-		best = max(best, tps)
+		ppBatch = make([]engine.Prompt, bs)
+		for i := range ppBatch {
+			ppBatch[i] = engine.Prompt{ID: fmt.Sprint(i), Tokens: ids}
+		}
 	}
-	fmt.Printf("llem native: model=%s threads=%v batch=%d kernels=%v decode=%.1f tokens/s (best of 3, %d tokens each, %s)\n",
-		info.ModelName, info.Effective["threads"], bs, info.Effective["kernels"], best, gp.MaxNewTokens, time.Now().UTC().Format(time.RFC3339))
+	ppParams := engine.GenParams{MaxNewTokens: 1, MinNewTokens: 1, IgnoreEOS: true, Strategy: "greedy"}
+	// Warm-up: page the weights in, start the workers.
+	if _, err := e.Generate(ctx, genBatch, engine.GenParams{MaxNewTokens: 4, MinNewTokens: 4, IgnoreEOS: true, Strategy: "greedy"}); err != nil {
+		return err
+	}
+	if ppBatch != nil {
+		if _, err := e.Generate(ctx, ppBatch, ppParams); err != nil {
+			return err
+		}
+	}
+	var tgs, pps []float64
+	for rep := 0; rep < opts.reps; rep++ {
+		comps, err := e.Generate(ctx, genBatch, genParams)
+		if err != nil {
+			return err
+		}
+		var first, last time.Duration
+		for i, c := range comps {
+			if len(c.TokenTimes) != opts.gen+1 {
+				return fmt.Errorf("bench: sequence %s produced %d tokens, want %d", c.PromptID, len(c.TokenTimes), opts.gen+1)
+			}
+			if i == 0 || c.TokenTimes[0] > first {
+				first = c.TokenTimes[0]
+			}
+			last = max(last, c.TokenTimes[opts.gen])
+		}
+		tgs = append(tgs, float64(bs*opts.gen)/(last-first).Seconds())
+		if ppBatch == nil {
+			continue
+		}
+		comps, err = e.Generate(ctx, ppBatch, ppParams)
+		if err != nil {
+			return err
+		}
+		var prefill time.Duration
+		for _, c := range comps {
+			prefill = max(prefill, c.TokenTimes[0])
+		}
+		pps = append(pps, float64(bs*opts.prompt)/prefill.Seconds())
+	}
+	if opts.json {
+		out := map[string]any{"model": info.ModelName, "threads": info.Effective["threads"], "batch": bs,
+			"kernels": info.Effective["kernels"], "n_gen": opts.gen, "tg": slices.Max(tgs), "tg_samples": tgs}
+		if pps != nil {
+			out["n_prompt"], out["pp"], out["pp_samples"] = opts.prompt, slices.Max(pps), pps
+		}
+		return json.NewEncoder(os.Stdout).Encode(out)
+	}
+	pl := ""
+	if pps != nil {
+		pl = fmt.Sprintf(" prefill=%.1f tokens/s (pp%d)", slices.Max(pps), opts.prompt)
+	}
+	fmt.Printf("llem native: model=%s threads=%v batch=%d kernels=%v decode=%.1f tokens/s (tg%d)%s (best of %d, %s)\n",
+		info.ModelName, info.Effective["threads"], bs, info.Effective["kernels"], slices.Max(tgs), opts.gen, pl, opts.reps,
+		time.Now().UTC().Format(time.RFC3339))
 	return nil
+}
+
+// promptIDs returns n token ids of ordinary text (no BOS), for prefill.
+func promptIDs(e *native.Engine, n int) ([]int, error) {
+	tok := e.Tokenizer()
+	var ids []int
+	for len(ids) < n {
+		more := tok.Encode(" Once upon a time there was a little fox who lived in the forest near the river.")
+		if len(more) == 0 {
+			return nil, fmt.Errorf("bench: the tokenizer encodes no ids")
+		}
+		ids = append(ids, more...)
+	}
+	return ids[:n], nil
 }
 
 // tensorTypes prints how many tensors of each type a GGUF file holds.
