@@ -36,7 +36,8 @@ type Effect struct {
 	// Low and High are the levels with the lowest and highest estimated
 	// marginal mean in the blocked model (the arithmetic marginal means
 	// without one).
-	Low  string `json:"low_level"`
+	Low string `json:"low_level"`
+	// High is the level with the highest estimated marginal mean (see Low).
 	High string `json:"high_level"`
 	// LowMeanJ is Low's arithmetic marginal mean of the ranking measure, in J per output token.
 	LowMeanJ float64 `json:"low_mean_j"`
