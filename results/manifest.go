@@ -102,11 +102,11 @@ type ManifestRun struct {
 	// ResultSHA256 is the checksum of result.json when the run completed;
 	// a resume re-measures a run whose result no longer matches it.
 	ResultSHA256 string `json:"result_sha256,omitempty"`
-	// Error is why a failed run failed; empty otherwise.
+	// Error is why a failed or interrupted run did not complete; empty otherwise.
 	Error string `json:"error,omitempty"`
-	// ErrorType classifies a failed run's error (e.g. timeout, panic); empty otherwise.
+	// ErrorType classifies that error (e.g. timeout, panic, interrupted); empty otherwise.
 	ErrorType string `json:"error_type,omitempty"`
-	// LogTail is the last lines of a failed run's log; empty otherwise.
+	// LogTail is the last lines of the log of a run that did not complete; empty otherwise.
 	LogTail string `json:"log_tail,omitempty"`
 	// StartTempC and EndTempC are device temperatures around the run, when readable.
 	StartTempC *float64 `json:"start_temp_c,omitempty"`
