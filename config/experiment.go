@@ -84,9 +84,11 @@ type DatasetConfig struct {
 	InputLen int `json:"input_len,omitempty" yaml:"input_len,omitempty"`
 	// OutputLen is the number of tokens generated per synthetic prompt.
 	OutputLen int `json:"output_len,omitempty" yaml:"output_len,omitempty"`
-	// InputLenDist and OutputLenDist, when set, draw lengths per prompt
-	// instead of using the fixed InputLen/OutputLen.
-	InputLenDist  *LengthDist `json:"input_len_dist,omitempty" yaml:"input_len_dist,omitempty"`
+	// InputLenDist, when set, draws each prompt's input length instead of
+	// using the fixed InputLen.
+	InputLenDist *LengthDist `json:"input_len_dist,omitempty" yaml:"input_len_dist,omitempty"`
+	// OutputLenDist, when set, draws each prompt's output length instead of
+	// using the fixed OutputLen.
 	OutputLenDist *LengthDist `json:"output_len_dist,omitempty" yaml:"output_len_dist,omitempty"`
 	// Seed drives prompt generation, sampling of lengths and shuffled order.
 	Seed int64 `json:"seed" yaml:"seed"`

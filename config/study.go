@@ -63,11 +63,13 @@ type StudyConfig struct {
 	// Name is used in the output folder; default the file name without extension.
 	Name string `json:"name"`
 	// Path is the study file it came from, empty when built in code.
-	Path        string             `json:"path,omitempty"`
+	Path string `json:"path,omitempty"`
+	// Experiments are the study's configurations, expanded from its sweep and list, defaults applied.
 	Experiments []ExperimentConfig `json:"experiments"`
 	// Skipped are sweep-generated configs a backend cannot run, with why (CFG-4b).
-	Skipped   []SkippedConfig `json:"skipped,omitempty"`
-	Execution Execution       `json:"execution"`
+	Skipped []SkippedConfig `json:"skipped,omitempty"`
+	// Execution says how the experiments are run: cycles, order, gaps and timeouts.
+	Execution Execution `json:"execution"`
 	// ExecutionFromFile reports whether the file had an execution: block
 	// (the CLI then keeps its n_cycles instead of the CLI default of 3).
 	ExecutionFromFile bool `json:"-"`
@@ -85,8 +87,10 @@ type StudyConfig struct {
 
 // SkippedConfig is a generated configuration that was not run, and why.
 type SkippedConfig struct {
+	// Config is the configuration that was not run.
 	Config ExperimentConfig `json:"config"`
-	Reason string           `json:"reason"`
+	// Reason says why it was not run.
+	Reason string `json:"reason"`
 }
 
 // Run is one execution of one experiment: an experiment × cycle, in order.

@@ -336,8 +336,11 @@ func (u *UserConfig) problems() []problem {
 // Setting is one user-config value with where it came from, for `llem
 // config`.
 type Setting struct {
-	Key    string `json:"key"`
-	Value  string `json:"value"`
+	// Key is the user-config key (e.g. results_dir, runners.vllm).
+	Key string `json:"key"`
+	// Value is the effective value, as text.
+	Value string `json:"value"`
+	// Source says where the value came from: "default", "user config PATH", "env LLEM_X" or a flag.
 	Source string `json:"source"`
 }
 

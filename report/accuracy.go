@@ -10,6 +10,7 @@ import (
 // SourceAccuracy is the nominal relative accuracy of one energy source: the
 // systematic error a reading may carry however many cycles are run.
 type SourceAccuracy struct {
+	// Source is the energy source, as the tables label it.
 	Source string `json:"source"`
 	// RelPct is the nominal accuracy as ± percent of the reading, taken as
 	// a 95% bound when combined with the cycle spread.

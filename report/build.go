@@ -21,45 +21,64 @@ import (
 // Write* functions render it. Configurations without a completed run are
 // not in Configs but in NoResults (their failed runs are in Failed).
 type Report struct {
+	// StudyName is the study's name ("study" when it has none).
 	StudyName string `json:"study_name"`
-	Dir       string `json:"dir"`
+	// Dir is the study directory the report was built from.
+	Dir string `json:"dir"`
 	// Status is complete, partly failed, interrupted or unfinished.
-	Status     string    `json:"status"`
-	StatusNote string    `json:"status_note,omitempty"`
-	Runs       RunCounts `json:"runs"`
+	Status string `json:"status"`
+	// StatusNote explains a status other than complete; empty when complete.
+	StatusNote string `json:"status_note,omitempty"`
+	// Runs counts the study's runs by state.
+	Runs RunCounts `json:"runs"`
 	// Swept are the configuration keys that vary across configurations.
-	Swept   []string    `json:"swept_parameters"`
+	Swept []string `json:"swept_parameters"`
+	// Configs are the configurations with at least one completed run, with their figures across cycles.
 	Configs []ConfigRow `json:"configurations"`
 	// NoResults are the configurations with runs but none completed: they
 	// have no figures, only a count of their runs by state.
 	NoResults []NoResultRow `json:"configurations_without_completed_runs"`
 	// Measure is what effects are ranked on (Options.Measure).
-	Measure     Measure      `json:"ranking_measure"`
-	Effects     []Effect     `json:"effects"`
+	Measure Measure `json:"ranking_measure"`
+	// Effects rank the swept parameters by their effect on the ranking measure, largest first; empty with nothing swept.
+	Effects []Effect `json:"effects"`
+	// Interaction is the two-way table of the two top-ranked parameters; omitted with fewer than two.
 	Interaction *Interaction `json:"interaction,omitempty"`
-	Frontier    []string     `json:"pareto_frontier"`
-	Failed      []FailedRow  `json:"failed"`
-	Skipped     []SkippedRow `json:"skipped"`
-	Problems    []string     `json:"problems,omitempty"`
+	// Frontier lists the IDs of configurations on the Pareto front of energy per output token against E2E p50, fastest first.
+	Frontier []string `json:"pareto_frontier"`
+	// Failed lists the runs that failed, were interrupted, or completed with an unreadable result, by run index.
+	Failed []FailedRow `json:"failed"`
+	// Skipped lists configurations the study left out, with the reason.
+	Skipped []SkippedRow `json:"skipped"`
+	// Problems are files that could not be read and analysis caveats; omitted when none.
+	Problems []string `json:"problems,omitempty"`
 	// Warnings are the study's and the runs' measurement warnings (MEA-6),
 	// one row per code with how many runs raised it.
-	Warnings []WarningRow     `json:"warnings"`
-	Sources  []SourceAccuracy `json:"source_accuracies"`
+	Warnings []WarningRow `json:"warnings"`
+	// Sources give the nominal accuracy of each energy source the figures use.
+	Sources []SourceAccuracy `json:"source_accuracies"`
 	// AnyEstimated is true when any figure in the report rests on an
 	// estimated energy source.
-	AnyEstimated bool    `json:"any_estimated"`
-	Methods      Methods `json:"methods"`
+	AnyEstimated bool `json:"any_estimated"`
+	// Methods describe in words how each part of the report is computed.
+	Methods Methods `json:"methods"`
 	// Power holds the time series plotted as power over time.
 	Power []PowerSeries `json:"-"`
 }
 
 // RunCounts counts a study's runs by state.
 type RunCounts struct {
-	Total       int `json:"total"`
-	Completed   int `json:"completed"`
-	Failed      int `json:"failed"`
-	Pending     int `json:"pending"`
-	Running     int `json:"running"`
+	// Total is the number of runs in the study's manifest.
+	Total int `json:"total"`
+	// Completed is the number of runs completed.
+	Completed int `json:"completed"`
+	// Failed is the number of runs failed.
+	Failed int `json:"failed"`
+	// Pending is the number of runs not yet started.
+	Pending int `json:"pending"`
+	// Running is the number of runs marked running.
+	Running int `json:"running"`
+	// Interrupted is the number of runs interrupted.
 	Interrupted int `json:"interrupted"`
 	// SkippedConfigs counts configurations never run (CFG-4b).
 	SkippedConfigs int `json:"skipped_configurations"`
@@ -68,31 +87,50 @@ type RunCounts struct {
 // ConfigRow is one configuration summarised across its completed cycles.
 type ConfigRow struct {
 	// ID is a short name (C1, C2, …) used in tables and plots.
-	ID                    string  `json:"id"`
-	Label                 string  `json:"label"`
-	MeasurementConfigHash string  `json:"measurement_config_hash"`
-	Params                []Param `json:"params"`
-	Completed             int     `json:"completed"`
-	Failed                int     `json:"failed"`
-	EnergySource          string  `json:"energy_source"`
-	Estimated             bool    `json:"energy_estimated"`
+	ID string `json:"id"`
+	// Label names the configuration by its swept values (by backend and model with nothing swept).
+	Label string `json:"label"`
+	// MeasurementConfigHash identifies the configuration (config.MeasurementConfigHash).
+	MeasurementConfigHash string `json:"measurement_config_hash"`
+	// Params are the configuration's values of the swept parameters, most important first.
+	Params []Param `json:"params"`
+	// Completed is the number of completed runs (cycles) with a result.
+	Completed int `json:"completed"`
+	// Failed is the number of failed or interrupted runs.
+	Failed int `json:"failed"`
+	// EnergySource is the energy source of its runs, several joined with "+".
+	EnergySource string `json:"energy_source"`
+	// Estimated is true when any run's energy is an estimate.
+	Estimated bool `json:"energy_estimated"`
 
+	// EnergyPerOutputTokenJ is energy per output token across cycles, in joules.
 	EnergyPerOutputTokenJ Metric `json:"energy_per_output_token_j"`
-	EnergyTotalJ          Metric `json:"energy_total_j"`
-	EnergyAdjustedJ       Metric `json:"energy_adjusted_j"`
+	// EnergyTotalJ is the measured window's total energy across cycles, in joules.
+	EnergyTotalJ Metric `json:"energy_total_j"`
+	// EnergyAdjustedJ is the baseline-adjusted energy across cycles, in joules.
+	EnergyAdjustedJ Metric `json:"energy_adjusted_j"`
 	// EnergyAdjustedPerOutputTokenJ is the baseline-adjusted energy per
 	// output token, a negative adjusted energy counted as 0.
 	EnergyAdjustedPerOutputTokenJ Metric `json:"energy_adjusted_per_output_token_j"`
-	OutputTokensPerS              Metric `json:"output_tokens_per_s"`
-	TTFTP50S                      Metric `json:"ttft_p50_s"`
-	TTFTP99S                      Metric `json:"ttft_p99_s"`
-	ITLP50S                       Metric `json:"itl_p50_s"`
-	ITLP99S                       Metric `json:"itl_p99_s"`
-	E2EP50S                       Metric `json:"e2e_p50_s"`
-	AvgPowerW                     Metric `json:"avg_power_w"`
+	// OutputTokensPerS is output throughput across cycles, in tokens/s.
+	OutputTokensPerS Metric `json:"output_tokens_per_s"`
+	// TTFTP50S is the median time to first token across cycles, in seconds.
+	TTFTP50S Metric `json:"ttft_p50_s"`
+	// TTFTP99S is the 99th-percentile time to first token across cycles, in seconds.
+	TTFTP99S Metric `json:"ttft_p99_s"`
+	// ITLP50S is the median inter-token latency across cycles, in seconds.
+	ITLP50S Metric `json:"itl_p50_s"`
+	// ITLP99S is the 99th-percentile inter-token latency across cycles, in seconds.
+	ITLP99S Metric `json:"itl_p99_s"`
+	// E2EP50S is the median end-to-end request latency across cycles, in seconds.
+	E2EP50S Metric `json:"e2e_p50_s"`
+	// AvgPowerW is average power across cycles, in watts.
+	AvgPowerW Metric `json:"avg_power_w"`
 
+	// Uncertainty is the uncertainty budget of the mean energy per output token.
 	Uncertainty Uncertainty `json:"uncertainty"`
-	OnFrontier  bool        `json:"pareto_frontier"`
+	// OnFrontier is true when the configuration is on the Pareto front (see Report.Frontier).
+	OnFrontier bool `json:"pareto_frontier"`
 	// Cycles are the per-cycle values of energy per output token.
 	Cycles []CyclePoint `json:"cycles"`
 
@@ -102,9 +140,12 @@ type ConfigRow struct {
 
 // NoResultRow is a configuration none of whose runs completed.
 type NoResultRow struct {
-	Label                 string `json:"label"`
+	// Label names the configuration by its swept values.
+	Label string `json:"label"`
+	// MeasurementConfigHash identifies the configuration.
 	MeasurementConfigHash string `json:"measurement_config_hash"`
-	Failed                int    `json:"failed"`
+	// Failed counts its failed runs and completed runs without a readable result.
+	Failed int `json:"failed"`
 	// Unfinished counts runs pending, running or interrupted.
 	Unfinished int `json:"unfinished"`
 
@@ -151,20 +192,27 @@ func sourceLabel(source string, estimated bool) string {
 
 // Param is one swept parameter's value in a configuration.
 type Param struct {
-	Key   string `json:"key"`
+	// Key is the configuration key, dotted (e.g. native.batch_size).
+	Key string `json:"key"`
+	// Value is the configuration's value for it, as text.
 	Value string `json:"value"`
 }
 
 // CyclePoint is one completed run's figures that the blocked model uses.
 type CyclePoint struct {
-	RunIndex              int     `json:"run_index"`
-	Cycle                 int     `json:"cycle"`
+	// RunIndex is the run's index in the study.
+	RunIndex int `json:"run_index"`
+	// Cycle is the run's cycle (1-based).
+	Cycle int `json:"cycle"`
+	// EnergyPerOutputTokenJ is the run's energy per output token, in joules.
 	EnergyPerOutputTokenJ float64 `json:"energy_per_output_token_j"`
 	// AdjustedPerOutputTokenJ is the baseline-adjusted energy per output
 	// token, 0 when the adjusted energy was negative.
 	AdjustedPerOutputTokenJ float64 `json:"energy_adjusted_per_output_token_j"`
-	OutputTokensPerS        float64 `json:"output_tokens_per_s"`
-	E2EP50S                 float64 `json:"e2e_p50_s"`
+	// OutputTokensPerS is the run's output throughput, in tokens/s.
+	OutputTokensPerS float64 `json:"output_tokens_per_s"`
+	// E2EP50S is the run's median end-to-end latency, in seconds.
+	E2EP50S float64 `json:"e2e_p50_s"`
 }
 
 // Metric is a figure that cannot be negative summarised across cycles:
@@ -173,10 +221,15 @@ type CyclePoint struct {
 // one cycle there is no spread: the interval collapses to the value here
 // and is null in JSON, and no renderer shows it.
 type Metric struct {
-	N      int     `json:"n"`
-	Mean   float64 `json:"mean"`
-	Std    float64 `json:"std"`
-	CILow  float64 `json:"ci95_low"`
+	// N is the number of values (completed cycles); 0, with every figure 0, when there are none.
+	N int `json:"n"`
+	// Mean is the mean across cycles, in the figure's unit.
+	Mean float64 `json:"mean"`
+	// Std is the sample standard deviation across cycles.
+	Std float64 `json:"std"`
+	// CILow is the lower end of the 95% Student-t interval of the mean (see ci95_low_clipped).
+	CILow float64 `json:"ci95_low"`
+	// CIHigh is the upper end of the 95% Student-t interval of the mean.
 	CIHigh float64 `json:"ci95_high"`
 	// LowClipped is true when the t-interval's lower end was below 0 and
 	// was raised to 0.
@@ -222,12 +275,14 @@ type Uncertainty struct {
 	// spread across cycles, s/√n, on CycleDF = n − 1 degrees of freedom
 	// (0 with one cycle: unknown, left out).
 	CycleRelPct float64 `json:"cycle_rel_pct"`
-	CycleDF     int     `json:"cycle_df"`
+	// CycleDF is the degrees of freedom of CycleRelPct: completed cycles − 1.
+	CycleDF int `json:"cycle_df"`
 	// SourceBoundPct is the source's nominal accuracy, a bound ±a;
 	// SourceRelPct its standard uncertainty a/√3 (rectangular, Type B,
 	// infinite degrees of freedom).
 	SourceBoundPct float64 `json:"source_bound_pct"`
-	SourceRelPct   float64 `json:"source_rel_pct"`
+	// SourceRelPct is the source's standard uncertainty, SourceBoundPct/√3, in percent.
+	SourceRelPct float64 `json:"source_rel_pct"`
 	// ResolutionRelPct is the counter resolution's standard uncertainty
 	// over the window, q/√6 (a difference of two readings, each
 	// rectangular over one step q), relative to the window's energy, over
@@ -240,9 +295,11 @@ type Uncertainty struct {
 	EffectiveDF *float64 `json:"effective_df"`
 	// CoverageK is t₀.₉₇₅(ν_eff); CombinedRelPct = k·u_c is the expanded
 	// uncertainty at about 95% coverage, CombinedJ the same in J.
-	CoverageK      float64 `json:"coverage_k"`
+	CoverageK float64 `json:"coverage_k"`
+	// CombinedRelPct is the expanded uncertainty k·u_c at about 95% coverage, in percent of the mean.
 	CombinedRelPct float64 `json:"combined_rel_pct"`
-	CombinedJ      float64 `json:"combined_j"`
+	// CombinedJ is CombinedRelPct of the mean energy per output token, in joules.
+	CombinedJ float64 `json:"combined_j"`
 	// Dominant names the largest standard uncertainty: "cycles",
 	// "source" or "resolution"; "source (one cycle)" when the spread
 	// across cycles is unknown.
@@ -251,28 +308,42 @@ type Uncertainty struct {
 
 // FailedRow is a run that did not complete, with why.
 type FailedRow struct {
-	RunIndex  int    `json:"run_index"`
-	Cycle     int    `json:"cycle"`
-	ConfigID  string `json:"config_id,omitempty"`
-	Label     string `json:"label"`
-	State     string `json:"state"`
+	// RunIndex is the run's index in the study.
+	RunIndex int `json:"run_index"`
+	// Cycle is the run's cycle (1-based).
+	Cycle int `json:"cycle"`
+	// ConfigID is the configuration's ID in Configurations; empty when it has no completed run.
+	ConfigID string `json:"config_id,omitempty"`
+	// Label names the run's configuration by its swept values.
+	Label string `json:"label"`
+	// State is failed, interrupted, or unreadable (marked completed but its result could not be read).
+	State string `json:"state"`
+	// ErrorType classifies the failure (e.g. timeout); empty when not recorded.
 	ErrorType string `json:"error_type,omitempty"`
-	Reason    string `json:"reason"`
+	// Reason is the error in words ("no reason recorded" when none was).
+	Reason string `json:"reason"`
 }
 
 // SkippedRow is a configuration the sweep generated but no run was made of.
 type SkippedRow struct {
-	Label  string `json:"label"`
+	// Label names the skipped configuration.
+	Label string `json:"label"`
+	// Reason says why it was skipped.
 	Reason string `json:"reason"`
 }
 
 // Methods states how each figure of the report is computed, for the page.
 type Methods struct {
-	Table       string `json:"table"`
-	Effects     string `json:"effects"`
+	// Table describes how the configuration table's figures and intervals are computed.
+	Table string `json:"table"`
+	// Effects describes how parameter effects are estimated and ranked.
+	Effects string `json:"effects"`
+	// Interaction describes the two-way interaction analysis.
 	Interaction string `json:"interaction"`
+	// Uncertainty describes the uncertainty budget.
 	Uncertainty string `json:"uncertainty"`
-	Pareto      string `json:"pareto"`
+	// Pareto describes how the Pareto front is chosen.
+	Pareto string `json:"pareto"`
 }
 
 func methods(m Measure) Methods {
@@ -469,8 +540,11 @@ func (r *Report) effect(name string) Effect {
 // WarningRow is one measurement warning code seen in a study: how many runs
 // raised it (0 for a study-level warning) and one of its messages.
 type WarningRow struct {
-	Code    string `json:"code"`
-	Runs    int    `json:"runs"`
+	// Code identifies the kind of warning.
+	Code string `json:"code"`
+	// Runs is how many completed runs raised it; 0 for a study-level warning.
+	Runs int `json:"runs"`
+	// Example is one of its messages.
 	Example string `json:"example"`
 }
 

@@ -19,8 +19,9 @@ import (
 // the environment fields that differ between the studies.
 type Comparison struct {
 	// Reference is the ID of the study every ratio is relative to.
-	Reference string          `json:"reference"`
-	Studies   []ComparedStudy `json:"studies"`
+	Reference string `json:"reference"`
+	// Studies are the compared studies, the reference first.
+	Studies []ComparedStudy `json:"studies"`
 	// Environment lists only the environment fields whose values differ
 	// between the studies; empty means the same environment.
 	Environment []Difference `json:"environment_differences"`
@@ -29,40 +30,51 @@ type Comparison struct {
 	ConfigDifferences []Difference `json:"configuration_differences"`
 	// Swept are the keys configurations are matched and named by: every
 	// key swept within any of the studies.
-	Swept   []string         `json:"swept_parameters"`
+	Swept []string `json:"swept_parameters"`
+	// Configs are all configurations present in any study.
 	Configs []ComparedConfig `json:"configurations"`
 	// AnyEstimated is true when any figure rests on an estimated energy
 	// source.
-	AnyEstimated bool   `json:"any_estimated"`
-	Method       string `json:"method"`
+	AnyEstimated bool `json:"any_estimated"`
+	// Method describes in words how configurations are matched and compared.
+	Method string `json:"method"`
 }
 
 // ComparedStudy is one study of a comparison.
 type ComparedStudy struct {
 	// ID is S1, S2, … in the order the studies were given; S1 is the
 	// reference.
-	ID         string    `json:"id"`
-	Name       string    `json:"study_name"`
-	Dir        string    `json:"dir"`
-	Status     string    `json:"status"`
-	StatusNote string    `json:"status_note,omitempty"`
-	Runs       RunCounts `json:"runs"`
+	ID string `json:"id"`
+	// Name is the study's name.
+	Name string `json:"study_name"`
+	// Dir is the study's directory.
+	Dir string `json:"dir"`
+	// Status is complete, partly failed, interrupted or unfinished.
+	Status string `json:"status"`
+	// StatusNote explains a status other than complete.
+	StatusNote string `json:"status_note,omitempty"`
+	// Runs counts the study's runs by state.
+	Runs RunCounts `json:"runs"`
 	// EnergySources are the study's energy sources as the tables label
 	// them: an estimate is marked "≈ estimated".
 	EnergySources []string `json:"energy_sources"`
-	Estimated     bool     `json:"energy_estimated"`
+	// Estimated is true when any of its figures rests on an estimated energy source.
+	Estimated bool `json:"energy_estimated"`
 	// Environment is the study's value of every compared environment
 	// field, from its completed runs (values that differ between runs of
 	// the study are joined with " / ").
 	Environment map[string]string `json:"environment"`
-	Problems    []string          `json:"problems,omitempty"`
+	// Problems are files that could not be read and analysis caveats; omitted when none.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Difference is an environment field or a configuration key whose value
 // differs between studies: one value per study, in study order ("—" for a
 // study without the configuration).
 type Difference struct {
-	Name   string   `json:"name"`
+	// Name is the environment field or configuration key.
+	Name string `json:"name"`
+	// Values are its values, one per study in study order ("—" for a study without it).
 	Values []string `json:"values"`
 }
 
@@ -74,7 +86,9 @@ const (
 
 // ComparedConfig is one configuration across the studies.
 type ComparedConfig struct {
-	Label  string  `json:"label"`
+	// Label names the configuration by its swept values.
+	Label string `json:"label"`
+	// Params are its values of the swept parameters.
 	Params []Param `json:"params"`
 	// MatchedBy is MatchedByHash when every study that has the
 	// configuration recorded the same measurement config hash,
@@ -92,21 +106,32 @@ type ComparedConfig struct {
 
 // CompareCell is one study's figures for a configuration.
 type CompareCell struct {
+	// Study is the study's ID (S1, S2, …).
 	Study string `json:"study"`
 	// Present is false when the study does not have the configuration.
-	Present               bool   `json:"present"`
+	Present bool `json:"present"`
+	// MeasurementConfigHash identifies the study's version of the configuration; omitted when absent.
 	MeasurementConfigHash string `json:"measurement_config_hash,omitempty"`
-	Completed             int    `json:"completed"`
-	Failed                int    `json:"failed"`
+	// Completed is the number of completed runs.
+	Completed int `json:"completed"`
+	// Failed is the number of failed runs: failed or interrupted ones, or,
+	// without a completed run, failed or unreadable ones.
+	Failed int `json:"failed"`
 	// Unfinished counts runs pending, running or interrupted of a
 	// configuration without a completed run.
-	Unfinished            int    `json:"unfinished"`
-	EnergySource          string `json:"energy_source,omitempty"`
-	Estimated             bool   `json:"energy_estimated"`
+	Unfinished int `json:"unfinished"`
+	// EnergySource is the energy source of its runs, several joined with "+".
+	EnergySource string `json:"energy_source,omitempty"`
+	// Estimated is true when any run's energy is an estimate.
+	Estimated bool `json:"energy_estimated"`
+	// EnergyPerOutputTokenJ is energy per output token across cycles, in joules.
 	EnergyPerOutputTokenJ Metric `json:"energy_per_output_token_j"`
-	EnergyTotalJ          Metric `json:"energy_total_j"`
-	OutputTokensPerS      Metric `json:"output_tokens_per_s"`
-	TTFTP50S              Metric `json:"ttft_p50_s"`
+	// EnergyTotalJ is the measured window's total energy across cycles, in joules.
+	EnergyTotalJ Metric `json:"energy_total_j"`
+	// OutputTokensPerS is output throughput across cycles, in tokens/s.
+	OutputTokensPerS Metric `json:"output_tokens_per_s"`
+	// TTFTP50S is the median time to first token across cycles, in seconds.
+	TTFTP50S Metric `json:"ttft_p50_s"`
 	// Ratio is each mean over the reference study's mean for the same
 	// configuration; nil for the reference itself and when either has no
 	// completed run.
@@ -118,10 +143,14 @@ type CompareCell struct {
 // Ratios are a study's means over the reference study's; a ratio is null
 // when the reference's mean is not above 0.
 type Ratios struct {
+	// EnergyPerOutputToken is the ratio of mean energy per output token.
 	EnergyPerOutputToken *float64 `json:"energy_per_output_token"`
-	EnergyTotal          *float64 `json:"energy_total"`
-	OutputTokensPerS     *float64 `json:"output_tokens_per_s"`
-	TTFTP50              *float64 `json:"ttft_p50"`
+	// EnergyTotal is the ratio of mean total energy.
+	EnergyTotal *float64 `json:"energy_total"`
+	// OutputTokensPerS is the ratio of mean output throughput.
+	OutputTokensPerS *float64 `json:"output_tokens_per_s"`
+	// TTFTP50 is the ratio of mean median time to first token.
+	TTFTP50 *float64 `json:"ttft_p50"`
 }
 
 // SourceLabel is the cell's energy source as tables show it.

@@ -18,27 +18,35 @@ import (
 // sweep, an explicit list pairing them): their effects cannot be told
 // apart, so they are ranked once, named "a+b", with levels "x+y".
 type Effect struct {
+	// Rank is the factor's place by effect size, 1 for the largest.
 	Rank int `json:"rank"`
 	// Tied is true when the factor's interval overlaps that of a factor
 	// ranked next to it: the order between them is not resolved, and they
 	// share SharedRank.
-	Tied       bool   `json:"tied"`
-	SharedRank int    `json:"shared_rank"`
-	Parameter  string `json:"parameter"`
+	Tied bool `json:"tied"`
+	// SharedRank is Rank, or the rank of the highest factor it is tied with.
+	SharedRank int `json:"shared_rank"`
+	// Parameter names the factor: its configuration keys joined with "+".
+	Parameter string `json:"parameter"`
 	// Parameters are the configuration keys of the factor, sorted: one for
 	// a parameter swept on its own.
 	Parameters []string `json:"parameters"`
-	Levels     []Level  `json:"levels"`
+	// Levels are the factor's values, each with its arithmetic marginal mean.
+	Levels []Level `json:"levels"`
 	// Low and High are the levels with the lowest and highest estimated
 	// marginal mean in the blocked model (the arithmetic marginal means
 	// without one).
-	Low       string  `json:"low_level"`
-	High      string  `json:"high_level"`
-	LowMeanJ  float64 `json:"low_mean_j"`
+	Low string `json:"low_level"`
+	// High is the level with the highest estimated marginal mean (see Low).
+	High string `json:"high_level"`
+	// LowMeanJ is Low's arithmetic marginal mean of the ranking measure, in J per output token.
+	LowMeanJ float64 `json:"low_mean_j"`
+	// HighMeanJ is High's arithmetic marginal mean of the ranking measure, in J per output token.
 	HighMeanJ float64 `json:"high_mean_j"`
 	// EffectJ is High's arithmetic marginal mean minus Low's, in J per
 	// output token; RelativePct is it relative to Low's.
-	EffectJ     float64 `json:"effect_j"`
+	EffectJ float64 `json:"effect_j"`
+	// RelativePct is EffectJ as a percentage of LowMeanJ.
 	RelativePct float64 `json:"relative_pct"`
 	// MinCycles is the fewest completed cycles of any configuration at the
 	// two compared levels; below 2 there is no interval.
@@ -48,8 +56,9 @@ type Effect struct {
 	Model *ModelEffect `json:"blocked_model,omitempty"`
 	// PTop is the share of cycle-bootstrap draws in which this factor has
 	// the largest effect (RankDraws draws; 0 when none were made).
-	PTop      float64 `json:"p_most_important"`
-	RankDraws int     `json:"rank_draws"`
+	PTop float64 `json:"p_most_important"`
+	// RankDraws is the number of cycle-bootstrap draws PTop is from; 0 when none were made.
+	RankDraws int `json:"rank_draws"`
 	// Resolved is true when the Holm-adjusted p-value of the factor's F
 	// test is below 0.05 and MinCycles is at least minResolveCycles.
 	Resolved bool `json:"resolved"`
@@ -59,7 +68,8 @@ type Effect struct {
 	// Throughput and Latency are the same factor's effect on output
 	// tokens/s and E2E p50, between the same two levels.
 	Throughput *MetricEffect `json:"throughput,omitempty"`
-	Latency    *MetricEffect `json:"e2e_p50,omitempty"`
+	// Latency is the factor's effect on E2E p50 between the same two levels; omitted without a blocked model.
+	Latency *MetricEffect `json:"e2e_p50,omitempty"`
 }
 
 // ModelEffect is a factor's effect in the blocked model of log energy per
@@ -69,17 +79,24 @@ type ModelEffect struct {
 	// its 95% interval; for more than two levels the interval holds
 	// simultaneously for every pair of levels (Simultaneous), so it stays
 	// valid for the pair the data selected.
-	Ratio        float64 `json:"ratio"`
-	CILow        float64 `json:"ratio_ci95_low"`
-	CIHigh       float64 `json:"ratio_ci95_high"`
-	Simultaneous bool    `json:"simultaneous"`
+	Ratio float64 `json:"ratio"`
+	// CILow is the lower end of Ratio's 95% interval.
+	CILow float64 `json:"ratio_ci95_low"`
+	// CIHigh is the upper end of Ratio's 95% interval.
+	CIHigh float64 `json:"ratio_ci95_high"`
+	// Simultaneous is true when the interval holds for every pair of levels at once (more than two levels).
+	Simultaneous bool `json:"simultaneous"`
 	// F is the Type II F statistic on DFNum and DFResid degrees of
 	// freedom, P its p-value and PHolm that adjusted across the factors.
-	F       float64 `json:"f"`
-	DFNum   int     `json:"df_num"`
-	DFResid int     `json:"df_resid"`
-	P       float64 `json:"p"`
-	PHolm   float64 `json:"p_holm"`
+	F float64 `json:"f"`
+	// DFNum is the F test's numerator degrees of freedom.
+	DFNum int `json:"df_num"`
+	// DFResid is the F test's residual degrees of freedom.
+	DFResid int `json:"df_resid"`
+	// P is the F test's p-value.
+	P float64 `json:"p"`
+	// PHolm is P Holm-adjusted across the factors.
+	PHolm float64 `json:"p_holm"`
 	// PartialEta2 is the share of variance (of log energy per token) the
 	// factor explains: SS_factor / (SS_factor + SS_residual).
 	PartialEta2 float64 `json:"partial_eta2"`
@@ -92,21 +109,27 @@ type ModelEffect struct {
 // its Low level, with its t-interval, and the Holm-adjusted p-value of the
 // factor's F test on that metric.
 type MetricEffect struct {
+	// Ratio is the metric's estimated marginal mean at High over that at Low.
 	Ratio float64 `json:"ratio"`
 	// CILow and CIHigh are nil when the energy effect has no interval
 	// either (a configuration with one cycle).
-	CILow  *float64 `json:"ratio_ci95_low"`
+	CILow *float64 `json:"ratio_ci95_low"`
+	// CIHigh is the upper end of Ratio's 95% interval; null with no interval.
 	CIHigh *float64 `json:"ratio_ci95_high"`
-	PHolm  float64  `json:"p_holm"`
+	// PHolm is the Holm-adjusted p-value of the factor's F test on this metric.
+	PHolm float64 `json:"p_holm"`
 }
 
 // CyclesNeeded is the number of cycles at which the F test would resolve
 // an effect at 80% power, for the size observed and for the size asked
 // for with --detect (0: not asked). A count above maxCycles is -1.
 type CyclesNeeded struct {
-	Observed  int     `json:"observed_effect"`
+	// Observed is the cycles needed to resolve the effect size observed; 0 when already resolved, -1 beyond the maximum.
+	Observed int `json:"observed_effect"`
+	// DetectPct is the effect size asked for with --detect, in percent; omitted when not asked.
 	DetectPct float64 `json:"detect_pct,omitempty"`
-	Detect    int     `json:"detect_effect,omitempty"`
+	// Detect is the cycles needed to detect an effect of DetectPct; -1 beyond the maximum.
+	Detect int `json:"detect_effect,omitempty"`
 }
 
 // minResolveCycles is the fewest completed cycles every configuration at
@@ -142,17 +165,25 @@ func (e Effect) MarshalJSON() ([]byte, error) {
 
 // Level is one value of a swept parameter and its marginal mean.
 type Level struct {
-	Value   string  `json:"value"`
-	MeanJ   float64 `json:"mean_j"`
-	Configs int     `json:"configs"`
-	Runs    int     `json:"runs"`
+	// Value is the level's value, as text.
+	Value string `json:"value"`
+	// MeanJ is the level's arithmetic marginal mean of the ranking measure, in J per output token.
+	MeanJ float64 `json:"mean_j"`
+	// Configs is the number of configurations with results at this level.
+	Configs int `json:"configs"`
+	// Runs is the number of completed runs at this level.
+	Runs int `json:"runs"`
 }
 
 // Interaction is the two-way table of the two top-ranked parameters.
 type Interaction struct {
-	A       string   `json:"a"`
-	B       string   `json:"b"`
+	// A is the top-ranked parameter (the table's rows).
+	A string `json:"a"`
+	// B is the second parameter (the table's columns).
+	B string `json:"b"`
+	// ALevels are A's levels.
 	ALevels []string `json:"a_levels"`
+	// BLevels are B's levels.
 	BLevels []string `json:"b_levels"`
 	// Means[i][j] is the cell mean at ALevels[i], BLevels[j].
 	Means [][]float64 `json:"means_j"`
@@ -170,11 +201,16 @@ type Interaction struct {
 
 // InteractionModel is the interaction term of the blocked model.
 type InteractionModel struct {
-	Ratio   float64 `json:"ratio_of_ratios"`
-	CILow   float64 `json:"ci95_low"`
-	CIHigh  float64 `json:"ci95_high"`
-	P       float64 `json:"p"`
-	DFResid int     `json:"df_resid"`
+	// Ratio is the ratio of ratios (B high/B low at A high) / (B high/B low at A low).
+	Ratio float64 `json:"ratio_of_ratios"`
+	// CILow is the lower end of Ratio's 95% interval.
+	CILow float64 `json:"ci95_low"`
+	// CIHigh is the upper end of Ratio's 95% interval.
+	CIHigh float64 `json:"ci95_high"`
+	// P is the p-value of the interaction term.
+	P float64 `json:"p"`
+	// DFResid is the model's residual degrees of freedom.
+	DFResid int `json:"df_resid"`
 }
 
 // HasInterval is true when the model includes the interaction and every

@@ -21,26 +21,36 @@ const (
 // StudyManifest is the in-progress checkpoint of a study, rewritten
 // atomically after every state change. It is distinct from StudyResult.
 type StudyManifest struct {
-	SchemaVersion   string    `json:"schema_version"`
-	StudyName       string    `json:"study_name"`
-	StudyDesignHash string    `json:"study_design_hash"`
-	StudyFile       string    `json:"study_file,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	// SchemaVersion is the version of this manifest format.
+	SchemaVersion string `json:"schema_version"`
+	// StudyName is the study's name from its file.
+	StudyName string `json:"study_name"`
+	// StudyDesignHash identifies the set of configurations measured (config.StudyDesignHash).
+	StudyDesignHash string `json:"study_design_hash"`
+	// StudyFile is the path of the study file; empty when it had none.
+	StudyFile string `json:"study_file,omitempty"`
+	// CreatedAt is when the study was started (RFC 3339).
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when a run's state last changed (RFC 3339).
+	UpdatedAt time.Time `json:"updated_at"`
 	// JournalSeq is the sequence number of the last journal entry folded
 	// into this snapshot; entries of manifest.journal.jsonl with a higher
 	// number are applied over it (see ReadManifest).
-	JournalSeq int64         `json:"journal_seq"`
-	Runs       []ManifestRun `json:"runs"`
+	JournalSeq int64 `json:"journal_seq"`
+	// Runs has one entry per run in plan order; a run's index is its position.
+	Runs []ManifestRun `json:"runs"`
 }
 
 // JournalEntry is one line of manifest.journal.jsonl: the full new entry
 // of one run after a state change. Lines are appended and fsync'd one per
 // change, so the cost of recording a change does not grow with the study.
 type JournalEntry struct {
-	Seq  int64       `json:"seq"`
-	Time time.Time   `json:"time"`
-	Run  ManifestRun `json:"run"`
+	// Seq is the entry's sequence number, increasing by one per change.
+	Seq int64 `json:"seq"`
+	// Time is when the change was recorded (RFC 3339).
+	Time time.Time `json:"time"`
+	// Run is the run's full entry after the change.
+	Run ManifestRun `json:"run"`
 }
 
 // Apply folds a journal entry into the manifest: the run with the entry's
@@ -73,22 +83,33 @@ func (m *StudyManifest) Counts() map[RunState]int {
 
 // ManifestRun is one run's entry in the manifest.
 type ManifestRun struct {
-	Index                 int        `json:"index"`
-	Cycle                 int        `json:"cycle"`
-	Experiment            int        `json:"experiment"`
-	MeasurementConfigHash string     `json:"measurement_config_hash"`
-	State                 RunState   `json:"state"`
-	StartedAt             *time.Time `json:"started_at,omitempty"`
-	EndedAt               *time.Time `json:"ended_at,omitempty"`
+	// Index is the run's position in the study's plan (0-based).
+	Index int `json:"index"`
+	// Cycle is the study cycle the run belongs to (1-based).
+	Cycle int `json:"cycle"`
+	// Experiment is the index of the run's configuration in the resolved study's experiments.
+	Experiment int `json:"experiment"`
+	// MeasurementConfigHash identifies the run's configuration (config.MeasurementConfigHash).
+	MeasurementConfigHash string `json:"measurement_config_hash"`
+	// State is pending, running, completed, failed, skipped or interrupted.
+	State RunState `json:"state"`
+	// StartedAt is when the run started; omitted before it has.
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	// EndedAt is when the run ended; omitted before it has.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
 	// ResultPath is relative to the study directory.
 	ResultPath string `json:"result_path,omitempty"`
 	// ResultSHA256 is the checksum of result.json when the run completed;
 	// a resume re-measures a run whose result no longer matches it.
 	ResultSHA256 string `json:"result_sha256,omitempty"`
-	Error        string `json:"error,omitempty"`
-	ErrorType    string `json:"error_type,omitempty"`
-	LogTail      string `json:"log_tail,omitempty"`
+	// Error is why a failed or interrupted run did not complete; empty otherwise.
+	Error string `json:"error,omitempty"`
+	// ErrorType classifies that error (e.g. timeout, panic, interrupted); empty otherwise.
+	ErrorType string `json:"error_type,omitempty"`
+	// LogTail is the last lines of the log of a run that did not complete; empty otherwise.
+	LogTail string `json:"log_tail,omitempty"`
 	// StartTempC and EndTempC are device temperatures around the run, when readable.
 	StartTempC *float64 `json:"start_temp_c,omitempty"`
-	EndTempC   *float64 `json:"end_temp_c,omitempty"`
+	// EndTempC is the device temperature after the run, in °C; omitted when unreadable.
+	EndTempC *float64 `json:"end_temp_c,omitempty"`
 }

@@ -17,10 +17,15 @@ var (
 
 // Info is what `llem --version` prints and results record.
 type Info struct {
-	Version   string `json:"version"`
-	Commit    string `json:"commit,omitempty"`
-	Date      string `json:"date,omitempty"`
-	Modified  bool   `json:"modified,omitempty"`
+	// Version is llem's release version.
+	Version string `json:"version"`
+	// Commit is the git commit llem was built from; empty when unknown.
+	Commit string `json:"commit,omitempty"`
+	// Date is the build's or commit's date; empty when unknown.
+	Date string `json:"date,omitempty"`
+	// Modified is true when the build's work tree had uncommitted changes.
+	Modified bool `json:"modified,omitempty"`
+	// GoVersion is the Go version llem was built with.
 	GoVersion string `json:"go_version"`
 }
 

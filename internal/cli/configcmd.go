@@ -15,11 +15,16 @@ import (
 
 // configReport is `llem config --json`.
 type configReport struct {
-	Version    buildinfo.Info          `json:"version"`
-	Machine    results.MachineReport   `json:"machine"`
-	UserConfig []config.Setting        `json:"user_config"`
-	UserFile   string                  `json:"user_config_file"`
-	Python     []results.PythonBackend `json:"python_backends"`
+	// Version describes the llem build.
+	Version buildinfo.Info `json:"version"`
+	// Machine describes this machine, its energy sources and engines.
+	Machine results.MachineReport `json:"machine"`
+	// UserConfig lists each user-config value with where it came from.
+	UserConfig []config.Setting `json:"user_config"`
+	// UserFile is the user config file read, or "none (would be read from PATH)".
+	UserFile string `json:"user_config_file"`
+	// Python says what this machine offers each Python backend.
+	Python []results.PythonBackend `json:"python_backends"`
 }
 
 func newConfigCmd(stdio *IO) *cobra.Command {

@@ -87,26 +87,41 @@ func fixedCompletion(values ...string) func(*cobra.Command, []string, string) ([
 
 // dryRunJSON is the --dry-run --json document (issue 2).
 type dryRunJSON struct {
-	StudyName       string                 `json:"study_name"`
-	StudyDesignHash string                 `json:"study_design_hash"`
-	Execution       config.Execution       `json:"execution"`
-	Experiments     []dryRunExperiment     `json:"experiments"`
-	Runs            []dryRunRun            `json:"runs"`
-	Skipped         []config.SkippedConfig `json:"skipped"`
-	Warnings        []string               `json:"warnings"`
-	EstimatedMinS   float64                `json:"estimated_min_duration_s"`
-	NoGaps          bool                   `json:"no_gaps"`
+	// StudyName is the study's name.
+	StudyName string `json:"study_name"`
+	// StudyDesignHash identifies the set of configurations (config.StudyDesignHash).
+	StudyDesignHash string `json:"study_design_hash"`
+	// Execution says how the runs would be executed: cycles, order, gaps and timeouts.
+	Execution config.Execution `json:"execution"`
+	// Experiments are the resolved configurations, in study order.
+	Experiments []dryRunExperiment `json:"experiments"`
+	// Runs are the planned runs, in execution order.
+	Runs []dryRunRun `json:"runs"`
+	// Skipped lists configurations that would not be run, and why.
+	Skipped []config.SkippedConfig `json:"skipped"`
+	// Warnings are problems found checking the study.
+	Warnings []string `json:"warnings"`
+	// EstimatedMinS is a lower bound of the study's duration in seconds: its baselines, thermal floors and gaps.
+	EstimatedMinS float64 `json:"estimated_min_duration_s"`
+	// NoGaps is true when the gaps would be skipped (--no-gaps).
+	NoGaps bool `json:"no_gaps"`
 }
 
 type dryRunExperiment struct {
-	MeasurementConfigHash string                  `json:"measurement_config_hash"`
-	Label                 string                  `json:"label"`
-	Config                config.ExperimentConfig `json:"config"`
+	// MeasurementConfigHash identifies the configuration (config.MeasurementConfigHash).
+	MeasurementConfigHash string `json:"measurement_config_hash"`
+	// Label names the configuration by its swept values.
+	Label string `json:"label"`
+	// Config is the configuration, defaults applied.
+	Config config.ExperimentConfig `json:"config"`
 }
 
 type dryRunRun struct {
-	Index                 int    `json:"index"`
-	Cycle                 int    `json:"cycle"`
+	// Index is the run's position in the plan (0-based).
+	Index int `json:"index"`
+	// Cycle is the run's cycle (1-based).
+	Cycle int `json:"cycle"`
+	// MeasurementConfigHash identifies the run's configuration.
 	MeasurementConfigHash string `json:"measurement_config_hash"`
 }
 
@@ -328,9 +343,12 @@ func loadStudyFromDir(dir string) (*config.StudyConfig, error) {
 // and the result itself. schema/envelope.schema.json gives each kind's
 // result schema.
 type envelope struct {
-	Kind     string `json:"kind"`
+	// Kind says what Result is: experiment, study, report, comparison, plan, submission or machine.
+	Kind string `json:"kind"`
+	// StudyDir is the study folder the result is about; empty when none (a plan, the machine report).
 	StudyDir string `json:"study_dir"`
-	Result   any    `json:"result"`
+	// Result is the result itself, per Kind.
+	Result any `json:"result"`
 }
 
 // Kinds of envelope, each with its result type.

@@ -9,6 +9,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path"
 	"path/filepath"
@@ -60,8 +63,62 @@ func Reflector(pkg string, roots ...any) (*jsonschema.Reflector, error) {
 		if err := r.AddGoComments(pkg, filepath.Clean(dir)); err != nil {
 			return nil, fmt.Errorf("schemagen: comments of %s: %w", p, err)
 		}
+		if err := addUnexportedFieldComments(r, p, filepath.Clean(dir)); err != nil {
+			return nil, fmt.Errorf("schemagen: comments of %s: %w", p, err)
+		}
 	}
 	return r, nil
+}
+
+// addUnexportedFieldComments adds the doc comments of the exported fields
+// of pkg's unexported struct types (the CLI's --json documents), which
+// AddGoComments skips, to r.CommentMap under the key it would use.
+func addUnexportedFieldComments(r *jsonschema.Reflector, pkg, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return err
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts, ok := spec.(*ast.TypeSpec)
+				if !ok || ast.IsExported(ts.Name.Name) {
+					continue
+				}
+				st, ok := ts.Type.(*ast.StructType)
+				if !ok {
+					continue
+				}
+				for _, field := range st.Fields.List {
+					txt := strings.TrimSpace(field.Doc.Text())
+					if txt == "" {
+						continue
+					}
+					for _, n := range field.Names {
+						if n.IsExported() {
+							if r.CommentMap == nil {
+								r.CommentMap = map[string]string{}
+							}
+							r.CommentMap[pkg+"."+ts.Name.Name+"."+n.Name] = txt
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // collectPackages adds the import path of every named type reachable from t.

@@ -156,11 +156,16 @@ func (c Client) Wait(ctx context.Context, jobID string, interval time.Duration, 
 
 // Submission records a submitted study, in Dir/SubmissionFile.
 type Submission struct {
-	JobID       string    `json:"job_id"`
+	// JobID is the Slurm job id of the study's array job.
+	JobID string `json:"job_id"`
+	// SubmittedAt is when the job was submitted (RFC 3339).
 	SubmittedAt time.Time `json:"submitted_at"`
-	Tasks       int       `json:"tasks"`
-	Concurrency int       `json:"concurrency"`
-	Options     []string  `json:"options"`
+	// Tasks is the number of array tasks, one per run.
+	Tasks int `json:"tasks"`
+	// Concurrency is the most array tasks allowed to run at once (--slurm-concurrency).
+	Concurrency int `json:"concurrency"`
+	// Options are the extra sbatch options given with --slurm-opt.
+	Options []string `json:"options"`
 	// NoGaps: the tasks skip the thermal gaps before their run.
 	NoGaps bool `json:"no_gaps"`
 }
