@@ -3,8 +3,10 @@ package native
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // synthCorpus is English text written for llem, on which synthetic models'
@@ -27,7 +29,32 @@ const (
 // pseudo-word tokens to fill the vocabulary. Every
 // token decodes to valid UTF-8 and no token string repeats, so llama.cpp
 // accepts the vocabulary. Bytes outside ASCII encode as <unk>.
+//
+// Training the merges takes milliseconds (tens under load) and a run asks
+// for the same vocabulary twice, at pre-flight and at load: the spec is
+// built once per vocabulary size and process, and each caller gets its own
+// copy.
 func synthTokenizerSpec(vocab int) (TokenizerSpec, error) {
+	if v, ok := synthSpecs.Load(vocab); ok {
+		return cloneSpec(v.(TokenizerSpec)), nil
+	}
+	spec, err := buildSynthTokenizerSpec(vocab)
+	if err != nil {
+		return spec, err
+	}
+	synthSpecs.Store(vocab, spec)
+	return cloneSpec(spec), nil
+}
+
+// synthSpecs holds the synthetic vocabularies built so far, by size.
+var synthSpecs sync.Map
+
+func cloneSpec(s TokenizerSpec) TokenizerSpec {
+	s.Tokens, s.Scores, s.Types, s.Merges = slices.Clone(s.Tokens), slices.Clone(s.Scores), slices.Clone(s.Types), slices.Clone(s.Merges)
+	return s
+}
+
+func buildSynthTokenizerSpec(vocab int) (TokenizerSpec, error) {
 	const base = 3 + 128
 	if vocab < base {
 		return TokenizerSpec{}, fmt.Errorf("synthetic vocabulary needs at least %d tokens, got %d", base, vocab)
