@@ -121,11 +121,23 @@ func trainMerges(corpus string, budget int, seen map[string]bool, add func(strin
 		}
 		words = append(words, w)
 	}
+	// Pair counts live in a dense slice, indexed through slot: the best
+	// pair is found by a scan of the slice, not of a map, once per merge.
 	type pair struct{ a, b int }
-	pairs := map[pair]int{}
+	slot := map[pair]int{}
+	var pairKeys []pair
+	var pairCounts []int
 	count := func(w word, sign int) {
 		for i := 0; i+1 < len(w.sym); i++ {
-			pairs[pair{w.sym[i], w.sym[i+1]}] += sign * w.n
+			p := pair{w.sym[i], w.sym[i+1]}
+			j, ok := slot[p]
+			if !ok {
+				j = len(pairKeys)
+				slot[p] = j
+				pairKeys = append(pairKeys, p)
+				pairCounts = append(pairCounts, 0)
+			}
+			pairCounts[j] += sign * w.n
 		}
 	}
 	for _, w := range words {
@@ -135,9 +147,13 @@ func trainMerges(corpus string, budget int, seen map[string]bool, add func(strin
 	for added := 0; added < budget; {
 		var best pair
 		bestN := 0
-		for p, n := range pairs {
+		for j, n := range pairCounts {
+			if n <= 0 {
+				continue
+			}
 			// Ties go to the smaller "a b" text; no symbol contains a byte
 			// below '!', so comparing (a, b) as a tuple is the same order.
+			p := pairKeys[j]
 			if n > bestN || (n == bestN && (names[p.a] < names[best.a] || names[p.a] == names[best.a] && names[p.b] < names[best.b])) {
 				best, bestN = p, n
 			}
@@ -176,11 +192,6 @@ func trainMerges(corpus string, budget int, seen map[string]bool, add func(strin
 			}
 			words[wi].sym = out
 			count(words[wi], 1)
-		}
-		for p, n := range pairs {
-			if n == 0 {
-				delete(pairs, p)
-			}
 		}
 	}
 	return merges

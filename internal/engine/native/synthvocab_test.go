@@ -1,7 +1,10 @@
 package native
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +29,20 @@ func TestSynthTokenizerSpecIsSharedAsCopies(t *testing.T) {
 	}
 	if !slices.Equal(fresh.Tokens, b.Tokens) || !slices.Equal(fresh.Merges, b.Merges) || !slices.Equal(fresh.Scores, b.Scores) {
 		t.Error("the cached spec differs from a freshly built one")
+	}
+}
+
+// The synthetic vocabularies are pinned: a change to how merges are learnt
+// must not change the tokens and merges (and so the synthetic models).
+func TestSynthVocabularyPinned(t *testing.T) {
+	for vocab, want := range map[int]string{512: "b56b9baae4732e53", 32000: "ac1ed15abcbd56ac"} {
+		s, err := buildSynthTokenizerSpec(vocab)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(strings.Join(s.Tokens, "\x00") + "\x01" + strings.Join(s.Merges, "\x00")))
+		if got := hex.EncodeToString(sum[:8]); got != want {
+			t.Errorf("vocabulary %d: fingerprint %s, want %s", vocab, got, want)
+		}
 	}
 }
