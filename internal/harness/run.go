@@ -228,7 +228,13 @@ func (h *run) snapshot(ctx context.Context) {
 // detect chooses the energy sensors and starts the recorder that samples
 // them for the rest of the run; the caller stops it.
 func (h *run) detect(ctx context.Context) (*energy.Detected, *energy.Recorder, error) {
-	det, err := energy.Detect(ctx, h.opts.Energy)
+	eo := h.opts.Energy
+	if eo.CPUModel == "" && h.opts.Machine != nil {
+		// The study's snapshot names the CPU: no second read of every
+		// CPU's cpuinfo and cpufreq files for the estimate's table.
+		eo.CPUModel = h.opts.Machine.CPUModel
+	}
+	det, err := energy.Detect(ctx, eo)
 	if err != nil {
 		return nil, nil, fmt.Errorf("energy sensors: %w", err)
 	}
