@@ -46,3 +46,35 @@ func TestSynthVocabularyPinned(t *testing.T) {
 		}
 	}
 }
+
+// Tokenizers built from the same spec share an identity; a changed merge,
+// token or flag changes it.
+func TestTokenizerIdentity(t *testing.T) {
+	spec, err := synthTokenizerSpec(512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(s TokenizerSpec) string {
+		t.Helper()
+		tok, err := NewTokenizer(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Identity()
+	}
+	base := id(spec)
+	if base == "" || id(cloneSpec(spec)) != base {
+		t.Fatalf("same spec, identities %q and %q", base, id(cloneSpec(spec)))
+	}
+	merge := cloneSpec(spec)
+	merge.Merges[0], merge.Merges[1] = merge.Merges[1], merge.Merges[0]
+	token := cloneSpec(spec)
+	token.Tokens[300] += "x"
+	flag := cloneSpec(spec)
+	flag.AddBOS = !flag.AddBOS
+	for name, s := range map[string]TokenizerSpec{"merge order": merge, "token": token, "add_bos": flag} {
+		if id(s) == base {
+			t.Errorf("%s changed, identity did not", name)
+		}
+	}
+}
