@@ -49,6 +49,28 @@ func synthTokenizerSpec(vocab int) (TokenizerSpec, error) {
 // synthSpecs holds the synthetic vocabularies built so far, by size.
 var synthSpecs sync.Map
 
+// synthTokenizer is the tokenizer of synthTokenizerSpec(vocab), built once
+// per size and process (a 32,000-token vocabulary takes milliseconds to
+// index): a Tokenizer never changes after NewTokenizer, so one serves the
+// pre-flight, the load and every model of that size.
+func synthTokenizer(vocab int) (*Tokenizer, error) {
+	if v, ok := synthTokenizers.Load(vocab); ok {
+		return v.(*Tokenizer), nil
+	}
+	spec, err := synthTokenizerSpec(vocab)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := NewTokenizer(spec)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := synthTokenizers.LoadOrStore(vocab, tok)
+	return v.(*Tokenizer), nil
+}
+
+var synthTokenizers sync.Map
+
 func cloneSpec(s TokenizerSpec) TokenizerSpec {
 	s.Tokens, s.Scores, s.Types, s.Merges = slices.Clone(s.Tokens), slices.Clone(s.Scores), slices.Clone(s.Types), slices.Clone(s.Merges)
 	return s
@@ -61,10 +83,13 @@ func buildSynthTokenizerSpec(vocab int) (TokenizerSpec, error) {
 	}
 	spec := TokenizerSpec{
 		Model: "gpt2", Pre: "gpt-2", BOS: synthBOS, EOS: synthEOS, UNK: synthUNK, AddBOS: true,
-		Tokens: []string{"<unk>", "<s>", "</s>"},
-		Types:  []int32{tokUnknown, tokControl, tokControl},
+		Tokens: append(make([]string, 0, vocab), "<unk>", "<s>", "</s>"),
+		Types:  append(make([]int32, 0, vocab), tokUnknown, tokControl, tokControl),
 	}
-	seen := map[string]bool{"<unk>": true, "<s>": true, "</s>": true}
+	seen := make(map[string]bool, vocab)
+	for _, s := range spec.Tokens {
+		seen[s] = true
+	}
 	add := func(s string) {
 		seen[s] = true
 		spec.Tokens = append(spec.Tokens, s)

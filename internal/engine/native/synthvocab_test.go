@@ -78,3 +78,20 @@ func TestTokenizerIdentity(t *testing.T) {
 		}
 	}
 }
+
+// The pre-flight's inspection and the load share one tokenizer per
+// synthetic vocabulary size.
+func TestSynthTokenizerShared(t *testing.T) {
+	m, err := SynthModel("tiny", 1, TypeF32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := LookupShape("tiny")
+	tok, err := synthTokenizer(s.Vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Tok != tok {
+		t.Error("SynthModel built its own tokenizer")
+	}
+}
