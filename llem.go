@@ -35,6 +35,7 @@ import (
 	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
+	"github.com/llenergymeasure/llem/internal/envsnap"
 	"github.com/llenergymeasure/llem/internal/harness"
 	"github.com/llenergymeasure/llem/internal/study"
 	"github.com/llenergymeasure/llem/results"
@@ -134,6 +135,7 @@ func harnessOptions(user config.UserConfig, getenv func(string) string, baseDir 
 func measure(ctx context.Context, user config.UserConfig, getenv func(string) string, req study.ChildRequest, log io.Writer, quick bool) (*results.ExperimentResult, error) {
 	opts := harnessOptions(user, getenv, req.BaseDir, log)
 	opts.OutDir = req.RunDir
+	opts.Machine = req.Machine
 	opts.Run = results.TimeseriesIdentity{RunIndex: req.RunIndex, MeasurementConfigHash: req.MeasurementConfigHash, StudyName: req.StudyName, Cycle: req.Cycle}
 	opts.Quick = quick
 	opts.Log = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -212,6 +214,12 @@ func Run(ctx context.Context, sc *config.StudyConfig, opts Options) (*results.St
 		}
 		so.Executable, so.Args = bin, []string{ChildCommand}
 	}
+	// The host's facts are taken once here, not in every run's process:
+	// each run adds what may change between runs (GPU state, versions,
+	// environment variables).
+	bi := buildinfo.Get()
+	machine := envsnap.Take(ctx, envsnap.Options{LlemVersion: bi.Version, LlemCommit: bi.Commit})
+	so.Machine = &machine
 	// Temperatures gate temperature gaps and are recorded around every run;
 	// without a sensor the runner falls back to fixed gaps and says so.
 	if tr, terr := energy.OpenThermal("", false); terr == nil {

@@ -117,6 +117,15 @@ type Tokenizer interface {
 	EOS() int
 }
 
+// TokenizerIdentity is implemented by tokenizers that can name all that
+// decides their behaviour (vocabulary, merges or scores, special tokens,
+// pre-tokenizer): two with the same Identity encode and decode every text
+// alike, so what is derived from one (a synthetic data set's word list)
+// serves the other, as the pre-flight's and the loaded engine's do.
+type TokenizerIdentity interface {
+	Identity() string
+}
+
 // TokenizerProvider is implemented by loaded engines that expose their tokenizer.
 type TokenizerProvider interface {
 	Tokenizer() Tokenizer

@@ -7,6 +7,10 @@
 // came from (the engine's framework, /usr/local/cuda/version.json or
 // version.txt, `nvcc --version`, else the driver's CUDA version from NVML),
 // the energy sensors present, the container runtime and llem's own version.
+// The OS comes from /etc/os-release (else /usr/lib/os-release) and the
+// kernel from uname: no helper process (lsb_release) is started. A study
+// takes the snapshot once, in the parent, and each run completes it with
+// [Refresh] (GPU state, versions), which starts no process either (no nvcc).
 // [Probe] adds which energy source each domain would use, why better ones
 // are not available, and hints to fix what is missing. Engines are probed
 // by the caller and listed in [results.MachineReport.Engines].

@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/shirou/gopsutil/v4/cpu"
-	"github.com/shirou/gopsutil/v4/host"
 	"github.com/shirou/gopsutil/v4/mem"
 
 	"github.com/llenergymeasure/llem/internal/energy"
@@ -81,10 +80,8 @@ func take(ctx context.Context, opts Options) (results.EnvironmentSnapshot, error
 		EngineVersions: opts.EngineVersions,
 		Container:      detectContainer(opts.Root),
 	}
-	if hi, err := host.InfoWithContext(ctx); err == nil {
-		s.OS = strings.TrimSpace(fmt.Sprintf("%s %s %s", hi.OS, hi.Platform, hi.PlatformVersion))
-		s.Kernel = hi.KernelVersion + " " + hi.KernelArch
-		s.Hostname = hi.Hostname
+	if osName, kernel, hostname := hostFacts(ctx, opts.Root); osName != "" {
+		s.OS, s.Kernel, s.Hostname = osName, kernel, hostname
 	}
 	if infos, err := cpu.InfoWithContext(ctx); err == nil && len(infos) > 0 {
 		s.CPUModel = infos[0].ModelName
@@ -110,6 +107,45 @@ func take(ctx context.Context, opts Options) (results.EnvironmentSnapshot, error
 	s.CUDAVersion, s.CUDAVersionSource = cudaVersion(ctx, opts, gr.CUDADriverVersion)
 	s.EnergySensors = sensors(gr, opts.PowercapRoot)
 	return s, gpuErr
+}
+
+// Refresh completes machine, a snapshot Take recorded earlier on this
+// machine (once per study, by the parent process), for one run: it takes
+// again what may change from one run to the next and what belongs to the
+// measuring process, and keeps the host facts (OS, kernel, CPU, memory,
+// container, CUDA toolkit, energy sensors) as recorded. Taken again: the
+// GPUs and the driver through NVML (persistence mode and power limit are
+// settings an administrator changes between runs; when the query fails the
+// recorded GPUs stay), llem's version and commit, Go's version, the engine
+// versions and a framework's CUDA version from opts. It starts no process
+// (no lsb_release, no nvcc): a study's runs pay for the host facts once.
+func Refresh(ctx context.Context, machine results.EnvironmentSnapshot, opts Options) results.EnvironmentSnapshot {
+	s := machine
+	s.GPUs = append([]results.GPUInfo{}, machine.GPUs...)
+	s.EnergySensors = slices.Clone(machine.EnergySensors)
+	s.LlemVersion, s.LlemCommit, s.GoVersion = opts.LlemVersion, opts.LlemCommit, runtime.Version()
+	s.EngineVersions = opts.EngineVersions
+	s.Env = nil
+	if gr, err := opts.queryGPUs(ctx); err == nil {
+		s.GPUs = append([]results.GPUInfo{}, gr.GPUs...)
+		s.DriverVersion = gr.DriverVersion
+	}
+	s.GPUCount = len(s.GPUs)
+	if opts.FrameworkCUDA != "" {
+		s.CUDAVersion, s.CUDAVersionSource = opts.FrameworkCUDA, "framework"
+	}
+	return s
+}
+
+// joinNonEmpty joins the non-empty parts with spaces.
+func joinNonEmpty(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // sensors lists the energy sensors present, e.g. "nvml gpu 0 (energy

@@ -248,3 +248,42 @@ func TestProbe(t *testing.T) {
 		})
 	}
 }
+
+func TestRefreshKeepsHostFactsAndRetakesRunParts(t *testing.T) {
+	machine := results.EnvironmentSnapshot{
+		OS: "linux ubuntu 22.04", Kernel: "6.8.0 x86_64", Hostname: "node1", CPUModel: "EPYC", CPUCores: 64, CPUThreads: 128,
+		MemoryTotalMB: 1 << 20, GPUs: []results.GPUInfo{{Index: 0, Name: "NVIDIA H100", PowerLimitW: 700, PersistenceMode: "enabled"}},
+		GPUCount: 1, DriverVersion: "550.1", CUDAVersion: "12.4", CUDAVersionSource: "version.json",
+		EnergySensors: []string{"nvml gpu 0 (energy counter)"}, LlemVersion: "parent", GoVersion: "go0", Container: "docker",
+		Env: map[string]string{"CUDA_VISIBLE_DEVICES": "9"},
+	}
+	nvccRan := false
+	nvcc := func(context.Context) (string, error) { nvccRan = true; return "", errors.New("not here") }
+	now := func(context.Context) (GPUReport, error) {
+		return GPUReport{GPUs: []results.GPUInfo{{Index: 0, Name: "NVIDIA H100", PowerLimitW: 500, PersistenceMode: "disabled"}}, DriverVersion: "550.2"}, nil
+	}
+	s := Refresh(t.Context(), machine, Options{LlemVersion: "child", LlemCommit: "c", QueryGPUs: now, NVCCVersion: nvcc, EngineVersions: map[string]string{"native": "1"}})
+	if s.OS != machine.OS || s.Kernel != machine.Kernel || s.Hostname != "node1" || s.CPUThreads != 128 || s.MemoryTotalMB != machine.MemoryTotalMB ||
+		s.CUDAVersion != "12.4" || s.CUDAVersionSource != "version.json" || s.Container != "docker" || len(s.EnergySensors) != 1 {
+		t.Errorf("host facts not kept: %+v", s)
+	}
+	if g := s.GPUs[0]; g.PowerLimitW != 500 || g.PersistenceMode != "disabled" || s.DriverVersion != "550.2" || s.GPUCount != 1 {
+		t.Errorf("GPU state not taken again: %+v", s)
+	}
+	if s.LlemVersion != "child" || s.LlemCommit != "c" || s.GoVersion != runtime.Version() || s.EngineVersions["native"] != "1" || s.Env != nil {
+		t.Errorf("process parts = %+v", s)
+	}
+	if nvccRan {
+		t.Error("Refresh ran nvcc: the CUDA toolkit version is a host fact")
+	}
+	if machine.GPUs[0].PowerLimitW != 700 {
+		t.Error("Refresh changed the machine snapshot it was given")
+	}
+	s = Refresh(t.Context(), machine, Options{QueryGPUs: noGPU, FrameworkCUDA: "12.1"})
+	if len(s.GPUs) != 1 || s.GPUs[0].PowerLimitW != 700 || s.DriverVersion != "550.1" {
+		t.Errorf("a failed GPU query should keep the recorded GPUs: %+v", s.GPUs)
+	}
+	if s.CUDAVersion != "12.1" || s.CUDAVersionSource != "framework" {
+		t.Errorf("framework CUDA = %q from %q", s.CUDAVersion, s.CUDAVersionSource)
+	}
+}

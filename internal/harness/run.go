@@ -60,6 +60,11 @@ type Options struct {
 	Run results.TimeseriesIdentity
 	// Version is the llem version recorded in the environment snapshot.
 	Version, Commit string
+	// Machine, when set, is the host's snapshot taken once for the whole
+	// study (envsnap.Take, by the parent): the run completes it with what
+	// may change between runs (envsnap.Refresh) instead of taking the
+	// whole snapshot again. Nil means the run takes it all itself.
+	Machine *results.EnvironmentSnapshot
 	// Observer receives progress events; nil means none.
 	Observer func(Event)
 	// Log receives diagnostics; nil means slog.Default().
@@ -207,7 +212,12 @@ func (h *run) begin() {
 // snapshot records the environment; the API key's variable never is.
 func (h *run) snapshot(ctx context.Context) {
 	h.emit(Event{Phase: event.PhaseSnapshot})
-	h.res.Environment = envsnap.Take(ctx, envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit})
+	so := envsnap.Options{LlemVersion: h.opts.Version, LlemCommit: h.opts.Commit}
+	if h.opts.Machine != nil {
+		h.res.Environment = envsnap.Refresh(ctx, *h.opts.Machine, so)
+	} else {
+		h.res.Environment = envsnap.Take(ctx, so)
+	}
 	var keyEnv []string
 	if o := h.cfg.OpenAI; o != nil && o.APIKeyEnv != nil {
 		keyEnv = append(keyEnv, *o.APIKeyEnv)
@@ -218,7 +228,13 @@ func (h *run) snapshot(ctx context.Context) {
 // detect chooses the energy sensors and starts the recorder that samples
 // them for the rest of the run; the caller stops it.
 func (h *run) detect(ctx context.Context) (*energy.Detected, *energy.Recorder, error) {
-	det, err := energy.Detect(ctx, h.opts.Energy)
+	eo := h.opts.Energy
+	if eo.CPUModel == "" && h.opts.Machine != nil {
+		// The study's snapshot names the CPU: no second read of every
+		// CPU's cpuinfo and cpufreq files for the estimate's table.
+		eo.CPUModel = h.opts.Machine.CPUModel
+	}
+	det, err := energy.Detect(ctx, eo)
 	if err != nil {
 		return nil, nil, fmt.Errorf("energy sensors: %w", err)
 	}

@@ -162,6 +162,30 @@ func TestRunQuickProtocolIsRecorded(t *testing.T) {
 	}
 }
 
+// A study's run completes the machine snapshot its parent took instead of
+// taking the host facts again.
+func TestRunCompletesTheStudyMachineSnapshot(t *testing.T) {
+	cfg := tinyExperiment()
+	cfg.Baseline.Enabled = false
+	machine := results.EnvironmentSnapshot{OS: "linux parentos 1.0", Kernel: "k x86_64", Hostname: "parent", CPUModel: "cpu", CPUThreads: 3, GPUs: []results.GPUInfo{}, Container: "docker"}
+	t.Setenv("OMP_NUM_THREADS", "3")
+	res, err := Run(context.Background(), cfg, Options{NewEngine: nativeEngine, Machine: &machine, Version: "9.9.9",
+		Energy: energy.DetectOptions{DisableNVML: true, PowercapRoot: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Environment
+	if e.OS != machine.OS || e.Hostname != "parent" || e.CPUThreads != 3 || e.Container != "docker" {
+		t.Errorf("host facts not the parent's: %+v", e)
+	}
+	if e.LlemVersion != "9.9.9" || e.EngineVersions["native"] == "" || e.Env["OMP_NUM_THREADS"] != "3" {
+		t.Errorf("per-run parts missing: %+v", e)
+	}
+	if machine.Env != nil || machine.EngineVersions != nil {
+		t.Errorf("the run changed the study's machine snapshot: %+v", machine)
+	}
+}
+
 func TestRunFailsClearlyOnUnknownModel(t *testing.T) {
 	cfg := tinyExperiment()
 	cfg.Model = "no-such-shape"

@@ -16,7 +16,10 @@
 // group; a timeout or a cancelled context sends SIGTERM to the group, then
 // SIGKILL after a grace period. The parent writes result.json itself, from
 // the reply, so a child dying mid-write never leaves a half file; the child
-// writes timeseries.parquet into the run directory it was given.
+// writes timeseries.parquet into the run directory it was given. The
+// request carries the host's environment snapshot (Options.Machine), taken
+// once per study by the caller, so a child adds only what may change
+// between runs rather than probing the host again.
 //
 // The child never outlives its runner: descriptor 5 (LifelineFD) is a pipe
 // whose write end only the runner holds, so the child sees it close when

@@ -110,6 +110,9 @@ func testChildRun(ctx context.Context, req ChildRequest) (*results.ExperimentRes
 		},
 		Throughput: results.ThroughputStats{Requests: 2, OutputTokens: 20, OutputTokensPerS: 10 * float64(batch)},
 	}
+	if req.Machine != nil {
+		res.Environment = *req.Machine // what a real run completes
+	}
 	return res, nil
 }
 

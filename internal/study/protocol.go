@@ -53,6 +53,11 @@ type ChildRequest struct {
 	// the configuration (a dataset file) resolve: the child's working
 	// directory need not be the user's.
 	BaseDir string `json:"base_dir,omitempty"`
+	// Machine is the host's environment snapshot, taken once for the study
+	// by the parent (Options.Machine): the run completes it with what may
+	// change between runs instead of taking it all again. Nil means the
+	// run takes the whole snapshot itself.
+	Machine *results.EnvironmentSnapshot `json:"machine,omitempty"`
 
 	progress *progressWriter
 	// report, when set, receives progress in-process (Options.InProcess).

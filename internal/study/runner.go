@@ -75,6 +75,10 @@ type Options struct {
 	InProcess func(ctx context.Context, req ChildRequest, log io.Writer) (*results.ExperimentResult, error)
 	// BaseDir is handed to every run (ChildRequest.BaseDir).
 	BaseDir string
+	// Machine, the host's environment snapshot taken once for the study,
+	// is handed to every run (ChildRequest.Machine); nil means each run
+	// takes its own.
+	Machine *results.EnvironmentSnapshot
 	// Executable and Args are the command re-executed per run; it must
 	// call ChildMain (the CLI passes os.Executable() and its hidden child
 	// subcommand).
@@ -327,6 +331,7 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 			req: ChildRequest{
 				Config: cfg, MeasurementConfigHash: run.MeasurementConfigHash,
 				StudyName: r.sc.Name, RunIndex: run.Index, Cycle: run.Cycle, RunDir: runDir, BaseDir: r.opts.BaseDir,
+				Machine: r.opts.Machine,
 			},
 			logPath: logPath,
 			timeout: r.timeout,

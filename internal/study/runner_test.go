@@ -16,6 +16,31 @@ import (
 	"github.com/llenergymeasure/llem/results"
 )
 
+// TestChildrenReceiveTheMachineSnapshot: the host snapshot the parent took
+// once reaches every child in its request.
+func TestChildrenReceiveTheMachineSnapshot(t *testing.T) {
+	sc := sweep("machine", config.OrderSequential, 2, []int{1}, []string{"fp32"}, nil)
+	opts := childOptions(t)
+	opts.Machine = &results.EnvironmentSnapshot{OS: "linux testos 1", Hostname: "parent-host", CPUThreads: 7, GPUs: []results.GPUInfo{}}
+	res, err := Run(context.Background(), sc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.ResultFiles) != 2 {
+		t.Fatalf("result files %v", res.ResultFiles)
+	}
+	dir := studyDir(t, opts.ResultsDir)
+	for _, f := range res.ResultFiles {
+		er, err := results.ReadExperimentResult(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := er.Environment; e.Hostname != "parent-host" || e.OS != "linux testos 1" || e.CPUThreads != 7 {
+			t.Errorf("%s: environment %+v, want the parent's machine snapshot", f, e)
+		}
+	}
+}
+
 // TestOrdersRealChildren runs a 2×2 sweep × 2 cycles in each order with
 // real child processes and checks results, manifest and study files.
 func TestOrdersRealChildren(t *testing.T) {

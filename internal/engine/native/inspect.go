@@ -36,12 +36,10 @@ func Inspect(cfg config.ExperimentConfig) (engine.ModelFacts, []*engine.SettingE
 		if _, err := precisionType(cfg.Precision); err != nil {
 			refuse("precision", "%v", err)
 		}
-		spec, err := synthTokenizerSpec(s.Vocab)
-		if err == nil {
-			facts.Tokenizer, err = NewTokenizer(spec)
-		}
-		if err != nil {
+		if tok, err := synthTokenizer(s.Vocab); err != nil {
 			refuse("model", "shape %s: tokenizer: %v", s.Name, err)
+		} else {
+			facts.Tokenizer = tok
 		}
 		facts.Context, facts.ContextFrom = s.Context, "shape "+s.Name
 		return facts, errs

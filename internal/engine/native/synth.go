@@ -103,11 +103,7 @@ func SynthModel(shape string, seed int64, typ GGMLType, threads int) (*Model, er
 	if _, err := ParseGGMLType(typ.String()); err != nil {
 		return nil, err
 	}
-	spec, err := synthTokenizerSpec(s.Vocab)
-	if err != nil {
-		return nil, err
-	}
-	tok, err := NewTokenizer(spec)
+	tok, err := synthTokenizer(s.Vocab)
 	if err != nil {
 		return nil, err
 	}

@@ -3,8 +3,10 @@ package native
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // synthCorpus is English text written for llem, on which synthetic models'
@@ -27,17 +29,67 @@ const (
 // pseudo-word tokens to fill the vocabulary. Every
 // token decodes to valid UTF-8 and no token string repeats, so llama.cpp
 // accepts the vocabulary. Bytes outside ASCII encode as <unk>.
+//
+// Training the merges takes milliseconds (tens under load) and a run asks
+// for the same vocabulary twice, at pre-flight and at load: the spec is
+// built once per vocabulary size and process, and each caller gets its own
+// copy.
 func synthTokenizerSpec(vocab int) (TokenizerSpec, error) {
+	if v, ok := synthSpecs.Load(vocab); ok {
+		return cloneSpec(v.(TokenizerSpec)), nil
+	}
+	spec, err := buildSynthTokenizerSpec(vocab)
+	if err != nil {
+		return spec, err
+	}
+	synthSpecs.Store(vocab, spec)
+	return cloneSpec(spec), nil
+}
+
+// synthSpecs holds the synthetic vocabularies built so far, by size.
+var synthSpecs sync.Map
+
+// synthTokenizer is the tokenizer of synthTokenizerSpec(vocab), built once
+// per size and process (a 32,000-token vocabulary takes milliseconds to
+// index): a Tokenizer never changes after NewTokenizer, so one serves the
+// pre-flight, the load and every model of that size.
+func synthTokenizer(vocab int) (*Tokenizer, error) {
+	if v, ok := synthTokenizers.Load(vocab); ok {
+		return v.(*Tokenizer), nil
+	}
+	spec, err := synthTokenizerSpec(vocab)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := NewTokenizer(spec)
+	if err != nil {
+		return nil, err
+	}
+	v, _ := synthTokenizers.LoadOrStore(vocab, tok)
+	return v.(*Tokenizer), nil
+}
+
+var synthTokenizers sync.Map
+
+func cloneSpec(s TokenizerSpec) TokenizerSpec {
+	s.Tokens, s.Scores, s.Types, s.Merges = slices.Clone(s.Tokens), slices.Clone(s.Scores), slices.Clone(s.Types), slices.Clone(s.Merges)
+	return s
+}
+
+func buildSynthTokenizerSpec(vocab int) (TokenizerSpec, error) {
 	const base = 3 + 128
 	if vocab < base {
 		return TokenizerSpec{}, fmt.Errorf("synthetic vocabulary needs at least %d tokens, got %d", base, vocab)
 	}
 	spec := TokenizerSpec{
 		Model: "gpt2", Pre: "gpt-2", BOS: synthBOS, EOS: synthEOS, UNK: synthUNK, AddBOS: true,
-		Tokens: []string{"<unk>", "<s>", "</s>"},
-		Types:  []int32{tokUnknown, tokControl, tokControl},
+		Tokens: append(make([]string, 0, vocab), "<unk>", "<s>", "</s>"),
+		Types:  append(make([]int32, 0, vocab), tokUnknown, tokControl, tokControl),
 	}
-	seen := map[string]bool{"<unk>": true, "<s>": true, "</s>": true}
+	seen := make(map[string]bool, vocab)
+	for _, s := range spec.Tokens {
+		seen[s] = true
+	}
 	add := func(s string) {
 		seen[s] = true
 		spec.Tokens = append(spec.Tokens, s)
@@ -94,11 +146,23 @@ func trainMerges(corpus string, budget int, seen map[string]bool, add func(strin
 		}
 		words = append(words, w)
 	}
+	// Pair counts live in a dense slice, indexed through slot: the best
+	// pair is found by a scan of the slice, not of a map, once per merge.
 	type pair struct{ a, b int }
-	pairs := map[pair]int{}
+	slot := map[pair]int{}
+	var pairKeys []pair
+	var pairCounts []int
 	count := func(w word, sign int) {
 		for i := 0; i+1 < len(w.sym); i++ {
-			pairs[pair{w.sym[i], w.sym[i+1]}] += sign * w.n
+			p := pair{w.sym[i], w.sym[i+1]}
+			j, ok := slot[p]
+			if !ok {
+				j = len(pairKeys)
+				slot[p] = j
+				pairKeys = append(pairKeys, p)
+				pairCounts = append(pairCounts, 0)
+			}
+			pairCounts[j] += sign * w.n
 		}
 	}
 	for _, w := range words {
@@ -108,9 +172,13 @@ func trainMerges(corpus string, budget int, seen map[string]bool, add func(strin
 	for added := 0; added < budget; {
 		var best pair
 		bestN := 0
-		for p, n := range pairs {
+		for j, n := range pairCounts {
+			if n <= 0 {
+				continue
+			}
 			// Ties go to the smaller "a b" text; no symbol contains a byte
 			// below '!', so comparing (a, b) as a tuple is the same order.
+			p := pairKeys[j]
 			if n > bestN || (n == bestN && (names[p.a] < names[best.a] || names[p.a] == names[best.a] && names[p.b] < names[best.b])) {
 				best, bestN = p, n
 			}
@@ -149,11 +217,6 @@ func trainMerges(corpus string, budget int, seen map[string]bool, add func(strin
 			}
 			words[wi].sym = out
 			count(words[wi], 1)
-		}
-		for p, n := range pairs {
-			if n == 0 {
-				delete(pairs, p)
-			}
 		}
 	}
 	return merges

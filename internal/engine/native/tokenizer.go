@@ -1,7 +1,11 @@
 package native
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -34,6 +38,7 @@ type Tokenizer struct {
 	addBOS         bool
 	addSpacePrefix bool
 	byteTok        [256]int // llama byte-fallback tokens <0xXX>, -1 if absent
+	identity       string   // SHA-256 of the spec (engine.TokenizerIdentity)
 }
 
 // TokenizerSpec is the data of a tokenizer, as stored in GGUF metadata.
@@ -103,8 +108,54 @@ func NewTokenizer(s TokenizerSpec) (*Tokenizer, error) {
 			return nil, fmt.Errorf("special token id %d out of range (vocab %d)", id, len(t.tokens))
 		}
 	}
+	t.identity = specIdentity(s)
 	return t, nil
 }
+
+// specIdentity hashes everything in the spec that the tokenizer's
+// behaviour depends on, each field length-prefixed.
+func specIdentity(s TokenizerSpec) string {
+	h := sha256.New()
+	var buf [8]byte
+	num := func(v int) {
+		binary.LittleEndian.PutUint64(buf[:], uint64(v))
+		h.Write(buf[:])
+	}
+	str := func(v string) {
+		num(len(v))
+		h.Write([]byte(v))
+	}
+	str(s.Model)
+	str(s.Pre)
+	for _, list := range [][]string{s.Tokens, s.Merges} {
+		num(len(list))
+		for _, v := range list {
+			str(v)
+		}
+	}
+	num(len(s.Scores))
+	for _, v := range s.Scores {
+		num(int(math.Float32bits(v)))
+	}
+	num(len(s.Types))
+	for _, v := range s.Types {
+		num(int(v))
+	}
+	flag := func(b bool) int {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	for _, v := range []int{s.BOS, s.EOS, s.UNK, flag(s.AddBOS), flag(s.AddSpacePrefix)} {
+		num(v)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Identity names the tokenizer's behaviour (engine.TokenizerIdentity): a
+// hash of its vocabulary, scores, types, merges and special tokens.
+func (t *Tokenizer) Identity() string { return t.identity }
 
 // VocabSize is the number of tokens.
 func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
