@@ -112,6 +112,12 @@ type ConfigRow struct {
 	// EnergyAdjustedPerOutputTokenJ is the baseline-adjusted energy per
 	// output token, a negative adjusted energy counted as 0.
 	EnergyAdjustedPerOutputTokenJ Metric `json:"energy_adjusted_per_output_token_j"`
+	// PrefillPerInputTokenJ is prefill energy per prompt token across
+	// cycles (results.PhaseEnergy), in joules; n 0 when no run split it.
+	PrefillPerInputTokenJ Metric `json:"prefill_per_input_token_j"`
+	// DecodePerOutputTokenJ is decode energy per output token after each
+	// request's first across cycles, in joules; n 0 when no run split it.
+	DecodePerOutputTokenJ Metric `json:"decode_per_output_token_j"`
 	// OutputTokensPerS is output throughput across cycles, in tokens/s.
 	OutputTokensPerS Metric `json:"output_tokens_per_s"`
 	// TTFTP50S is the median time to first token across cycles, in seconds.
@@ -736,7 +742,7 @@ func hashOf(r Run) string {
 // when it has none.
 func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow, bool) {
 	row := ConfigRow{MeasurementConfigHash: g.hash, Params: paramsOf(flat, swept), flat: flat, Cycles: []CyclePoint{}}
-	var ept, adjEPT, total, adj, tps, ttft50, ttft99, itl50, itl99, e2e50, power []float64
+	var ept, adjEPT, total, adj, tps, ttft50, ttft99, itl50, itl99, e2e50, power, prefill, decode []float64
 	var sources []string
 	for _, r := range g.runs {
 		res := r.Result
@@ -758,6 +764,10 @@ func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow,
 		itl99 = append(itl99, res.Latency.ITL.P99)
 		e2e50 = append(e2e50, res.Latency.E2E.P50)
 		power = append(power, e.AvgPowerW)
+		if ph := e.Phases; ph != nil {
+			prefill = append(prefill, ph.PrefillPerInputTokenJ)
+			decode = append(decode, ph.DecodePerOutputTokenJ)
+		}
 		adjTok := adjustedPerOutputToken(e.AdjustedJ, res.Throughput.OutputTokens)
 		adjEPT = append(adjEPT, adjTok)
 		row.Cycles = append(row.Cycles, CyclePoint{RunIndex: r.Index, Cycle: r.Cycle, EnergyPerOutputTokenJ: e.PerOutputTokenJ,
@@ -782,6 +792,8 @@ func summarizeGroup(g group, flat map[string]string, swept []string) (ConfigRow,
 	row.ITLP99S = summarize(itl99)
 	row.E2EP50S = summarize(e2e50)
 	row.AvgPowerW = summarize(power)
+	row.PrefillPerInputTokenJ = summarize(prefill)
+	row.DecodePerOutputTokenJ = summarize(decode)
 	return row, true
 }
 

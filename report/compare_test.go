@@ -220,3 +220,26 @@ func (r *Report) configByHash(hash string) ConfigRow {
 	}
 	return ConfigRow{}
 }
+
+// TestReportSplitsPrefillAndDecode: a real native study's report gives each
+// configuration prefill energy per input token and decode energy per
+// output token, from the runs' phase split, and the Markdown shows them.
+func TestReportSplitsPrefillAndDecode(t *testing.T) {
+	dir := runTinyStudy(t, "phases", []int{1, 2}, 2, nil)
+	rep, err := BuildWith(mustLoad(t, dir)[0], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Configs {
+		if c.PrefillPerInputTokenJ.N != 2 || c.PrefillPerInputTokenJ.Mean <= 0 || c.DecodePerOutputTokenJ.N != 2 || c.DecodePerOutputTokenJ.Mean <= 0 {
+			t.Errorf("%s: prefill %+v, decode %+v", c.Label, c.PrefillPerInputTokenJ, c.DecodePerOutputTokenJ)
+		}
+	}
+	var md strings.Builder
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "prefill energy/input token (J)") || strings.Contains(md.String(), "| — ≈ |") {
+		t.Errorf("markdown lacks the phase columns or shows them empty:\n%s", md.String())
+	}
+}

@@ -155,17 +155,19 @@ func writeConfigsMD(b *strings.Builder, rep *Report) {
 		return
 	}
 	b.WriteString("Mean [95% CI] across cycles.\n\n")
-	b.WriteString("| id | configuration | n | energy source | energy/output token (J) | adjusted energy/output token (J) | total energy (J) | adjusted energy (J) | output tokens/s | TTFT p50 (s) | TTFT p99 (s) | ITL p50 (s) | ITL p99 (s) | E2E p50 (s) | avg power (W) |\n")
-	b.WriteString("|---|---|---:|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| id | configuration | n | energy source | energy/output token (J) | adjusted energy/output token (J) | prefill energy/input token (J) | decode energy/output token (J) | total energy (J) | adjusted energy (J) | output tokens/s | TTFT p50 (s) | TTFT p99 (s) | ITL p50 (s) | ITL p99 (s) | E2E p50 (s) | avg power (W) |\n")
+	b.WriteString("|---|---|---:|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range rep.Configs {
 		n := strconv.Itoa(c.Completed)
 		if c.Failed > 0 {
 			n += fmt.Sprintf(" (%d failed)", c.Failed)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			c.ID, c.Label, n, c.SourceLabel(),
 			fmtMetric(c.EnergyPerOutputTokenJ)+estMark(c.Estimated),
 			fmtMetric(c.EnergyAdjustedPerOutputTokenJ)+estMark(c.Estimated),
+			fmtMetric(c.PrefillPerInputTokenJ)+estMark(c.Estimated && c.PrefillPerInputTokenJ.N > 0),
+			fmtMetric(c.DecodePerOutputTokenJ)+estMark(c.Estimated && c.DecodePerOutputTokenJ.N > 0),
 			fmtMetric(c.EnergyTotalJ)+estMark(c.Estimated),
 			fmtMetric(c.EnergyAdjustedJ)+estMark(c.Estimated),
 			fmtMetric(c.OutputTokensPerS), fmtMetric(c.TTFTP50S), fmtMetric(c.TTFTP99S),
@@ -173,7 +175,7 @@ func writeConfigsMD(b *strings.Builder, rep *Report) {
 			fmtMetric(c.AvgPowerW)+estMark(c.Estimated))
 	}
 	for _, r := range rep.NoResults {
-		fmt.Fprintf(b, "| — | %s | %s | %s |%s\n", r.Label, r.RunsText(), noCompletedRuns, strings.Repeat(" |", 11))
+		fmt.Fprintf(b, "| — | %s | %s | %s |%s\n", r.Label, r.RunsText(), noCompletedRuns, strings.Repeat(" |", 13))
 	}
 	b.WriteString("\n")
 }

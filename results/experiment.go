@@ -176,6 +176,31 @@ type EnergyMetrics struct {
 	PerOutputTokenCI *ConfidenceInterval `json:"energy_per_output_token_ci,omitempty"`
 	// FallbackReasons says why better sources were not used.
 	FallbackReasons []string `json:"fallback_reasons,omitempty"`
+	// Phases splits the energy into prefill and decode; absent when the
+	// engine reported no token times.
+	Phases *PhaseEnergy `json:"phases,omitempty"`
+}
+
+// PhaseEnergy splits a run's energy at each batch's first token: prefill
+// from the batch's start to its first token, decode the rest. Each domain's
+// window energy is divided where its cumulative energy, interpolated
+// between the sensor's readings, stood at that instant.
+type PhaseEnergy struct {
+	// PrefillJ and DecodeJ sum to energy_total_j.
+	PrefillJ float64 `json:"prefill_j"`
+	DecodeJ  float64 `json:"decode_j"`
+	// PrefillS and DecodeS are the phases' durations summed over batches.
+	PrefillS float64 `json:"prefill_s"`
+	DecodeS  float64 `json:"decode_s"`
+	// PrefillPerInputTokenJ is prefill energy per prompt token.
+	PrefillPerInputTokenJ float64 `json:"prefill_per_input_token_j"`
+	// DecodePerOutputTokenJ is decode energy per output token after each
+	// request's first (the first comes out of prefill).
+	DecodePerOutputTokenJ float64 `json:"decode_per_output_token_j"`
+	// SensorPeriodS is the longest update period of the sensors split: a
+	// phase shorter than it falls between two readings and is split in
+	// proportion to time (warning phase_shorter_than_sensor_period).
+	SensorPeriodS float64 `json:"sensor_period_s"`
 }
 
 // DomainEnergy is the energy of one domain over the measured window.
@@ -418,6 +443,7 @@ const (
 	WarnHighCycleVariance = "high_cycle_variance"
 	WarnEnergyMismatch    = "energy_paths_disagree"
 	WarnWindowTooShort    = "window_shorter_than_sensor_period"
+	WarnPhaseTooShort     = "phase_shorter_than_sensor_period"
 	WarnOutputLength      = "output_length_not_enforced"
 	WarnQuickProtocol     = "quick_protocol"
 	WarnNoBaseline        = "no_baseline"

@@ -441,6 +441,14 @@ func runColumns() []runColumn {
 	i := func(name string, get func(*ExperimentResult) int) runColumn {
 		return metric(name, TypeInt64, func(r *ExperimentResult) any { return int64(get(r)) })
 	}
+	phase := func(name string, get func(*PhaseEnergy) float64) runColumn {
+		return metric(name, TypeDouble, func(r *ExperimentResult) any {
+			if r.Energy.Phases == nil {
+				return nil
+			}
+			return get(r.Energy.Phases)
+		})
+	}
 	dist := func(prefix string, get func(*ExperimentResult) Distribution) []runColumn {
 		return []runColumn{
 			f(prefix+"_mean_s", func(r *ExperimentResult) float64 { return get(r).Mean }),
@@ -498,6 +506,11 @@ func runColumns() []runColumn {
 		}),
 		f("energy_per_token_j", func(r *ExperimentResult) float64 { return r.Energy.PerTokenJ }),
 		f("energy_per_request_j", func(r *ExperimentResult) float64 { return r.Energy.PerRequestJ }),
+		// Prefill and decode (PhaseEnergy): null when the run has no split.
+		phase("prefill_j", func(p *PhaseEnergy) float64 { return p.PrefillJ }),
+		phase("decode_j", func(p *PhaseEnergy) float64 { return p.DecodeJ }),
+		phase("prefill_per_input_token_j", func(p *PhaseEnergy) float64 { return p.PrefillPerInputTokenJ }),
+		phase("decode_per_output_token_j", func(p *PhaseEnergy) float64 { return p.DecodePerOutputTokenJ }),
 		f("baseline_power_w", func(r *ExperimentResult) float64 { return r.Energy.BaselinePowerW }),
 		f("avg_power_w", func(r *ExperimentResult) float64 { return r.Energy.AvgPowerW }),
 		f("peak_power_w", func(r *ExperimentResult) float64 { return r.Energy.PeakPowerW }),

@@ -389,6 +389,10 @@ type DomainWindow struct {
 	AvgPowerW    float64
 	PeakPowerW   float64
 	Samples      int
+	// Cumulative is the domain's energy since the window opened at each
+	// reading inside it, the open and close readings included: what
+	// splitting the window at an instant interpolates (EnergyFractionAt).
+	Cumulative []EnergyPoint
 }
 
 // Close reads every sampler now and returns the window's energy per
@@ -412,6 +416,9 @@ func (w *Window) Close() WindowResult {
 		var pts []PowerPoint
 		for _, s := range within {
 			d, ok := findDomain(s.Domains, od.Domain)
+			if ok {
+				dw.Cumulative = append(dw.Cumulative, EnergyPoint{At: s.Time.Sub(res.Start), Energy: d.CumulativeEnergy - od.CumulativeEnergy})
+			}
 			if !ok || !d.HasPower {
 				continue
 			}

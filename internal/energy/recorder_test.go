@@ -3,6 +3,7 @@ package energy
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,5 +272,38 @@ func TestWindowCloseReadFails(t *testing.T) {
 	}
 	if len(rec.ReadErrors()) != 1 {
 		t.Errorf("read errors = %v", rec.ReadErrors())
+	}
+}
+
+// TestWindowCumulativeSplitsAtReadings: a window keeps the cumulative
+// energy at each reading inside it, so a split between readings follows
+// the energy, not the clock.
+func TestWindowCumulativeSplitsAtReadings(t *testing.T) {
+	clock := newTestClock()
+	s := &scriptSampler{domain: Domain{Kind: DomainGPU}, source: SourceNVMLCounter, counter: true, uj: 0}
+	rec := newRecorder(t, clock, s)
+	w := rec.OpenWindow()
+	clock.Add(time.Second)
+	s.set(func(s *scriptSampler) { s.uj = 10_000_000 }) // 10 J in the first second
+	rec.Sample()
+	clock.Add(time.Second)
+	s.set(func(s *scriptSampler) { s.uj = 40_000_000 }) // 30 J in the second
+	res := w.Close()
+	d := res.Domains[0]
+	if len(d.Cumulative) != 3 || d.Cumulative[1].At != time.Second || d.Cumulative[2].Energy != d.Energy {
+		t.Fatalf("cumulative = %+v, energy %v", d.Cumulative, d.Energy)
+	}
+	if got := EnergyFractionAt(d.Cumulative, time.Second); got != 0.25 {
+		t.Errorf("share by 1 s = %g, want 10 J of 40", got)
+	}
+}
+
+func TestPhaseWarning(t *testing.T) {
+	if _, ok := PhaseWarning(2*time.Second, time.Second, time.Second); ok {
+		t.Error("phases as long as the period warned")
+	}
+	w, ok := PhaseWarning(5*time.Millisecond, time.Second, 100*time.Millisecond)
+	if !ok || w.Code != results.WarnPhaseTooShort || !strings.Contains(w.Message, "prefill (5ms)") || !strings.Contains(w.Message, "100ms") {
+		t.Errorf("warning = %+v, %v", w, ok)
 	}
 }

@@ -148,3 +148,41 @@ func RelativeDifference(a, b Energy) float64 {
 	}
 	return math.Abs(float64(a)-float64(b)) / m
 }
+
+// EnergyPoint is a domain's energy accumulated by a moment, At from the
+// start of a window.
+type EnergyPoint struct {
+	At     time.Duration
+	Energy Energy
+}
+
+// EnergyFractionAt is the share of a window's energy spent by at, from the
+// cumulative readings inside it (in time order, the window's open reading
+// first and its close reading last): the cumulative energy interpolated
+// linearly between the readings around at, over the last reading's. With
+// no reading between open and close the split is proportional to time, at
+// the sensor's resolution; with no energy at all it is at/end.
+func EnergyFractionAt(points []EnergyPoint, at time.Duration) float64 {
+	if len(points) == 0 {
+		return 0
+	}
+	last := points[len(points)-1]
+	switch {
+	case at <= points[0].At:
+		return 0
+	case at >= last.At:
+		return 1
+	case last.Energy <= 0:
+		return float64(at-points[0].At) / float64(last.At-points[0].At)
+	}
+	i := 1
+	for points[i].At < at {
+		i++
+	}
+	a, b := points[i-1], points[i]
+	e := float64(a.Energy)
+	if b.At > a.At {
+		e += float64(b.Energy-a.Energy) * float64(at-a.At) / float64(b.At-a.At)
+	}
+	return min(max(e/float64(last.Energy), 0), 1)
+}

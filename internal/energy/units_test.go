@@ -142,3 +142,28 @@ func TestBaselineHelpers(t *testing.T) {
 		t.Errorf("RelativeDifference(0,0) = %v", got)
 	}
 }
+
+func TestEnergyFractionAt(t *testing.T) {
+	s := time.Second
+	pts := []EnergyPoint{{0, 0}, {s, 100}, {2 * s, 300}}
+	for _, tc := range []struct {
+		pts  []EnergyPoint
+		at   time.Duration
+		want float64
+	}{
+		{pts, s / 2, 50.0 / 300},
+		{pts, 3 * s / 2, 200.0 / 300},
+		{pts, s, 100.0 / 300},
+		{pts, -s, 0},
+		{pts, 3 * s, 1},
+		// No reading inside: proportional to time.
+		{[]EnergyPoint{{0, 0}, {2 * s, 300}}, s / 2, 0.25},
+		// No energy: proportional to time too.
+		{[]EnergyPoint{{0, 0}, {2 * s, 0}}, s / 2, 0.25},
+		{nil, s, 0},
+	} {
+		if got := EnergyFractionAt(tc.pts, tc.at); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("EnergyFractionAt(%v, %v) = %g, want %g", tc.pts, tc.at, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package energy
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/llenergymeasure/llem/results"
 )
@@ -159,4 +160,16 @@ func DedupeWarnings(ws []results.Warning) []results.Warning {
 
 func domainLabel(d Domain) string {
 	return fmt.Sprintf("%s %d", d.Kind, d.Index)
+}
+
+// PhaseWarning is raised when a batch's prefill or decode phase is shorter
+// than the update period of a sensor whose energy is split between them:
+// the split then falls between two readings and follows time, not energy.
+func PhaseWarning(prefill, decode, period time.Duration) (results.Warning, bool) {
+	if period <= 0 || min(prefill, decode) >= period {
+		return results.Warning{}, false
+	}
+	return results.Warning{Code: results.WarnPhaseTooShort,
+		Message: fmt.Sprintf("a batch's prefill (%v) or decode (%v) is shorter than the sensor's update period %v: its share of the batch's energy is interpolated between readings, in proportion to time; measure longer prompts or outputs to split by energy",
+			prefill.Round(time.Microsecond), decode.Round(time.Microsecond), period)}, true
 }

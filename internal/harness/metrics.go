@@ -26,6 +26,8 @@ type domainEnergy struct {
 	TotalJ      float64
 	CounterJ    *float64
 	IntegratedJ *float64
+	// PrefillJ is the part of TotalJ spent before the batch's first token.
+	PrefillJ float64
 }
 
 // batchWindow is one measured batch: what the engine returned and the energy
@@ -34,6 +36,10 @@ type batchWindow struct {
 	Completions []engine.Completion
 	DurationS   float64
 	Domains     []domainEnergy
+	// PrefillS is the time to the batch's first token, -1 when the engine
+	// reported no token times; SensorPeriodS the longest sensor period.
+	PrefillS      float64
+	SensorPeriodS float64
 }
 
 // baselinePower is the idle power per domain measured before the model loaded.
@@ -172,6 +178,8 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 		}
 	}
 
+	em.Phases = phaseEnergy(batches, em.TotalJ, tp)
+
 	lat.TTFT = distribution(ttft, seed)
 	lat.ITL = distribution(itl, seed)
 	lat.TPOT = distribution(tpot, seed)
@@ -244,4 +252,38 @@ func computeCarbon(totalJ, pue, intensity float64, location string) *results.Car
 		Location:            location,
 		EmissionsG:          kwh * pue * intensity,
 	}
+}
+
+// phaseEnergy sums the batches' prefill and decode energy, or is nil when
+// a batch has no split (no token times).
+func phaseEnergy(batches []batchWindow, totalJ float64, tp results.ThroughputStats) *results.PhaseEnergy {
+	if len(batches) == 0 {
+		return nil
+	}
+	var ph results.PhaseEnergy
+	firstTokens := 0
+	for _, b := range batches {
+		if b.PrefillS < 0 {
+			return nil
+		}
+		ph.PrefillS += b.PrefillS
+		ph.DecodeS += b.DurationS - b.PrefillS
+		ph.SensorPeriodS = max(ph.SensorPeriodS, b.SensorPeriodS)
+		for _, d := range b.Domains {
+			ph.PrefillJ += d.PrefillJ
+		}
+		for _, c := range b.Completions {
+			if c.OutputTokens > 0 {
+				firstTokens++
+			}
+		}
+	}
+	ph.DecodeJ = totalJ - ph.PrefillJ
+	if tp.InputTokens > 0 {
+		ph.PrefillPerInputTokenJ = ph.PrefillJ / float64(tp.InputTokens)
+	}
+	if n := tp.OutputTokens - firstTokens; n > 0 {
+		ph.DecodePerOutputTokenJ = ph.DecodeJ / float64(n)
+	}
+	return &ph
 }

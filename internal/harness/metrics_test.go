@@ -185,3 +185,28 @@ func TestPeakGPUMemory(t *testing.T) {
 		t.Errorf("per-domain peaks %+v", domains)
 	}
 }
+
+// TestPhaseEnergyKnownNumbers: prefill and decode energy sum to the total,
+// per input token and per output token after each request's first.
+func TestPhaseEnergyKnownNumbers(t *testing.T) {
+	batches := []batchWindow{
+		{DurationS: 2, PrefillS: 0.5, SensorPeriodS: 0.1, Domains: []domainEnergy{{Kind: "gpu", TotalJ: 100, PrefillJ: 40}, {Kind: "cpu_package", TotalJ: 20, PrefillJ: 5}},
+			Completions: []engine.Completion{{PromptTokens: 10, OutputTokens: 11}, {PromptTokens: 20, OutputTokens: 6}}},
+		{DurationS: 1, PrefillS: 0.25, SensorPeriodS: 0.01, Domains: []domainEnergy{{Kind: "gpu", TotalJ: 60, PrefillJ: 10}},
+			Completions: []engine.Completion{{PromptTokens: 30, OutputTokens: 4}}},
+	}
+	tp := results.ThroughputStats{InputTokens: 60, OutputTokens: 21}
+	ph := phaseEnergy(batches, 180, tp)
+	if ph == nil {
+		t.Fatal("no phases")
+	}
+	want := results.PhaseEnergy{PrefillJ: 55, DecodeJ: 125, PrefillS: 0.75, DecodeS: 2.25,
+		PrefillPerInputTokenJ: 55.0 / 60, DecodePerOutputTokenJ: 125.0 / 18, SensorPeriodS: 0.1}
+	if *ph != want {
+		t.Errorf("phases = %+v, want %+v", *ph, want)
+	}
+	batches[1].PrefillS = -1 // no token times: no split at all
+	if ph := phaseEnergy(batches, 180, tp); ph != nil {
+		t.Errorf("phases without token times = %+v, want none", *ph)
+	}
+}

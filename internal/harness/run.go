@@ -373,14 +373,28 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 		if err != nil {
 			return m, fmt.Errorf("generate batch %d: %w", len(m.windows), err)
 		}
-		bw := batchWindow{Completions: comps, DurationS: wr.Duration.Seconds()}
+		bw := batchWindow{Completions: comps, DurationS: wr.Duration.Seconds(), PrefillS: -1}
 		var out int
 		for _, c := range comps {
 			out += c.OutputTokens
 		}
 		rec.AddTokens(out)
+		first, split := firstToken(comps)
+		var period time.Duration
 		for _, d := range wr.Domains {
-			bw.Domains = append(bw.Domains, domainFromWindow(d))
+			de := domainFromWindow(d)
+			if split {
+				de.PrefillJ = de.TotalJ * energy.EnergyFractionAt(d.Cumulative, first)
+			}
+			bw.Domains = append(bw.Domains, de)
+			period = max(period, d.SensorPeriod)
+		}
+		bw.SensorPeriodS = period.Seconds()
+		if split {
+			bw.PrefillS = min(first, wr.Duration).Seconds()
+			if w, ok := energy.PhaseWarning(min(first, wr.Duration), max(wr.Duration-first, 0), period); ok {
+				windowWarnings = append(windowWarnings, w)
+			}
 		}
 		windowWarnings = append(windowWarnings, energy.WindowWarnings(wr)...)
 		if p := wr.Total().Power(wr.Duration); p > m.peakW {
@@ -701,4 +715,19 @@ func peakGPUMemory(samples []energy.Sample, domains []results.DomainEnergy) floa
 		peak = max(peak, total)
 	}
 	return peak
+}
+
+// firstToken is the earliest first-token time of a batch's requests: where
+// prefill ends and decode begins. ok is false when no request reported
+// token times.
+func firstToken(comps []engine.Completion) (first time.Duration, ok bool) {
+	for _, c := range comps {
+		if len(c.TokenTimes) == 0 {
+			continue
+		}
+		if !ok || c.TokenTimes[0] < first {
+			first, ok = c.TokenTimes[0], true
+		}
+	}
+	return first, ok
 }

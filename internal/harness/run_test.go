@@ -72,6 +72,11 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 		t.Errorf("model info %+v", res.Model)
 	}
 	e := res.Energy
+	// Prefill and decode split the total, both with energy and time.
+	if ph := e.Phases; ph == nil || ph.PrefillJ <= 0 || ph.DecodeJ <= 0 || math.Abs(ph.PrefillJ+ph.DecodeJ-e.TotalJ) > 1e-9*e.TotalJ ||
+		ph.PrefillS <= 0 || ph.DecodeS <= 0 || ph.PrefillPerInputTokenJ <= 0 || ph.DecodePerOutputTokenJ <= 0 || ph.SensorPeriodS <= 0 {
+		t.Errorf("phases = %+v of %v J", ph, e.TotalJ)
+	}
 	// No GPU and an empty powercap tree: the estimate, labelled as such.
 	if e.Source != string(energy.SourceEstimate) || !e.Estimated {
 		t.Errorf("energy source %q estimated=%v, want the labelled estimate", e.Source, e.Estimated)
