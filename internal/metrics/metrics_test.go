@@ -188,3 +188,36 @@ func TestMetricsAddressChecks(t *testing.T) {
 		t.Errorf("Serve on a port in use: %v, want it to say so", err)
 	}
 }
+
+// BenchmarkObserve is the cost of one progress event (llem sends about one
+// a second per run).
+func BenchmarkObserve(b *testing.B) {
+	e := New(Options{})
+	twoRuns(e)
+	p := event.Progress{Phase: event.PhaseMeasure, TokensPerS: 100, Domains: []event.DomainReading{gpu(200, 0), cpuEstimate(10, 0)}}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.OutputTokens, p.Requests = i, i
+		p.Domains[0].EnergyJ, p.Domains[1].EnergyJ = float64(i), float64(i)/10
+		e.Observe(progress(p))
+	}
+}
+
+// BenchmarkScrape is the cost of one scrape of the exposition.
+func BenchmarkScrape(b *testing.B) {
+	e := New(Options{})
+	twoRuns(e)
+	h := e.Handler()
+	req, _ := http.NewRequest("GET", "/metrics", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := &discardWriter{h: http.Header{}}
+		h.ServeHTTP(w, req)
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(int)             {}
