@@ -54,6 +54,34 @@ type Progress struct {
 	Remaining time.Duration `json:"remaining,omitempty"`
 	// Elapsed is the run's time so far.
 	Elapsed time.Duration `json:"elapsed,omitempty"`
+	// OutputTokens and Requests count what the engine completed in this
+	// run so far, warm-up included (PromptsDone counts only the measured
+	// prompts, or the warm-up runs during the warm-up).
+	OutputTokens int `json:"output_tokens,omitempty"`
+	Requests     int `json:"requests,omitempty"`
+	// Domains are the energy sensors' latest readings, one per metered
+	// domain, once the sensors are chosen.
+	Domains []DomainReading `json:"domains,omitempty"`
+	// Periodic marks a report sent between steps (about once a second
+	// while the sensors run): it repeats the last step's fields with the
+	// time, the remaining time and the readings brought up to date.
+	Periodic bool `json:"periodic,omitempty"`
+}
+
+// DomainReading is one metered domain's latest reading in a run.
+type DomainReading struct {
+	// Kind is gpu, cpu_package, dram or cpu (the CPU-time estimate);
+	// Index numbers domains of a kind; Name is the device's where known.
+	Kind  string `json:"kind"`
+	Index int    `json:"index"`
+	Name  string `json:"name,omitempty"`
+	// Source is where the figures come from (results.Source* names);
+	// "estimated" is an estimate, never a measurement.
+	Source string `json:"source"`
+	// PowerW is the latest power; EnergyJ the domain's energy since the
+	// run's sensors started (baseline, warm-up and measurement included).
+	PowerW  float64 `json:"power_w,omitempty"`
+	EnergyJ float64 `json:"energy_j,omitempty"`
 }
 
 // Event is one thing a run or a study reports while it runs. Fields not

@@ -183,17 +183,21 @@ func (p *progress) redrawLocked() {
 func (p *progress) runEvent(e event.Progress, elapsed time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.quiet {
+	if p.quiet || (e.Periodic && !p.tty) {
+		// A periodic report repeats the last step with fresh readings:
+		// it moves a live line, and prints nothing line by line.
 		return
 	}
-	if e.Phase == event.PhaseMeasure {
+	switch {
+	case e.Periodic:
+	case e.Phase == event.PhaseMeasure:
 		p.batches++
-	} else {
+	default:
 		p.batches = 0
 	}
 	prefix := prefixSegs(p.prefix)
 	if p.tty {
-		if p.verbose && e.Phase == event.PhaseMeasure {
+		if p.verbose && e.Phase == event.PhaseMeasure && !e.Periodic {
 			p.clearLocked()
 			body := runSegs(e, elapsed, false)
 			body[0].text = fmt.Sprintf("batch %d: %d/%d prompts", p.batches, e.PromptsDone, e.PromptsTotal)

@@ -225,3 +225,36 @@ func TestProgressVerboseBatchLines(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressPeriodicEvents: the harness's periodic reports (about one a
+// second, repeating the last step) move the live line on a terminal but
+// print no line of their own, piped or with -v, and count no batch.
+func TestProgressPeriodicEvents(t *testing.T) {
+	measure := event.Progress{Phase: event.PhaseMeasure, PromptsDone: 2, PromptsTotal: 4, TokensPerS: 50, PowerW: 3}
+	tick := measure
+	tick.Periodic = true
+	for _, verbose := range []bool{false, true} {
+		var out bytes.Buffer
+		p := newProgress(&out, false, false, verbose)
+		p.runEvent(measure, time.Second)
+		p.runEvent(tick, 2*time.Second)
+		p.runEvent(tick, 3*time.Second)
+		if n := strings.Count(out.String(), "\n"); n != 1 {
+			t.Errorf("piped, verbose %v: %d lines for one step and two periodic reports, want 1:\n%s", verbose, n, out.String())
+		}
+	}
+	p, out, _ := fakeTerminal(120, true)
+	p.runEvent(measure, time.Second)
+	p.runEvent(tick, 7*time.Second)
+	next := measure
+	next.PromptsDone = 4
+	p.runEvent(next, 8*time.Second)
+	p.done()
+	got := out.String()
+	if strings.Count(got, "batch ") != 2 || !strings.Contains(got, "batch 2: 4/4") {
+		t.Errorf("terminal -v: batch lines in %q, want batch 1 and batch 2 only", got)
+	}
+	if !strings.Contains(got, "elapsed 7s") {
+		t.Errorf("terminal: the periodic report did not move the live line (no \"elapsed 7s\") in %q", got)
+	}
+}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/llenergymeasure/llem"
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/event"
+	"github.com/llenergymeasure/llem/internal/metrics"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -29,6 +31,10 @@ type runFlags struct {
 	slurmOpts                          []string
 	slurmConcurrency                   int
 	wait                               bool
+	metricsAddr                        string
+	// onEvent, when set, also receives every event of the run or study
+	// (the --metrics exporter).
+	onEvent func(event.Event)
 }
 
 func newRunCmd(stdio *IO) *cobra.Command {
@@ -73,6 +79,7 @@ screen and records in the result. Files get the full methodology defaults.`,
 	fl.StringArrayVar(&f.slurmOpts, "slurm-opt", nil, "extra sbatch option, repeatable (e.g. --slurm-opt=--partition=debug)")
 	fl.IntVar(&f.slurmConcurrency, "slurm-concurrency", 1, "array tasks running at once (1: runs never share a machine's energy sensors)")
 	fl.BoolVar(&f.wait, "wait", false, "with --scheduler: wait for the job array to end, then gather the results")
+	fl.StringVar(&f.metricsAddr, "metrics", "", "serve live Prometheus metrics on `HOST:PORT` (e.g. 127.0.0.1:9464) at /metrics while the runs go (docs/metrics.md)")
 	_ = cmd.RegisterFlagCompletionFunc("backend", fixedCompletion(config.BackendNames()...))
 	_ = cmd.RegisterFlagCompletionFunc("order", fixedCompletion(config.CycleOrderNames()...))
 	_ = cmd.RegisterFlagCompletionFunc("precision", fixedCompletion(config.CommonPrecisions()...))
@@ -149,6 +156,14 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 	if err := applyRunFlags(sc, f, changed, quick); err != nil {
 		return err
 	}
+	if f.metricsAddr != "" {
+		if err := metrics.CheckAddr(f.metricsAddr); err != nil {
+			return usageError{err}
+		}
+		if f.scheduler != "" {
+			return usageError{fmt.Errorf("--metrics serves the runs of this process; with --scheduler they run in the job array (drop --metrics)")}
+		}
+	}
 	plan := config.Plan(sc)
 	// The pre-flight runs before --dry-run prints, so a study that cannot
 	// run is exit 2 there already; llem.Run then skips it.
@@ -169,10 +184,34 @@ func runRun(ctx context.Context, stdio *IO, file string, f runFlags, changed fun
 	if f.scheduler != "" {
 		return runScheduled(ctx, stdio, sc, outDir, user, f)
 	}
+	if f.metricsAddr != "" {
+		stop, err := serveMetrics(stdio, sc, &f)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if len(plan) == 1 && !sc.Declared && f.resume == "" {
 		return runSingle(ctx, stdio, sc, outDir, user, f, quick)
 	}
 	return runStudy(ctx, stdio, sc, outDir, user, f)
+}
+
+// serveMetrics starts the --metrics endpoint, fed by every event of the
+// runs, before the first run; stop ends it with the command, with no
+// final scrape window.
+func serveMetrics(stdio *IO, sc *config.StudyConfig, f *runFlags) (stop func(), err error) {
+	labels := configLabels(sc.Experiments)
+	exp := metrics.New(metrics.Options{Label: func(c config.ExperimentConfig) string { return labels[config.MeasurementConfigHash(c)] }})
+	srv, err := metrics.Serve(f.metricsAddr, exp)
+	if err != nil {
+		return nil, exitError{code: ExitBadInput, err: err}
+	}
+	if !f.quiet {
+		fmt.Fprintf(stdio.Err, "Metrics: http://%s/metrics\n", srv.Addr())
+	}
+	f.onEvent = exp.Observe
+	return func() { _ = srv.Close() }, nil
 }
 
 // quickStudy is `llem run` with no file: the default experiment on the

@@ -31,6 +31,9 @@ func runSingle(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDi
 	opts.InProcess, opts.Quick = true, quick
 	var dir, runDir string
 	opts.OnEvent = func(e event.Event) {
+		if f.onEvent != nil {
+			f.onEvent(e)
+		}
 		switch e.Kind {
 		case event.StudyStart:
 			dir = e.StudyDir

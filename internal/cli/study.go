@@ -30,6 +30,9 @@ func runStudy(ctx context.Context, stdio *IO, sc *config.StudyConfig, resultsDir
 		if e.Kind == event.StudyStart {
 			dir = e.StudyDir
 		}
+		if f.onEvent != nil {
+			f.onEvent(e)
+		}
 		observe(e)
 	}
 	res, err := llem.Run(ctx, sc, opts)

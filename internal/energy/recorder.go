@@ -241,6 +241,17 @@ func (r *Recorder) Sample() Sample {
 	return r.sampleLocked()
 }
 
+// Latest returns the last sample taken, without taking one; false before
+// the first.
+func (r *Recorder) Latest() (Sample, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.series) == 0 {
+		return Sample{}, false
+	}
+	return r.series[len(r.series)-1], true
+}
+
 // Samples returns a copy of the series, only the given phases if any.
 func (r *Recorder) Samples(phases ...Phase) []Sample {
 	r.mu.Lock()

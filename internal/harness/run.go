@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
@@ -71,7 +72,14 @@ type Options struct {
 	Log *slog.Logger
 	// Sleep waits (thermal floor); nil means a context-aware time.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// ProgressInterval is how often a periodic progress event repeats the
+	// last one with fresh sensor readings while the sensors run; 0 means
+	// DefaultProgressInterval, negative none.
+	ProgressInterval time.Duration
 }
+
+// DefaultProgressInterval is the default Options.ProgressInterval.
+const DefaultProgressInterval = time.Second
 
 // Event is a progress report (CLI-5): the public event.Progress, so the
 // harness's reports reach library users and the CLI unconverted.
@@ -94,6 +102,18 @@ type run struct {
 	opts  Options
 	began time.Time
 	res   results.ExperimentResult
+
+	// mu serialises the observer's calls and guards the live state the
+	// periodic events repeat.
+	mu sync.Mutex
+	// rec is the running recorder, once the sensors are chosen.
+	rec *energy.Recorder
+	// last is the last step's event; deadline ends its Remaining.
+	last     Event
+	hasLast  bool
+	deadline time.Time
+	// outputTokens and requests are the run's completed work so far.
+	outputTokens, requests int
 	// enginePIDs are the engine's processes the estimate also counts.
 	enginePIDs []int
 }
@@ -118,11 +138,105 @@ func (h *run) attributeEngineProcesses(eng engine.Engine, det *energy.Detected) 
 	}
 }
 
+// emit reports a step: a phase starting or a batch done.
 func (h *run) emit(e Event) {
-	e.Elapsed = time.Since(h.began)
-	if h.opts.Observer != nil {
-		h.opts.Observer(e)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	h.last, h.hasLast, h.deadline = e, true, time.Time{}
+	if e.Remaining > 0 {
+		h.deadline = now.Add(e.Remaining)
 	}
+	h.sendLocked(e, now)
+}
+
+// sendLocked fills e's elapsed time, counts and readings and hands it to
+// the observer; h.mu is held.
+func (h *run) sendLocked(e Event, now time.Time) {
+	if h.opts.Observer == nil {
+		return
+	}
+	e.Elapsed = now.Sub(h.began)
+	e.OutputTokens, e.Requests = h.outputTokens, h.requests
+	if h.rec != nil {
+		if s, ok := h.rec.Latest(); ok {
+			e.Domains = domainReadings(s)
+		}
+	}
+	h.opts.Observer(e)
+}
+
+// tick repeats the last step's event, marked periodic, with the remaining
+// time and the readings brought up to date.
+func (h *run) tick() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.hasLast {
+		return
+	}
+	now := time.Now()
+	e := h.last
+	e.Periodic = true
+	if !h.deadline.IsZero() {
+		e.Remaining = max(h.deadline.Sub(now), 0)
+	}
+	h.sendLocked(e, now)
+}
+
+// ticking sends periodic events until the returned stop is called; stop
+// waits for the last one.
+func (h *run) ticking(ctx context.Context) (stop func()) {
+	iv := h.opts.ProgressInterval
+	if iv == 0 {
+		iv = DefaultProgressInterval
+	}
+	if iv < 0 || h.opts.Observer == nil {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-t.C:
+				h.tick()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-finished
+	}
+}
+
+// countWork adds completed requests and their output tokens.
+func (h *run) countWork(comps []engine.Completion) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.requests += len(comps)
+	for _, c := range comps {
+		h.outputTokens += c.OutputTokens
+	}
+}
+
+// domainReadings are a sample's domains as progress readings, the
+// source kept with every figure.
+func domainReadings(s energy.Sample) []event.DomainReading {
+	out := make([]event.DomainReading, 0, len(s.Domains))
+	for _, d := range s.Domains {
+		out = append(out, event.DomainReading{
+			Kind: string(d.Domain.Kind), Index: d.Domain.Index, Name: d.Domain.Name,
+			Source: string(d.Source), PowerW: d.PowerW, EnergyJ: d.CumulativeEnergy.Joules(),
+		})
+	}
+	return out
 }
 
 func (h *run) warn(code, format string, args ...any) {
@@ -148,6 +262,11 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.mu.Lock()
+	h.rec = rec
+	h.mu.Unlock()
+	stopTicking := h.ticking(ctx)
+	defer stopTicking()
 	recStopped := false
 	defer func() {
 		if !recStopped {
@@ -177,6 +296,7 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	stopTicking()
 	rec.Mark(energy.PhaseIdle)
 	if err := rec.Stop(); err != nil {
 		h.opts.Log.Warn("stop recorder", "err", err)
@@ -379,6 +499,7 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 			out += c.OutputTokens
 		}
 		rec.AddTokens(out)
+		h.countWork(comps)
 		first, split := firstToken(comps)
 		var period time.Duration
 		for _, d := range wr.Domains {
@@ -522,9 +643,11 @@ func (h *run) warmup(ctx context.Context, eng engine.Engine, prompts []engine.Pr
 		batch := prompts[start:min(start+batchSize, len(prompts))]
 		h.emit(Event{Phase: event.PhaseWarmup, PromptsDone: i, PromptsTotal: maxRuns})
 		t0 := time.Now()
-		if _, err := eng.Generate(ctx, batch, p); err != nil {
+		comps, err := eng.Generate(ctx, batch, p)
+		if err != nil {
 			return fmt.Errorf("warm-up run %d: %w", i+1, err)
 		}
+		h.countWork(comps)
 		lat = append(lat, time.Since(t0).Seconds())
 		h.res.Warmup.Runs = i + 1
 		win := lat[max(0, len(lat)-max(w.WindowSize, 2)):]
