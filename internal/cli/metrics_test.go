@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -128,6 +129,24 @@ func TestMetricsScrapedByPrometheus(t *testing.T) {
 	}
 	if !ready {
 		t.Fatalf("prometheus did not become ready:\n%s", promLog.String())
+	}
+	// Prometheus applies new scrape targets on a 5 s tick: wait until it
+	// lists llem's endpoint as a target, or the baseline may pass unseen.
+	scraping := false
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		resp, err := http.Get(promBase + "/api/v1/targets?state=active")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), llemAddr) {
+			scraping = true
+			break
+		}
+	}
+	if !scraping {
+		t.Fatalf("prometheus never listed %s as a target:\n%s", llemAddr, promLog.String())
 	}
 
 	// A declared study of one run: it runs in a child process, whose
