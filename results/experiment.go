@@ -179,6 +179,22 @@ type EnergyMetrics struct {
 	// Phases splits the energy into prefill and decode; absent when the
 	// engine reported no token times.
 	Phases *PhaseEnergy `json:"phases,omitempty"`
+	// Attribution compares the two per-request attributions
+	// (requests[].energy_j and energy_in_flight_j); absent without token
+	// times.
+	Attribution *AttributionSummary `json:"attribution,omitempty"`
+}
+
+// AttributionSummary compares each request's energy by the work it had in
+// flight with its energy pro-rated by output tokens.
+type AttributionSummary struct {
+	// N is the number of requests compared.
+	N int `json:"n"`
+	// MeanAbsDifferencePct is the mean over requests of |in flight −
+	// pro-rated| / pro-rated, in percent.
+	MeanAbsDifferencePct float64 `json:"mean_abs_difference_pct"`
+	// MaxAbsDifferencePct is the largest of those differences, in percent.
+	MaxAbsDifferencePct float64 `json:"max_abs_difference_pct"`
 }
 
 // PhaseEnergy splits a run's energy at each batch's first token: prefill
@@ -357,8 +373,14 @@ type RequestRecord struct {
 	MeanITLS float64 `json:"mean_itl_s"`
 	// TPOTS is the time per output token after the first (LatencyStats.TPOT).
 	TPOTS float64 `json:"tpot_s,omitempty"`
-	// EnergyJ is the request's share of its batch window's energy.
+	// EnergyJ is the request's share of its batch window's energy,
+	// pro-rated by output tokens (the ML.ENERGY benchmark's rule).
 	EnergyJ float64 `json:"energy_j"`
+	// EnergyInFlightJ is its share by the work it had in flight: prefill
+	// by prompt tokens, then each interval between token arrivals split
+	// equally among the requests still generating; absent when the engine
+	// reports no token times.
+	EnergyInFlightJ *float64 `json:"energy_in_flight_j,omitempty"`
 	// OutputIDsSHA256 is the SHA-256 of the generated token ids written as
 	// decimal numbers joined by commas ("12,7,9"), so a reader can check
 	// that a decoding setting changed what was generated; empty when the

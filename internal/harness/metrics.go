@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/stats"
 	"github.com/llenergymeasure/llem/results"
@@ -28,6 +29,9 @@ type domainEnergy struct {
 	IntegratedJ *float64
 	// PrefillJ is the part of TotalJ spent before the batch's first token.
 	PrefillJ float64
+	// Cumulative is the domain's energy at the readings inside the window
+	// (energy.DomainWindow.Cumulative).
+	Cumulative []energy.EnergyPoint
 }
 
 // batchWindow is one measured batch: what the engine returned and the energy
@@ -89,12 +93,14 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 			tp.BatchSize = len(b.Completions)
 		}
 		// A request's energy is its share of the batch window by output
-		// tokens: the decode steps it kept the batch busy for.
+		// tokens: the decode steps it kept the batch busy for; and by the
+		// work it had in flight (attribution.go).
 		var batchOut int
 		for _, c := range b.Completions {
 			batchOut += c.OutputTokens
 		}
-		for _, c := range b.Completions {
+		inFlight, hasInFlight := inFlightShares(b.Completions, energyCurve(b), batchJ)
+		for ci, c := range b.Completions {
 			tp.Requests++
 			tp.InputTokens += c.PromptTokens
 			tp.OutputTokens += c.OutputTokens
@@ -107,6 +113,9 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 			}
 			if batchOut > 0 {
 				rec.EnergyJ = batchJ * float64(c.OutputTokens) / float64(batchOut)
+			}
+			if hasInFlight {
+				rec.EnergyInFlightJ = new(inFlight[ci])
 			}
 			if len(c.TokenIDs) > 0 {
 				rec.OutputIDsSHA256 = results.TokenIDsSHA256(c.TokenIDs)
@@ -179,6 +188,7 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 	}
 
 	em.Phases = phaseEnergy(batches, em.TotalJ, tp)
+	em.Attribution = summarizeAttribution(requests)
 
 	lat.TTFT = distribution(ttft, seed)
 	lat.ITL = distribution(itl, seed)

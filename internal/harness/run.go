@@ -504,6 +504,7 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 		var period time.Duration
 		for _, d := range wr.Domains {
 			de := domainFromWindow(d)
+			de.Cumulative = d.Cumulative
 			if split {
 				de.PrefillJ = de.TotalJ * energy.EnergyFractionAt(d.Cumulative, first)
 			}

@@ -77,6 +77,18 @@ func TestRunNativeTinyEndToEnd(t *testing.T) {
 		ph.PrefillS <= 0 || ph.DecodeS <= 0 || ph.PrefillPerInputTokenJ <= 0 || ph.DecodePerOutputTokenJ <= 0 || ph.SensorPeriodS <= 0 {
 		t.Errorf("phases = %+v of %v J", ph, e.TotalJ)
 	}
+	// Both attributions per request, each summing to the total.
+	var proRated, inFlight float64
+	for _, r := range res.Requests {
+		if r.EnergyInFlightJ == nil {
+			t.Fatalf("request %s has no in-flight energy", r.PromptID)
+		}
+		proRated += r.EnergyJ
+		inFlight += *r.EnergyInFlightJ
+	}
+	if math.Abs(proRated-e.TotalJ) > 1e-9*e.TotalJ || math.Abs(inFlight-e.TotalJ) > 1e-9*e.TotalJ || e.Attribution == nil || e.Attribution.N != len(res.Requests) {
+		t.Errorf("attributions sum to %v and %v of %v J; summary %+v", proRated, inFlight, e.TotalJ, e.Attribution)
+	}
 	// No GPU and an empty powercap tree: the estimate, labelled as such.
 	if e.Source != string(energy.SourceEstimate) || !e.Estimated {
 		t.Errorf("energy source %q estimated=%v, want the labelled estimate", e.Source, e.Estimated)
