@@ -34,9 +34,20 @@ func energyCurve(b batchWindow) func(time.Duration) float64 {
 	}
 }
 
+// sinceOrigin is how long after origin (a batch window's start) c was
+// submitted: its token times are offsets from its own submission, which a
+// server load staggers. Zero when either time is unknown.
+func sinceOrigin(c engine.Completion, origin time.Time) time.Duration {
+	if c.Start.IsZero() || origin.IsZero() {
+		return 0
+	}
+	return max(c.Start.Sub(origin), 0)
+}
+
 // inFlightShares is each completion's energy by the work it had in flight,
 // summing to total; ok is false when a completion has no token times.
-func inFlightShares(comps []engine.Completion, energyAt func(time.Duration) float64, total float64) (shares []float64, ok bool) {
+// Times are offsets from origin, the window's start.
+func inFlightShares(comps []engine.Completion, origin time.Time, energyAt func(time.Duration) float64, total float64) (shares []float64, ok bool) {
 	if len(comps) == 0 {
 		return nil, false
 	}
@@ -46,8 +57,11 @@ func inFlightShares(comps []engine.Completion, energyAt func(time.Duration) floa
 		if len(c.TokenTimes) == 0 {
 			return nil, false
 		}
-		first[i], last[i] = c.TokenTimes[0], c.TokenTimes[len(c.TokenTimes)-1]
-		times = append(times, c.TokenTimes...)
+		at := sinceOrigin(c, origin)
+		first[i], last[i] = at+c.TokenTimes[0], at+c.TokenTimes[len(c.TokenTimes)-1]
+		for _, tt := range c.TokenTimes {
+			times = append(times, at+tt)
+		}
 	}
 	slices.Sort(times)
 	times = slices.Compact(times)

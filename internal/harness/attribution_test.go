@@ -25,18 +25,30 @@ func TestInFlightSharesKnownNumbers(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	shares, ok := inFlightShares(comps, linear, 500)
+	shares, ok := inFlightShares(comps, time.Time{}, linear, 500)
 	if !ok {
 		t.Fatal("no shares")
 	}
 	near("A", shares[0], 25+50+50)
 	near("B", shares[1], 75+50+50+100+100)
 	// A tail after the last token is shared in proportion: 600 J.
-	shares, _ = inFlightShares(comps, linear, 600)
+	shares, _ = inFlightShares(comps, time.Time{}, linear, 600)
 	near("A with tail", shares[0], 125*1.2)
 	near("B with tail", shares[1], 375*1.2)
+	// A request submitted 50 ms after the window opened (a server load)
+	// has token times from its own submission: the same tokens, the same
+	// shares.
+	origin := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	comps[0].Start = origin
+	comps[1].Start = origin.Add(ms(50))
+	comps[1].TokenTimes = []time.Duration{ms(50), ms(150), ms(250), ms(350), ms(450)}
+	shares, _ = inFlightShares(comps, origin, linear, 500)
+	near("A, B staggered", shares[0], 125)
+	if first, ok := firstToken(comps, origin); !ok || first != ms(100) {
+		t.Errorf("first token at %v, want 100ms from the window's start", first)
+	}
 	comps[1].TokenTimes = nil
-	if _, ok := inFlightShares(comps, linear, 500); ok {
+	if _, ok := inFlightShares(comps, time.Time{}, linear, 500); ok {
 		t.Error("shares without token times")
 	}
 
@@ -65,7 +77,7 @@ func BenchmarkInFlightShares(b *testing.B) {
 	}
 	linear := func(t time.Duration) float64 { return t.Seconds() }
 	for b.Loop() {
-		if _, ok := inFlightShares(comps, linear, 1); !ok {
+		if _, ok := inFlightShares(comps, time.Time{}, linear, 1); !ok {
 			b.Fatal("no shares")
 		}
 	}

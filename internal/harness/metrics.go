@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine"
@@ -37,6 +38,10 @@ type domainEnergy struct {
 // batchWindow is one measured batch: what the engine returned and the energy
 // of the window around it.
 type batchWindow struct {
+	// Start is when the window opened: the origin of the split and the
+	// attribution (completions' token times are offsets from their own
+	// submission).
+	Start       time.Time
 	Completions []engine.Completion
 	DurationS   float64
 	Domains     []domainEnergy
@@ -99,7 +104,7 @@ func computeMetrics(batches []batchWindow, base baselinePower, seed uint64) (res
 		for _, c := range b.Completions {
 			batchOut += c.OutputTokens
 		}
-		inFlight, hasInFlight := inFlightShares(b.Completions, energyCurve(b), batchJ)
+		inFlight, hasInFlight := inFlightShares(b.Completions, b.Start, energyCurve(b), batchJ)
 		for ci, c := range b.Completions {
 			tp.Requests++
 			tp.InputTokens += c.PromptTokens

@@ -493,14 +493,14 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 		if err != nil {
 			return m, fmt.Errorf("generate batch %d: %w", len(m.windows), err)
 		}
-		bw := batchWindow{Completions: comps, DurationS: wr.Duration.Seconds(), PrefillS: -1}
+		bw := batchWindow{Start: wr.Start, Completions: comps, DurationS: wr.Duration.Seconds(), PrefillS: -1}
 		var out int
 		for _, c := range comps {
 			out += c.OutputTokens
 		}
 		rec.AddTokens(out)
 		h.countWork(comps)
-		first, split := firstToken(comps)
+		first, split := firstToken(comps, wr.Start)
 		var period time.Duration
 		for _, d := range wr.Domains {
 			de := domainFromWindow(d)
@@ -841,16 +841,16 @@ func peakGPUMemory(samples []energy.Sample, domains []results.DomainEnergy) floa
 	return peak
 }
 
-// firstToken is the earliest first-token time of a batch's requests: where
-// prefill ends and decode begins. ok is false when no request reported
-// token times.
-func firstToken(comps []engine.Completion) (first time.Duration, ok bool) {
+// firstToken is the earliest first-token time of a batch's requests, from
+// origin (the window's start): where prefill ends and decode begins. ok is
+// false when no request reported token times.
+func firstToken(comps []engine.Completion, origin time.Time) (first time.Duration, ok bool) {
 	for _, c := range comps {
 		if len(c.TokenTimes) == 0 {
 			continue
 		}
-		if !ok || c.TokenTimes[0] < first {
-			first, ok = c.TokenTimes[0], true
+		if at := sinceOrigin(c, origin) + c.TokenTimes[0]; !ok || at < first {
+			first, ok = at, true
 		}
 	}
 	return first, ok
