@@ -183,6 +183,30 @@ type EnergyMetrics struct {
 	// (requests[].energy_j and energy_in_flight_j); absent without token
 	// times.
 	Attribution *AttributionSummary `json:"attribution,omitempty"`
+	// SteadyState is the serving load's steady state (openai backend);
+	// absent for other backends or when no batch reached a steady level of
+	// at least 2 requests in flight.
+	SteadyState *SteadyStateEnergy `json:"steady_state,omitempty"`
+}
+
+// SteadyStateEnergy is the energy of a serving load's steady state (the
+// ML.ENERGY benchmark's rule), beside the whole measured window's: in each
+// batch, from the first time the requests in flight reach their peak to the
+// last time they fall from it, before the load drains.
+type SteadyStateEnergy struct {
+	// Concurrency is the peak number of requests in flight, the largest
+	// over batches.
+	Concurrency int `json:"concurrency"`
+	// DurationS is the steady windows' summed duration.
+	DurationS float64 `json:"duration_s"`
+	// EnergyJ is their energy, read from each window's cumulative energy
+	// curve.
+	EnergyJ float64 `json:"energy_j"`
+	// OutputTokens are the tokens that arrived inside them.
+	OutputTokens int `json:"output_tokens"`
+	// PerOutputTokenJ is EnergyJ per output token inside the steady
+	// windows; compare with energy_per_output_token_j over the whole window.
+	PerOutputTokenJ float64 `json:"energy_per_output_token_j"`
 }
 
 // AttributionSummary compares each request's energy by the work it had in

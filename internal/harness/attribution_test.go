@@ -1,11 +1,16 @@
 package harness
 
 import (
+	"context"
 	"math"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/energy"
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/engine/openai"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -81,4 +86,73 @@ func BenchmarkInFlightShares(b *testing.B) {
 			b.Fatal("no shares")
 		}
 	}
+}
+
+// TestSteadyWindow: three requests submitted at 0, 100 and 200 ms, ending
+// at 600, 700 and 800 ms: three in flight from 200 to 600 ms, the steady
+// state; 1 J per ms gives 400 J over the tokens that arrived inside.
+func TestSteadyWindow(t *testing.T) {
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	origin := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	var comps []engine.Completion
+	for i := range 3 {
+		var times []time.Duration
+		for k := 1; k <= 6; k++ {
+			times = append(times, ms(100*k))
+		}
+		comps = append(comps, engine.Completion{Start: origin.Add(ms(100 * i)), TokenTimes: times, End: ms(600), OutputTokens: 6})
+	}
+	from, to, level, ok := steadyWindow(comps, origin)
+	if !ok || from != ms(200) || to != ms(600) || level != 3 {
+		t.Fatalf("steady window %v–%v at %d (%v), want 200ms–600ms at 3", from, to, level, ok)
+	}
+	b := batchWindow{Start: origin, Completions: comps, DurationS: 0.8,
+		Domains: []domainEnergy{{TotalJ: 800, Cumulative: []energy.EnergyPoint{{At: 0, Energy: 0}, {At: ms(800), Energy: 800 * energy.Joule}}}}}
+	s := steadyState([]batchWindow{b})
+	// Tokens arrive 100 ms apart from each request's submission + 100 ms;
+	// in (200, 600] each request has those at 300, 400, 500 and 600 ms.
+	if s == nil || math.Abs(s.EnergyJ-400) > 1e-6 || s.DurationS != 0.4 || s.Concurrency != 3 || s.OutputTokens != 12 || math.Abs(s.PerOutputTokenJ-400.0/12) > 1e-9 {
+		t.Fatalf("steady state %+v", s)
+	}
+	// One request at a time never reaches a steady level of 2.
+	if _, _, _, ok := steadyWindow(comps[:1], origin); ok {
+		t.Error("a steady window for one request")
+	}
+}
+
+// TestSteadyStateOnLlamaServer: a serving load on a real llama-server (4
+// slots, 4 requests in flight at a time) has a steady state beside the
+// whole window, and every request both attributions.
+func TestSteadyStateOnLlamaServer(t *testing.T) {
+	bin := os.Getenv("LLEM_TEST_LLAMACPP")
+	if bin == "" {
+		t.Skip("LLEM_TEST_LLAMACPP is not set (a llama.cpp build; .ci/run builds one)")
+	}
+	dir := t.TempDir()
+	base := startLlamaServer(t, bin, dir, 4)
+	cfg := config.DefaultExperiment()
+	cfg.Model, cfg.Backend, cfg.N = "stories15M", config.BackendOpenAI, 16
+	cfg.Dataset.InputLen, cfg.Dataset.OutputLen = 16, 32
+	conc := 4
+	cfg.OpenAI = &config.OpenAIConfig{BaseURL: base + "/v1", Concurrency: &conc}
+	cfg.Baseline.Enabled, cfg.Warmup.Enabled = false, false
+	config.ApplyDefaults(&cfg)
+	res, err := Run(context.Background(), cfg, Options{
+		NewEngine:        func(config.ExperimentConfig) (engine.Engine, error) { return openai.New(), nil },
+		SamplingInterval: 50 * time.Millisecond,
+		Energy:           energy.DetectOptions{DisableNVML: true, PowercapRoot: t.TempDir()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := res.Energy
+	s := e.SteadyState
+	if s == nil || s.Concurrency < 2 || s.Concurrency > 4 || s.EnergyJ <= 0 || s.EnergyJ > e.TotalJ || s.OutputTokens <= 0 || s.PerOutputTokenJ <= 0 || s.DurationS > e.DurationS {
+		t.Fatalf("steady state %+v of a %v J, %v s window", s, e.TotalJ, e.DurationS)
+	}
+	if e.Attribution == nil || e.Attribution.N != 16 || e.Phases == nil {
+		t.Errorf("attribution %+v, phases %+v", e.Attribution, e.Phases)
+	}
+	t.Logf("whole window %.4g J/token, steady state %.4g J/token over %.2f of %.2f s at %d in flight",
+		e.PerOutputTokenJ, s.PerOutputTokenJ, s.DurationS, e.DurationS, s.Concurrency)
 }

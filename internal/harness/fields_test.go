@@ -527,6 +527,31 @@ func (f fingerprint) equal(g fingerprint) bool {
 // talks to it; openai's own fields are probed against it.
 func llamaServerBase(t *testing.T, bin, dir string) map[string]string {
 	t.Helper()
+	base := startLlamaServer(t, bin, dir, 2)
+	t.Setenv("LLEM_TEST_KEY", "not-a-real-key")
+	// openai's own fields, probed against this server.
+	for field, p := range map[string]probe{
+		"openai.base_url":       {set: m("openai.base_url", "'"+strings.Replace(base, "127.0.0.1", "localhost", 1)+"/v1'")},
+		"openai.server_command": {set: m("openai.server_command", "[sleep, '30']")},
+		"openai.health_url":     {with: m("openai.server_command", "[sleep, '30']"), set: m("openai.health_url", "'"+base+"/health'")},
+		"model":                 {set: m("model", "another-model")},
+		"precision":             {set: m("precision", "q8_0")},
+	} {
+		pr := probes[field]
+		if pr.on == nil {
+			pr.on = map[config.Backend]probe{}
+		}
+		pr.on[config.BackendOpenAI] = p
+		probes[field] = pr
+	}
+	return m("model", "stories15M", "backend", "openai", "openai.base_url", "'"+base+"/v1'")
+}
+
+// startLlamaServer starts llama-server (stopped by its PID at the end) with
+// slots parallel slots, serving a synthetic stories15M as "stories15M", and
+// returns its base URL once healthy.
+func startLlamaServer(t *testing.T, bin, dir string, slots int) string {
+	t.Helper()
 	model := filepath.Join(dir, "stories15M.gguf")
 	if err := native.SynthesizeGGUFFile(model, "stories15M", 1, "f32"); err != nil {
 		t.Fatal(err)
@@ -537,7 +562,7 @@ func llamaServerBase(t *testing.T, bin, dir string) map[string]string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(filepath.Join(bin, "llama-server"), "-m", model, "--alias", "stories15M", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "-np", "2", "-c", "8192", "-t", "2")
+	cmd := exec.Command(filepath.Join(bin, "llama-server"), "-m", model, "--alias", "stories15M", "--host", "127.0.0.1", "--port", fmt.Sprint(port), "-np", fmt.Sprint(slots), "-c", "8192", "-t", "2")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -557,21 +582,5 @@ func llamaServerBase(t *testing.T, bin, dir string) map[string]string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Setenv("LLEM_TEST_KEY", "not-a-real-key")
-	// openai's own fields, probed against this server.
-	for field, p := range map[string]probe{
-		"openai.base_url":       {set: m("openai.base_url", "'"+strings.Replace(base, "127.0.0.1", "localhost", 1)+"/v1'")},
-		"openai.server_command": {set: m("openai.server_command", "[sleep, '30']")},
-		"openai.health_url":     {with: m("openai.server_command", "[sleep, '30']"), set: m("openai.health_url", "'"+base+"/health'")},
-		"model":                 {set: m("model", "another-model")},
-		"precision":             {set: m("precision", "q8_0")},
-	} {
-		pr := probes[field]
-		if pr.on == nil {
-			pr.on = map[config.Backend]probe{}
-		}
-		pr.on[config.BackendOpenAI] = p
-		probes[field] = pr
-	}
-	return m("model", "stories15M", "backend", "openai", "openai.base_url", "'"+base+"/v1'")
+	return base
 }

@@ -563,6 +563,10 @@ func (h *run) assemble(det *energy.Detected, rec *energy.Recorder, base energy.B
 	em.FallbackReasons = h.res.Energy.FallbackReasons
 	em.PeakPowerW = m.peakW
 	em.Source, em.Estimated = bestSource(em.Domains)
+	// A serving load's steady state, beside the whole window (ML.ENERGY).
+	if h.cfg.Backend == config.BackendOpenAI {
+		em.SteadyState = steadyState(m.windows)
+	}
 	h.res.Energy = em
 	h.res.Throughput = tp
 	h.res.Latency = lat
