@@ -222,7 +222,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD}, true
+		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQK: gemvQKSIMD}, true
 	}
 	return kernels{}, false
 }
@@ -291,4 +291,42 @@ func gemvQ8Q8CachedSIMD(w, qs []byte, ds, y []float32, rows, cols int) {
 	if r := 4 * g; r < rows {
 		gemvQ8Q8SIMD(w[r*rb:], qs, ds, y[r:], rows-r, cols)
 	}
+}
+
+// gemvQ4KQ8KAVX2 and gemvQ6KQ8KAVX2 (q8kdot_amd64.s) multiply rows Q4_K or
+// Q6_K weight rows of nblocks super-blocks with Q8_K activations xq
+// (int8), xd (super-block scales) and xb (16-value sums) in integer
+// instructions, in the float order of dotQ4KQ8K and dotQ6KQ8K.
+//
+//go:noescape
+func gemvQ4KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+//go:noescape
+func gemvQ6KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+// gemvQKSIMD is gemvQKPortable in AVX2.
+func gemvQKSIMD(t GGMLType, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
+	kern := gemvQ4KQ8KAVX2
+	switch t {
+	case TypeQ4_K:
+	case TypeQ6_K:
+		kern = gemvQ6KQ8KAVX2
+	default:
+		return false
+	}
+	if cols%qkK != 0 {
+		return false
+	}
+	nb := cols / qkK
+	if rows == 0 || nb == 0 {
+		return true
+	}
+	rb := t.rowBytes(cols)
+	_ = w[rows*rb-1]
+	_ = qs[nb*qkK-1]
+	_ = ds[nb-1]
+	_ = bs[nb*16-1]
+	_ = y[rows-1]
+	kern(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(bs), unsafe.SliceData(y), rows, nb)
+	return true
 }
