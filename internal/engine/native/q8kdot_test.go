@@ -14,7 +14,7 @@ import (
 func TestQuantizeQ8KActs(t *testing.T) {
 	x := make([]float32, 3*qkK)
 	copy(x, []float32{63.5, -0.5, 1.5, -127, 127}) // max -127: iscale 1
-	x[qkK], x[qkK+1], x[qkK+2] = 127, 0.5, -25.4    // max 127: iscale -1
+	x[qkK], x[qkK+1], x[qkK+2] = 127, 0.5, -25.4   // max 127: iscale -1
 	qs, ds, bs := make([]byte, len(x)), make([]float32, 3), make([]int16, 48)
 	quantizeQ8KActs(x, qs, ds, bs)
 	if ds[0] != 1 || ds[1] != -1 || ds[2] != 0 {
