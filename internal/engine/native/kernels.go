@@ -43,9 +43,10 @@ type kernels struct {
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQK, when set, multiplies Q4_K and Q6_K weight rows (intK types)
 	// with activations quantised to Q8_K (quantizeQ8KActs: values qs,
-	// scales ds, 16-value sums bs) in integer arithmetic; it reports false
-	// for other types or ragged rows.
-	gemvQK func(t GGMLType, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool
+	// scales ds, 16-value sums bs) in integer arithmetic, Q4_K in float
+	// order order (qkOrderLanes…); it reports false for other types or
+	// ragged rows.
+	gemvQK func(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool
 }
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,

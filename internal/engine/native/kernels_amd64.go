@@ -304,17 +304,15 @@ func gemvQ4KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nbloc
 //go:noescape
 func gemvQ6KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
 
+// gemvQ4KQ8KRAVX2 is gemvQ4KQ8KAVX2 in the float order of
+// dotQ4KQ8KRepack (perSub 0 or 1).
+//
+//go:noescape
+func gemvQ4KQ8KRAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks, perSub int)
+
 // gemvQKSIMD is gemvQKPortable in AVX2.
-func gemvQKSIMD(t GGMLType, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
-	kern := gemvQ4KQ8KAVX2
-	switch t {
-	case TypeQ4_K:
-	case TypeQ6_K:
-		kern = gemvQ6KQ8KAVX2
-	default:
-		return false
-	}
-	if cols%qkK != 0 {
+func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
+	if (t != TypeQ4_K && t != TypeQ6_K) || cols%qkK != 0 {
 		return false
 	}
 	nb := cols / qkK
@@ -327,6 +325,16 @@ func gemvQKSIMD(t GGMLType, w, qs []byte, ds []float32, bs []int16, y []float32,
 	_ = ds[nb-1]
 	_ = bs[nb*16-1]
 	_ = y[rows-1]
-	kern(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(bs), unsafe.SliceData(y), rows, nb)
+	pw, pq, pd, pb, py := unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(bs), unsafe.SliceData(y)
+	switch {
+	case t == TypeQ6_K:
+		gemvQ6KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case order == qkOrderLanes:
+		gemvQ4KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case order == qkOrderSub:
+		gemvQ4KQ8KRAVX2(pw, pq, pd, pb, py, rows, nb, 1)
+	default:
+		gemvQ4KQ8KRAVX2(pw, pq, pd, pb, py, rows, nb, 0)
+	}
 	return true
 }

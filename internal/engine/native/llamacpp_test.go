@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -99,10 +98,11 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llama-quantize into each file type researchers download, runs it in
 // llem, and checks the greedy token ids against llama-server running
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
-// weights llama.cpp would also quantise the activations, which llem does
-// not, so its ids would drift for reasons that are not errors). Q8_0 is the
-// exception: llem's integer Q8_0 kernel quantises activations exactly as
-// llama.cpp does, so it must match llama.cpp running the Q8_0 file itself
+// weights llama.cpp would also quantise the activations, which llem's float
+// path does not, so its ids would drift for reasons that are not errors).
+// Files of Q8_0, Q4_K and Q6_K matrices only (Q8_0, Q6_K, Q4_K_M) are the
+// exception: llem's integer kernels quantise activations exactly as
+// llama.cpp does, so they must match llama.cpp running the file itself
 // (and the float path, simd-float, the F32 decoding).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
@@ -165,13 +165,36 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, f32, model, ftype)
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
-			// Q8_0: llem's integer kernel quantises the activations as
-			// llama.cpp does on Q8_0 weights, so it is checked against
-			// llama.cpp running the Q8_0 file itself; the float path
-			// (simd-float) against the F32 decoding.
-			if strings.EqualFold(ftype, "Q8_0") {
-				if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil {
+			// Files whose matrices are all of the types llem multiplies
+			// in integers (Q8_0, Q4_K, Q6_K: Q8_0, Q6_K, Q4_K_M) quantise
+			// the activations as llama.cpp does, so they are checked
+			// against llama.cpp running the file itself, and the float
+			// path (simd-float) against the F32 decoding. Files mixing in
+			// other types (whose activations llem keeps in float) are
+			// checked on the float path only.
+			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQK != nil {
+				m, err := LoadGGUF(model)
+				if err != nil {
+					t.Fatal(err)
+				}
+				types := m.TensorTypes()
+				m.Close()
+				integer, other := false, false
+				for name := range types {
+					switch name {
+					case "Q8_0", "Q4_K", "Q6_K":
+						integer = true
+					case "F32":
+					default:
+						other = true
+					}
+				}
+				switch {
+				case integer && !other:
 					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n)
+					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n)
+					return
+				case integer:
 					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n)
 					return
 				}

@@ -115,6 +115,60 @@ func dotQ4KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
 	return hsum8(&acc) + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
 }
 
+// Float orders of the integer Q4_K kernel. llama.cpp on AVX2 repacks the
+// Q4_K matrices whose row count is a multiple of 8 (q4_K_8x8, repack.cpp)
+// and runs them with kernels that scale integer sums in another order than
+// ggml_vec_dot_q4_K_q8_K's: per super-block for an activation row outside
+// a full group of four (gemv), per 64-value step for rows in one (gemm).
+// The order matters beyond the last bit: the next product's Q8_K rounding
+// turns a last-bit difference into a different int8 now and then.
+const (
+	qkOrderLanes = iota // ggml_vec_dot_q4_K_q8_K: eight int32 lanes
+	qkOrderBlock        // repacked gemv: one sum per super-block
+	qkOrderSub          // repacked gemm: one sum per 64 values
+)
+
+// dotQ4KQ8KRepack is dotQ4KQ8K in the float order of ggml's repacked Q4_K
+// kernels: the integer sum (and the minimums' sum) of each super-block
+// (perSub false) or of each 64-value step (perSub true) scaled by d·dx
+// (dmin·dx) and accumulated, the minimums' total subtracted at the end.
+func dotQ4KQ8KRepack(w, qs []byte, ds []float32, bs []int16, nb int, perSub bool) float32 {
+	var acc, accm float32
+	for b := range nb {
+		blk := w[b*144 : (b+1)*144]
+		q8 := qs[b*qkK : (b+1)*qkK]
+		bsum := bs[b*16 : (b+1)*16]
+		d := half(blk) * ds[b]
+		dmin := half(blk[2:]) * ds[b]
+		var isum, imin int32
+		for j := range 4 {
+			sc0, m0 := scaleMinK4Int(2*j, blk[4:16])
+			sc1, m1 := scaleMinK4Int(2*j+1, blk[4:16])
+			q4 := blk[16+32*j : 16+32*j+32]
+			xl, xh := q8[64*j:64*j+32], q8[64*j+32:64*j+64]
+			var sl, sh int32
+			for e := range 32 {
+				sl += int32(q4[e]&15) * int32(int8(xl[e]))
+				sh += int32(q4[e]>>4) * int32(int8(xh[e]))
+			}
+			s := sc0*sl + sc1*sh
+			m := m0*(int32(bsum[4*j])+int32(bsum[4*j+1])) + m1*(int32(bsum[4*j+2])+int32(bsum[4*j+3]))
+			if perSub {
+				acc = fma32(float32(s), d, acc)
+				accm = fma32(float32(m), dmin, accm)
+			} else {
+				isum += s
+				imin += m
+			}
+		}
+		if !perSub {
+			acc = fma32(float32(isum), d, acc)
+			accm = fma32(float32(imin), dmin, accm)
+		}
+	}
+	return acc - accm
+}
+
 // dotQ6KQ8K is the dot product of nb Q6_K super-blocks (210 bytes: ql[128],
 // qh[64], int8 scales[16], d f16) with Q8_K activations: the unsigned
 // 6-bit values times qx, scaled per 16 values, less 32·Σ sc·bsums for the
@@ -153,12 +207,19 @@ func dotQ6KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
 }
 
 // gemvQKPortable sets y[r] to the dot product of Q4_K or Q6_K weight row r
-// with Q8_K activations, for r < rows; it reports false for other types.
-func gemvQKPortable(t GGMLType, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
-	dot := dotQ4KQ8K
-	switch t {
-	case TypeQ4_K:
-	case TypeQ6_K:
+// with Q8_K activations, for r < rows, Q4_K in the given float order (Q6_K
+// has one); it reports false for other types.
+func gemvQKPortable(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
+	var dot func(w, qs []byte, ds []float32, bs []int16, nb int) float32
+	switch {
+	case t == TypeQ4_K && order == qkOrderLanes:
+		dot = dotQ4KQ8K
+	case t == TypeQ4_K:
+		perSub := order == qkOrderSub
+		dot = func(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
+			return dotQ4KQ8KRepack(w, qs, ds, bs, nb, perSub)
+		}
+	case t == TypeQ6_K:
 		dot = dotQ6KQ8K
 	default:
 		return false

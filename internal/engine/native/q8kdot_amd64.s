@@ -309,3 +309,154 @@ k6red:
 k6done:
 	VZEROUPPER
 	RET
+
+// K4SUM puts in OUT the int32 lanes of one 64-value step of a Q4_K
+// super-block (K4PAIR's products, not accumulated).
+#define K4SUM(QO, XL, XH, SL, SH, OUT) \
+	VMOVDQU QO(R8), Y5 \
+	VPAND Y15, Y5, Y6 \
+	VPSRLW $4, Y5, Y5 \
+	VPAND Y15, Y5, Y5 \
+	VPMADDUBSW XL(SI), Y6, Y6 \
+	VPMADDUBSW XH(SI), Y5, Y5 \
+	VPSHUFB k4shuf<>+SL(SB), Y3, Y7 \
+	VPMADDWD Y7, Y6, Y6 \
+	VPSHUFB k4shuf<>+SH(SB), Y3, Y7 \
+	VPMADDWD Y7, Y5, Y5 \
+	VPADDD Y6, Y5, OUT
+
+// func gemvQ4KQ8KRAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks, perSub int)
+// gemvQ4KQ8KAVX2 in the float order of ggml's repacked Q4_K kernels
+// (dotQ4KQ8KRepack): the integer sums of each 64-value step (and their
+// minimums' terms) reduced to four int32, then scaled and accumulated in
+// scalars, per step (perSub ≠ 0) or summed per super-block first.
+TEXT ·gemvQ4KQ8KRAVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), R12
+	KBCASTD($0x0f0f0f0f, X15, Y15)
+
+k4rrow:
+	TESTQ R12, R12
+	JE    k4rdone
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  xb+24(FP), R9
+	MOVQ  nblocks+48(FP), CX
+	VXORPS X8, X8, X8
+	VXORPS X9, X9, X9
+
+k4rblk:
+	TESTQ CX, CX
+	JE    k4rred
+
+	// d·dx in X1, dmin·dx in X2.
+	VMOVSS    (DX), X0
+	MOVWLZX   (R8), AX
+	VMOVQ     AX, X1
+	VCVTPH2PS X1, X1
+	VMULSS    X0, X1, X1
+	MOVWLZX   2(R8), AX
+	VMOVQ     AX, X2
+	VCVTPH2PS X2, X2
+	VMULSS    X0, X2, X2
+
+	// Scales and minimums, unpacked as in gemvQ4KQ8KAVX2.
+	MOVL 4(R8), AX
+	MOVL 8(R8), BX
+	MOVL 12(R8), R10
+	MOVL R10, R11
+	SHRL $4, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL BX, R13
+	SHRL $6, R13
+	ANDL $0x03030303, R13
+	SHLL $4, R13
+	ORL  R13, R11
+	ANDL $0x0f0f0f0f, R10
+	MOVL AX, R13
+	SHRL $6, R13
+	ANDL $0x03030303, R13
+	SHLL $4, R13
+	ORL  R13, R10
+	ANDL $0x3f3f3f3f, BX
+	ANDL $0x3f3f3f3f, AX
+	SHLQ $32, R10
+	ORQ  R10, AX
+	SHLQ $32, R11
+	ORQ  R11, BX
+	VMOVQ     AX, X3
+	VPINSRQ   $1, BX, X3, X3
+	VPMOVZXBW X3, Y3
+
+	// X14 = the minimums' term of each step: m_2j·s_2j + m_2j+1·s_2j+1.
+	VMOVDQU      (R9), Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPHADDW      X5, X4, X4
+	VEXTRACTI128 $1, Y3, X5
+	VPMADDWD     X4, X5, X14
+
+	// X10 = the four steps' integer sums.
+	VPERMQ $0x44, Y3, Y3
+	K4SUM(16, 0, 32, 0, 32, Y10)
+	K4SUM(48, 64, 96, 64, 96, Y11)
+	K4SUM(80, 128, 160, 128, 160, Y12)
+	K4SUM(112, 192, 224, 192, 224, Y13)
+	VPHADDD      Y11, Y10, Y10
+	VPHADDD      Y13, Y12, Y12
+	VPHADDD      Y12, Y10, Y10
+	VEXTRACTI128 $1, Y10, X11
+	VPADDD       X11, X10, X10
+
+	CMPQ perSub+56(FP), $0
+	JNE  k4rsub
+	VPSHUFD     $0x4e, X10, X11
+	VPADDD      X11, X10, X10
+	VPSHUFD     $0xb1, X10, X11
+	VPADDD      X11, X10, X10
+	VPSHUFD     $0x4e, X14, X11
+	VPADDD      X11, X14, X14
+	VPSHUFD     $0xb1, X14, X11
+	VPADDD      X11, X14, X14
+	VCVTDQ2PS   X10, X10
+	VCVTDQ2PS   X14, X14
+	VFMADD231SS X1, X10, X8
+	VFMADD231SS X2, X14, X9
+	JMP         k4rnext
+
+k4rsub:
+	VCVTDQ2PS   X10, X10
+	VCVTDQ2PS   X14, X14
+	VFMADD231SS X1, X10, X8
+	VFMADD231SS X2, X14, X9
+	VMOVSHDUP   X10, X11
+	VMOVSHDUP   X14, X12
+	VFMADD231SS X1, X11, X8
+	VFMADD231SS X2, X12, X9
+	VMOVHLPS    X10, X10, X11
+	VMOVHLPS    X14, X14, X12
+	VFMADD231SS X1, X11, X8
+	VFMADD231SS X2, X12, X9
+	VPERMILPS   $0xff, X10, X11
+	VPERMILPS   $0xff, X14, X12
+	VFMADD231SS X1, X11, X8
+	VFMADD231SS X2, X12, X9
+
+k4rnext:
+	ADDQ $144, R8
+	ADDQ $256, SI
+	ADDQ $4, DX
+	ADDQ $32, R9
+	DECQ CX
+	JMP  k4rblk
+
+k4rred:
+	VSUBSS X9, X8, X8
+	VMOVSS X8, (DI)
+	ADDQ   $4, DI
+	DECQ   R12
+	JMP    k4rrow
+
+k4rdone:
+	VZEROUPPER
+	RET

@@ -87,38 +87,44 @@ func TestQKDotsAgree(t *testing.T) {
 				for i := range xd {
 					xd[i] = ds[i/qkK] * float32(int8(qs[i]))
 				}
-				want := make([]float32, rows)
-				if !gemvQKPortable(typ, raw, qs, ds, bs, want, rows, cols) {
-					t.Fatalf("%v: portable kernel refused", typ)
+				orders := []int{qkOrderLanes}
+				if typ == TypeQ4_K {
+					orders = append(orders, qkOrderBlock, qkOrderSub)
 				}
-				rb := typ.rowBytes(cols)
-				deq := make([]float32, cols)
-				for r := range rows {
-					dequantRow(typ, raw[r*rb:(r+1)*rb], deq)
-					var exact, mag, flt float64
-					for i := range deq {
-						exact += float64(deq[i]) * float64(xd[i])
-						mag += math.Abs(float64(deq[i]) * float64(x[i]))
-						flt += float64(deq[i]) * float64(x[i])
+				for _, order := range orders {
+					want := make([]float32, rows)
+					if !gemvQKPortable(typ, order, raw, qs, ds, bs, want, rows, cols) {
+						t.Fatalf("%v: portable kernel refused", typ)
 					}
-					if d := math.Abs(float64(want[r]) - exact); d > 1e-5*mag+1e-6 {
-						t.Errorf("%v nb %d row %d: integer %g, dequantised product %g", typ, nb, r, want[r], exact)
+					rb := typ.rowBytes(cols)
+					deq := make([]float32, cols)
+					for r := range rows {
+						dequantRow(typ, raw[r*rb:(r+1)*rb], deq)
+						var exact, mag, flt float64
+						for i := range deq {
+							exact += float64(deq[i]) * float64(xd[i])
+							mag += math.Abs(float64(deq[i]) * float64(x[i]))
+							flt += float64(deq[i]) * float64(x[i])
+						}
+						if d := math.Abs(float64(want[r]) - exact); d > 1e-5*mag+1e-6 {
+							t.Errorf("%v nb %d row %d: integer %g, dequantised product %g", typ, nb, r, want[r], exact)
+						}
+						// Activation rounding: at most half a step of max|x|/127 per element.
+						if d := math.Abs(float64(want[r]) - flt); d > 0.02*mag {
+							t.Errorf("%v nb %d row %d: integer %g, float %g", typ, nb, r, want[r], flt)
+						}
 					}
-					// Activation rounding: at most half a step of max|x|/127 per element.
-					if d := math.Abs(float64(want[r]) - flt); d > 0.02*mag {
-						t.Errorf("%v nb %d row %d: integer %g, float %g", typ, nb, r, want[r], flt)
+					if !ok || simd.gemvQK == nil {
+						continue
 					}
-				}
-				if !ok || simd.gemvQK == nil {
-					continue
-				}
-				got := make([]float32, rows)
-				if !simd.gemvQK(typ, raw, qs, ds, bs, got, rows, cols) {
-					t.Fatalf("%v: simd kernel refused", typ)
-				}
-				for r := range rows {
-					if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
-						t.Errorf("%v nb %d rows %d row %d: simd %g, portable %g", typ, nb, rows, r, got[r], want[r])
+					got := make([]float32, rows)
+					if !simd.gemvQK(typ, order, raw, qs, ds, bs, got, rows, cols) {
+						t.Fatalf("%v: simd kernel refused", typ)
+					}
+					for r := range rows {
+						if math.Float32bits(got[r]) != math.Float32bits(want[r]) {
+							t.Errorf("%v order %d nb %d rows %d row %d: simd %g, portable %g", typ, order, nb, rows, r, got[r], want[r])
+						}
 					}
 				}
 			}
