@@ -310,9 +310,15 @@ func gemvQ6KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nbloc
 //go:noescape
 func gemvQ4KQ8KRAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks, perSub int)
 
+// gemvQ5KQ8KAVX2 is gemvQ4KQ8KAVX2 for Q5_K rows, in the order of
+// dotQ5KQ8K.
+//
+//go:noescape
+func gemvQ5KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
 // gemvQKSIMD is gemvQKPortable in AVX2.
 func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
-	if (t != TypeQ4_K && t != TypeQ6_K) || cols%qkK != 0 {
+	if !intK(t) || cols%qkK != 0 {
 		return false
 	}
 	nb := cols / qkK
@@ -329,6 +335,8 @@ func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y
 	switch {
 	case t == TypeQ6_K:
 		gemvQ6KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case t == TypeQ5_K:
+		gemvQ5KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
 	case order == qkOrderLanes:
 		gemvQ4KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
 	case order == qkOrderSub:

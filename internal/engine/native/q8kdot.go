@@ -4,7 +4,7 @@ import (
 	"math"
 )
 
-// Integer k-quant path: as llama.cpp does for Q4_K and Q6_K weights, the
+// Integer k-quant path: as llama.cpp does for Q4_K, Q5_K and Q6_K weights, the
 // activation row is quantised once per matrix product into Q8_K blocks
 // (256 int8 values, a float32 scale and the sums of each 16 values), and
 // each weight super-block's dot product with it is computed in integers and
@@ -115,6 +115,52 @@ func dotQ4KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
 	return hsum8(&acc) + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
 }
 
+// dotQ5KQ8K is the dot product of nb Q5_K super-blocks (176 bytes: d,
+// dmin f16; 12 bytes of 6-bit scales and minimums; qh[32], the fifth bits;
+// 128 bytes of nibbles) with Q8_K activations, in the lanes of
+// ggml_vec_dot_q5_K_q8_K (AVX2): Q4_K's, with the minimums' term summed in
+// integers per super-block and accumulated in one float.
+func dotQ5KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
+	var acc [8]float32
+	var summs float32
+	for b := range nb {
+		blk := w[b*176 : (b+1)*176]
+		q8 := qs[b*qkK : (b+1)*qkK]
+		bsum := bs[b*16 : (b+1)*16]
+		d := ds[b] * half(blk)
+		dmin := -ds[b] * half(blk[2:])
+		var sc, mn [8]int32
+		for j := range 8 {
+			sc[j], mn[j] = scaleMinK4Int(j, blk[4:16])
+		}
+		var imin int32
+		for g := range 8 {
+			imin += mn[g] * (int32(bsum[2*g]) + int32(bsum[2*g+1]))
+		}
+		summs = fma32(dmin, float32(imin), summs)
+		qh := blk[16:48]
+		var sumi [8]int32
+		for j := range 4 {
+			q5 := blk[48+32*j : 48+32*j+32]
+			xl, xh := q8[64*j:64*j+32], q8[64*j+32:64*j+64]
+			for u := range 8 {
+				var sl, sh int32
+				for e := 4 * u; e < 4*u+4; e++ {
+					lo := int32(q5[e]&15) | int32(qh[e]>>(2*j)&1)<<4
+					hi := int32(q5[e]>>4) | int32(qh[e]>>(2*j+1)&1)<<4
+					sl += lo * int32(int8(xl[e]))
+					sh += hi * int32(int8(xh[e]))
+				}
+				sumi[u] += sc[2*j]*sl + sc[2*j+1]*sh
+			}
+		}
+		for u := range 8 {
+			acc[u] = fma32(d, float32(sumi[u]), acc[u])
+		}
+	}
+	return hsum8(&acc) + summs
+}
+
 // Float orders of the integer Q4_K kernel. llama.cpp on AVX2 repacks the
 // Q4_K matrices whose row count is a multiple of 8 (q4_K_8x8, repack.cpp)
 // and runs them with kernels that scale integer sums in another order than
@@ -206,9 +252,9 @@ func dotQ6KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
 	return hsum8(&acc)
 }
 
-// gemvQKPortable sets y[r] to the dot product of Q4_K or Q6_K weight row r
-// with Q8_K activations, for r < rows, Q4_K in the given float order (Q6_K
-// has one); it reports false for other types.
+// gemvQKPortable sets y[r] to the dot product of Q4_K, Q5_K or Q6_K weight row r
+// with Q8_K activations, for r < rows, Q4_K in the given float order (the
+// others have one); it reports false for other types.
 func gemvQKPortable(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
 	var dot func(w, qs []byte, ds []float32, bs []int16, nb int) float32
 	switch {
@@ -219,6 +265,8 @@ func gemvQKPortable(t GGMLType, order int, w, qs []byte, ds []float32, bs []int1
 		dot = func(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
 			return dotQ4KQ8KRepack(w, qs, ds, bs, nb, perSub)
 		}
+	case t == TypeQ5_K:
+		dot = dotQ5KQ8K
 	case t == TypeQ6_K:
 		dot = dotQ6KQ8K
 	default:

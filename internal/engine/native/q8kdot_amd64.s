@@ -460,3 +460,138 @@ k4rred:
 k4rdone:
 	VZEROUPPER
 	RET
+
+// K5PAIR is K4PAIR for Q5_K: nibbles at QO(R8), their fifth bits from qh
+// (Y14) bits BL (low nibbles) and BH (high), moved to bit 4 and masked by
+// Y13 (0x10 bytes).
+#define K5PAIR(QO, BL, BH, XL, XH, SL, SH) \
+	VMOVDQU QO(R8), Y5 \
+	VPAND Y15, Y5, Y6 \
+	VPSRLW $4, Y5, Y5 \
+	VPAND Y15, Y5, Y5 \
+	VPSRLW $BL, Y14, Y7 \
+	VPSLLW $4, Y7, Y7 \
+	VPAND Y13, Y7, Y7 \
+	VPOR Y7, Y6, Y6 \
+	VPSRLW $BH, Y14, Y7 \
+	VPSLLW $4, Y7, Y7 \
+	VPAND Y13, Y7, Y7 \
+	VPOR Y7, Y5, Y5 \
+	VPMADDUBSW XL(SI), Y6, Y6 \
+	VPMADDUBSW XH(SI), Y5, Y5 \
+	VPSHUFB k4shuf<>+SL(SB), Y3, Y7 \
+	VPMADDWD Y7, Y6, Y6 \
+	VPSHUFB k4shuf<>+SH(SB), Y3, Y7 \
+	VPMADDWD Y7, Y5, Y5 \
+	VPADDD Y6, Y4, Y4 \
+	VPADDD Y5, Y4, Y4
+
+// func gemvQ5KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+// y[r] = dot(Q5_K row r of nblocks super-blocks, Q8_K activations), in
+// the order of dotQ5KQ8K (ggml_vec_dot_q5_K_q8_K): Q4_K's lanes, the
+// minimums' term summed in integers per super-block and accumulated in one
+// scalar with a fused multiply-add.
+TEXT ·gemvQ5KQ8KAVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), R12
+	KBCASTD($0x0f0f0f0f, X15, Y15)
+	KBCASTD($0x10101010, X13, Y13)
+	KBCASTD($0x80000000, X12, Y12)
+
+k5row:
+	TESTQ R12, R12
+	JE    k5done
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  xb+24(FP), R9
+	MOVQ  nblocks+48(FP), CX
+	VXORPS Y8, Y8, Y8
+	VXORPS X9, X9, X9
+
+k5blk:
+	TESTQ CX, CX
+	JE    k5red
+
+	// d = dx·d_w in Y1, dmin = -(dx·dmin_w) in X2.
+	VMOVSS       (DX), X0
+	MOVWLZX      (R8), AX
+	VMOVQ        AX, X1
+	VCVTPH2PS    X1, X1
+	VMULSS       X1, X0, X1
+	VBROADCASTSS X1, Y1
+	MOVWLZX      2(R8), AX
+	VMOVQ        AX, X2
+	VCVTPH2PS    X2, X2
+	VMULSS       X2, X0, X2
+	VXORPS       X12, X2, X2
+
+	// Scales and minimums, unpacked as in gemvQ4KQ8KAVX2.
+	MOVL 4(R8), AX
+	MOVL 8(R8), BX
+	MOVL 12(R8), R10
+	MOVL R10, R11
+	SHRL $4, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL BX, R13
+	SHRL $6, R13
+	ANDL $0x03030303, R13
+	SHLL $4, R13
+	ORL  R13, R11
+	ANDL $0x0f0f0f0f, R10
+	MOVL AX, R13
+	SHRL $6, R13
+	ANDL $0x03030303, R13
+	SHLL $4, R13
+	ORL  R13, R10
+	ANDL $0x3f3f3f3f, BX
+	ANDL $0x3f3f3f3f, AX
+	SHLQ $32, R10
+	ORQ  R10, AX
+	SHLQ $32, R11
+	ORQ  R11, BX
+	VMOVQ     AX, X3
+	VPINSRQ   $1, BX, X3, X3
+	VPMOVZXBW X3, Y3
+
+	// summs += dmin·Σ_g m_g·s_g (the integer sum first).
+	VMOVDQU      (R9), Y4
+	VEXTRACTI128 $1, Y4, X5
+	VPHADDW      X5, X4, X4
+	VEXTRACTI128 $1, Y3, X5
+	VPMADDWD     X4, X5, X5
+	VPSHUFD      $0x4e, X5, X6
+	VPADDD       X6, X5, X5
+	VPSHUFD      $0xb1, X5, X6
+	VPADDD       X6, X5, X5
+	VCVTDQ2PS    X5, X5
+	VFMADD231SS  X5, X2, X9
+
+	VMOVDQU 16(R8), Y14
+	VPERMQ  $0x44, Y3, Y3
+	VPXOR   Y4, Y4, Y4
+	K5PAIR(48, 0, 1, 0, 32, 0, 32)
+	K5PAIR(80, 2, 3, 64, 96, 64, 96)
+	K5PAIR(112, 4, 5, 128, 160, 128, 160)
+	K5PAIR(144, 6, 7, 192, 224, 192, 224)
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS Y4, Y1, Y8
+
+	ADDQ $176, R8
+	ADDQ $256, SI
+	ADDQ $4, DX
+	ADDQ $32, R9
+	DECQ CX
+	JMP  k5blk
+
+k5red:
+	KHSUM8(Y8, X8, X10, X11)
+	VADDSS X9, X10, X10
+	VMOVSS X10, (DI)
+	ADDQ   $4, DI
+	DECQ   R12
+	JMP    k5row
+
+k5done:
+	VZEROUPPER
+	RET

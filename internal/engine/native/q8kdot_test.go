@@ -40,7 +40,7 @@ func TestQuantizeQ8KActs(t *testing.T) {
 	}
 }
 
-// randomKBlocks returns rows×nb random super-blocks of t (Q4_K or Q6_K)
+// randomKBlocks returns rows×nb random super-blocks of t (Q4_K…Q6_K)
 // with finite f16 scales of about the size llama-quantize writes.
 func randomKBlocks(rng *rand.Rand, t GGMLType, rows, nb int) []byte {
 	size := t.rowBytes(qkK)
@@ -51,7 +51,7 @@ func randomKBlocks(rng *rand.Rand, t GGMLType, rows, nb int) []byte {
 	scale := func() uint16 { return f32ToF16(float32(rng.Float64()*0.02 + 1e-4)) }
 	for b := 0; b < rows*nb; b++ {
 		blk := raw[b*size : (b+1)*size]
-		if t == TypeQ4_K {
+		if t == TypeQ4_K || t == TypeQ5_K {
 			binary.LittleEndian.PutUint16(blk, scale())
 			binary.LittleEndian.PutUint16(blk[2:], scale())
 		} else {
@@ -61,7 +61,7 @@ func randomKBlocks(rng *rand.Rand, t GGMLType, rows, nb int) []byte {
 	return raw
 }
 
-// TestQKDotsAgree checks the integer Q4_K and Q6_K kernels: the assembly
+// TestQKDotsAgree checks the integer Q4_K, Q5_K and Q6_K kernels: the assembly
 // bit for bit against the portable Go (same lanes, same float order), the
 // portable Go against the float64 product of the dequantised weights and
 // dequantised Q8_K activations, and against the float path on the
@@ -69,7 +69,7 @@ func randomKBlocks(rng *rand.Rand, t GGMLType, rows, nb int) []byte {
 func TestQKDotsAgree(t *testing.T) {
 	simd, ok := simdKernels()
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, typ := range []GGMLType{TypeQ4_K, TypeQ6_K} {
+	for _, typ := range []GGMLType{TypeQ4_K, TypeQ5_K, TypeQ6_K} {
 		for _, nb := range []int{1, 2, 3, 11} {
 			cols := nb * qkK
 			for _, rows := range []int{1, 3, 4} {
