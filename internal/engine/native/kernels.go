@@ -9,7 +9,7 @@ const (
 	KernelsAuto     = "auto"
 	KernelsSIMD     = "simd"
 	KernelsPortable = "portable"
-	// KernelsSIMDFloat is simd with Q8_0 and Q4_K…Q6_K weights multiplied
+	// KernelsSIMDFloat is simd with Q8_0 and Q2_K…Q6_K weights multiplied
 	// against float32 activations (the path before the integer kernels).
 	KernelsSIMDFloat = "simd-float"
 )
@@ -41,7 +41,7 @@ type kernels struct {
 	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
-	// gemvQK, when set, multiplies Q4_K, Q5_K and Q6_K weight rows (intK types)
+	// gemvQK, when set, multiplies Q2_K…Q6_K weight rows (intK types)
 	// with activations quantised to Q8_K (quantizeQ8KActs: values qs,
 	// scales ds, 16-value sums bs) in integer arithmetic, Q4_K in float
 	// order order (qkOrderLanes…); it reports false for other types or
@@ -51,8 +51,8 @@ type kernels struct {
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,
 // portable) to an implementation, erroring when simd is asked for and this
-// CPU lacks it. auto and simd include the integer Q8_0, Q4_K, Q5_K and
-// Q6_K kernels; simd-float leaves them out.
+// CPU lacks it. auto and simd include the integer Q8_0 and Q2_K…Q6_K
+// kernels; simd-float leaves them out.
 func selectKernels(want string) (kernels, error) {
 	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
@@ -78,7 +78,9 @@ func selectKernels(want string) (kernels, error) {
 
 // intK reports whether the integer k-quant kernel (gemvQK) serves weights
 // of type t.
-func intK(t GGMLType) bool { return t == TypeQ4_K || t == TypeQ5_K || t == TypeQ6_K }
+func intK(t GGMLType) bool {
+	return t == TypeQ2_K || t == TypeQ3_K || t == TypeQ4_K || t == TypeQ5_K || t == TypeQ6_K
+}
 
 // dotPortable is the pure-Go dot product, unrolled by four with independent
 // accumulators.

@@ -316,6 +316,15 @@ func gemvQ4KQ8KRAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblo
 //go:noescape
 func gemvQ5KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
 
+// gemvQ2KQ8KAVX2 and gemvQ3KQ8KAVX2 are gemvQ4KQ8KAVX2 for Q2_K and Q3_K
+// rows, in the order of dotQ2KQ8K and dotQ3KQ8K.
+//
+//go:noescape
+func gemvQ2KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+//go:noescape
+func gemvQ3KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
 // gemvQKSIMD is gemvQKPortable in AVX2.
 func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
 	if !intK(t) || cols%qkK != 0 {
@@ -337,6 +346,10 @@ func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y
 		gemvQ6KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
 	case t == TypeQ5_K:
 		gemvQ5KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case t == TypeQ3_K:
+		gemvQ3KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case t == TypeQ2_K:
+		gemvQ2KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
 	case order == qkOrderLanes:
 		gemvQ4KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
 	case order == qkOrderSub:

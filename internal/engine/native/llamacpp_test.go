@@ -182,7 +182,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				integer, other := false, false
 				for name := range types {
 					switch name {
-					case "Q8_0", "Q4_K", "Q5_K", "Q6_K":
+					case "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
 						integer = true
 					case "F32":
 					default:

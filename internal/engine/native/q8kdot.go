@@ -1,6 +1,7 @@
 package native
 
 import (
+	"encoding/binary"
 	"math"
 )
 
@@ -161,6 +162,98 @@ func dotQ5KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
 	return hsum8(&acc) + summs
 }
 
+// dotQ2KQ8K is the dot product of nb Q2_K super-blocks (84 bytes:
+// scales[16], a 4-bit scale and minimum per 16 values; qs[64], 2-bit
+// values; d, dmin f16) with Q8_K activations, in the lanes of
+// ggml_vec_dot_q2_K_q8_K (AVX2): per super-block the minimums' term
+// dmin·dx·(m_2u·bsum_2u + m_2u+1·bsum_2u+1) first, then d·dx·sumi.
+func dotQ2KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
+	var acc [8]float32
+	for b := range nb {
+		blk := w[b*84 : (b+1)*84]
+		q8 := qs[b*qkK : (b+1)*qkK]
+		bsum := bs[b*16 : (b+1)*16]
+		sc := blk[:16]
+		d := ds[b] * half(blk[80:])
+		dmin := -ds[b] * half(blk[82:])
+		for u := range 8 {
+			p := int32(sc[2*u]>>4)*int32(bsum[2*u]) + int32(sc[2*u+1]>>4)*int32(bsum[2*u+1])
+			acc[u] = fma32(dmin, float32(p), acc[u])
+		}
+		var sumi [8]int32
+		for j := range 2 {
+			q2, x := blk[16+32*j:16+32*j+32], q8[128*j:128*j+128]
+			for u := range 8 {
+				for c := range 4 {
+					var s int32
+					for e := 4 * u; e < 4*u+4; e++ {
+						s += int32(q2[e]>>(2*c)&3) * int32(int8(x[32*c+e]))
+					}
+					sumi[u] += int32(sc[8*j+2*c+u/4]&15) * s
+				}
+			}
+		}
+		for u := range 8 {
+			acc[u] = fma32(d, float32(sumi[u]), acc[u])
+		}
+	}
+	return hsum8(&acc)
+}
+
+// q3kScales unpacks the sixteen 6-bit scales of a Q3_K block (12 bytes),
+// less their bias of 32.
+func q3kScales(b []byte) [16]int32 {
+	const kmask1, kmask2 = 0x03030303, 0x0f0f0f0f
+	a0, a1, a2 := binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint32(b[4:]), binary.LittleEndian.Uint32(b[8:])
+	aux := [4]uint32{
+		a0&kmask2 | (a2>>0&kmask1)<<4,
+		a1&kmask2 | (a2>>2&kmask1)<<4,
+		a0>>4&kmask2 | (a2>>4&kmask1)<<4,
+		a1>>4&kmask2 | (a2>>6&kmask1)<<4,
+	}
+	var sc [16]int32
+	for i, a := range aux {
+		for k := range 4 {
+			sc[4*i+k] = int32(byte(a>>(8*k))) - 32
+		}
+	}
+	return sc
+}
+
+// dotQ3KQ8K is the dot product of nb Q3_K super-blocks (110 bytes:
+// hmask[32], the high bits (clear: subtract 4); qs[64], the low 2 bits;
+// scales[12], 6-bit scales biased by 32; d f16) with Q8_K activations, in
+// the lanes of ggml_vec_dot_q3_K_q8_K (AVX2).
+func dotQ3KQ8K(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
+	var acc [8]float32
+	for b := range nb {
+		blk := w[b*110 : (b+1)*110]
+		q8 := qs[b*qkK : (b+1)*qkK]
+		hm := blk[:32]
+		sc := q3kScales(blk[96:108])
+		d := ds[b] * half(blk[108:])
+		var sumi [8]int32
+		for j := range 2 {
+			q3, x := blk[32+32*j:32+32*j+32], q8[128*j:128*j+128]
+			for u := range 8 {
+				for c := range 4 {
+					var s int32
+					bit := uint(4*j + c)
+					for e := 4 * u; e < 4*u+4; e++ {
+						q := int32(q3[e]>>(2*c)&3) - 4*(1-int32(hm[e]>>bit&1))
+						s += q * int32(int8(x[32*c+e]))
+					}
+					sumi[u] += sc[8*j+2*c+u/4] * s
+				}
+			}
+		}
+		for u := range 8 {
+			acc[u] = fma32(d, float32(sumi[u]), acc[u])
+		}
+	}
+	return hsum8(&acc)
+}
+
 // Float orders of the integer Q4_K kernel. llama.cpp on AVX2 repacks the
 // Q4_K matrices whose row count is a multiple of 8 (q4_K_8x8, repack.cpp)
 // and runs them with kernels that scale integer sums in another order than
@@ -265,6 +358,10 @@ func gemvQKPortable(t GGMLType, order int, w, qs []byte, ds []float32, bs []int1
 		dot = func(w, qs []byte, ds []float32, bs []int16, nb int) float32 {
 			return dotQ4KQ8KRepack(w, qs, ds, bs, nb, perSub)
 		}
+	case t == TypeQ2_K:
+		dot = dotQ2KQ8K
+	case t == TypeQ3_K:
+		dot = dotQ3KQ8K
 	case t == TypeQ5_K:
 		dot = dotQ5KQ8K
 	case t == TypeQ6_K:

@@ -595,3 +595,242 @@ k5red:
 k5done:
 	VZEROUPPER
 	RET
+
+// q3kshuf holds four VPSHUFB patterns of 32 bytes: pattern c copies int16
+// word 2c of the low 128-bit lane and word 2c+1 of the high one to all of
+// its lane's words (the scales of a 32-value chunk's two 16-value groups
+// for the Q2_K and Q3_K kernels, as ggml's get_scale_shuffle_q3k).
+DATA q3kshuf<>+0(SB)/8, $0x0100010001000100
+DATA q3kshuf<>+8(SB)/8, $0x0100010001000100
+DATA q3kshuf<>+16(SB)/8, $0x0302030203020302
+DATA q3kshuf<>+24(SB)/8, $0x0302030203020302
+DATA q3kshuf<>+32(SB)/8, $0x0504050405040504
+DATA q3kshuf<>+40(SB)/8, $0x0504050405040504
+DATA q3kshuf<>+48(SB)/8, $0x0706070607060706
+DATA q3kshuf<>+56(SB)/8, $0x0706070607060706
+DATA q3kshuf<>+64(SB)/8, $0x0908090809080908
+DATA q3kshuf<>+72(SB)/8, $0x0908090809080908
+DATA q3kshuf<>+80(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q3kshuf<>+88(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q3kshuf<>+96(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q3kshuf<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q3kshuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q3kshuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL q3kshuf<>(SB), RODATA|NOPTR, $128
+
+// K2CHUNK adds to Y4 one 32-value chunk of a Q2_K half: 2-bit values
+// (Y7 >> SHIFT, masked by Y14), activations at XO(SI), widened by the
+// half's scales SC through the q3kshuf pattern at S.
+#define K2CHUNK(SHIFT, XO, S, SC) \
+	VPSRLW     $SHIFT, Y7, Y9 \
+	VPAND      Y14, Y9, Y9 \
+	VPMADDUBSW XO(SI), Y9, Y9 \
+	VPSHUFB    q3kshuf<>+S(SB), SC, Y10 \
+	VPMADDWD   Y10, Y9, Y9 \
+	VPADDD     Y9, Y4, Y4
+
+// func gemvQ2KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+// y[r] = dot(Q2_K row r of nblocks super-blocks, Q8_K activations), in
+// the order of dotQ2KQ8K (ggml_vec_dot_q2_K_q8_K).
+TEXT ·gemvQ2KQ8KAVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), R12
+	KBCASTD($0x0f0f0f0f, X15, Y15)
+	KBCASTD($0x03030303, X14, Y14)
+	KBCASTD($0x80000000, X13, Y13)
+
+k2row:
+	TESTQ R12, R12
+	JE    k2done
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  xb+24(FP), R9
+	MOVQ  nblocks+48(FP), CX
+	VXORPS Y8, Y8, Y8
+
+k2blk:
+	TESTQ CX, CX
+	JE    k2red
+
+	// d = dx·d_w in Y1, dmin = -(dx·dmin_w) in Y2.
+	VMOVSS       (DX), X0
+	MOVWLZX      80(R8), AX
+	VMOVQ        AX, X1
+	VCVTPH2PS    X1, X1
+	VMULSS       X1, X0, X1
+	VBROADCASTSS X1, Y1
+	MOVWLZX      82(R8), AX
+	VMOVQ        AX, X2
+	VCVTPH2PS    X2, X2
+	VMULSS       X2, X0, X2
+	VXORPS       X13, X2, X2
+	VBROADCASTSS X2, Y2
+
+	// Minimums first: acc += dmin·(m_2u·bsum_2u + m_2u+1·bsum_2u+1).
+	VMOVDQU     (R8), X3
+	VPSRLW      $4, X3, X4
+	VPAND       X15, X4, X4
+	VPMOVSXBW   X4, Y4
+	VPMADDWD    (R9), Y4, Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS Y4, Y2, Y8
+
+	// Scales of each half in both lanes: Y5 (groups 0..7), Y6 (8..15).
+	VPAND     X15, X3, X3
+	VPMOVSXBW X3, Y3
+	VPERMQ    $0x44, Y3, Y5
+	VPERMQ    $0xee, Y3, Y6
+
+	VPXOR   Y4, Y4, Y4
+	VMOVDQU 16(R8), Y7
+	K2CHUNK(0, 0, 0, Y5)
+	K2CHUNK(2, 32, 32, Y5)
+	K2CHUNK(4, 64, 64, Y5)
+	K2CHUNK(6, 96, 96, Y5)
+	VMOVDQU 48(R8), Y7
+	K2CHUNK(0, 128, 0, Y6)
+	K2CHUNK(2, 160, 32, Y6)
+	K2CHUNK(4, 192, 64, Y6)
+	K2CHUNK(6, 224, 96, Y6)
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS Y4, Y1, Y8
+
+	ADDQ $84, R8
+	ADDQ $256, SI
+	ADDQ $4, DX
+	ADDQ $32, R9
+	DECQ CX
+	JMP  k2blk
+
+k2red:
+	KHSUM8(Y8, X8, X10, X11)
+	VMOVSS X10, (DI)
+	ADDQ   $4, DI
+	DECQ   R12
+	JMP    k2row
+
+k2done:
+	VZEROUPPER
+	RET
+
+// K3CHUNK adds to Y4 one 32-value chunk of a Q3_K half: low 2 bits
+// (Y7 >> SHIFT, masked by Y15) less 4 where hmask (Y12) bit BIT is clear,
+// as two VPMADDUBSW products subtracted; activations at XO(SI), scales SC
+// through the q3kshuf pattern at S.
+#define K3CHUNK(SHIFT, BIT, XO, S, SC) \
+	VPSRLW     $SHIFT, Y7, Y9 \
+	VPAND      Y15, Y9, Y9 \
+	VPSRLW     $BIT, Y12, Y10 \
+	VPANDN     Y11, Y10, Y10 \
+	VPSLLW     $2, Y10, Y10 \
+	VPMADDUBSW XO(SI), Y9, Y9 \
+	VPMADDUBSW XO(SI), Y10, Y10 \
+	VPSUBW     Y10, Y9, Y9 \
+	VPSHUFB    q3kshuf<>+S(SB), SC, Y10 \
+	VPMADDWD   Y10, Y9, Y9 \
+	VPADDD     Y9, Y4, Y4
+
+// func gemvQ3KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+// y[r] = dot(Q3_K row r of nblocks super-blocks, Q8_K activations), in
+// the order of dotQ3KQ8K (ggml_vec_dot_q3_K_q8_K).
+TEXT ·gemvQ3KQ8KAVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), R12
+	KBCASTD($0x03030303, X15, Y15)
+	KBCASTD($0x01010101, X11, Y11)
+	KBCASTD($0x20202020, X13, Y13)
+
+k3row:
+	TESTQ R12, R12
+	JE    k3done
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  nblocks+48(FP), CX
+	VXORPS Y8, Y8, Y8
+
+k3blk:
+	TESTQ CX, CX
+	JE    k3red
+
+	// d = dx·d_w in Y1.
+	VMOVSS       (DX), X0
+	MOVWLZX      108(R8), AX
+	VMOVQ        AX, X1
+	VCVTPH2PS    X1, X1
+	VMULSS       X1, X0, X1
+	VBROADCASTSS X1, Y1
+
+	// The sixteen 6-bit scales, less 32, per half in both lanes (Y5, Y6).
+	MOVL 96(R8), AX
+	MOVL 100(R8), BX
+	MOVL 104(R8), R10
+	MOVL AX, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL R10, R13
+	ANDL $0x03030303, R13
+	SHLL $4, R13
+	ORL  R13, R11          // s0 = a0&k2 | (a2&k1)<<4
+	MOVL BX, R13
+	ANDL $0x0f0f0f0f, R13
+	MOVL R10, R9
+	SHRL $2, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R13           // s1 = a1&k2 | ((a2>>2)&k1)<<4
+	SHLQ $32, R13
+	ORQ  R13, R11
+	SHRL $4, AX
+	ANDL $0x0f0f0f0f, AX
+	MOVL R10, R13
+	SHRL $4, R13
+	ANDL $0x03030303, R13
+	SHLL $4, R13
+	ORL  R13, AX           // s2 = (a0>>4)&k2 | ((a2>>4)&k1)<<4
+	SHRL $4, BX
+	ANDL $0x0f0f0f0f, BX
+	SHRL $6, R10
+	ANDL $0x03030303, R10
+	SHLL $4, R10
+	ORL  R10, BX           // s3 = (a1>>4)&k2 | ((a2>>6)&k1)<<4
+	SHLQ $32, BX
+	ORQ  BX, AX
+	VMOVQ     R11, X3
+	VPINSRQ   $1, AX, X3, X3
+	VPSUBB    X13, X3, X3
+	VPMOVSXBW X3, Y3
+	VPERMQ    $0x44, Y3, Y5
+	VPERMQ    $0xee, Y3, Y6
+
+	VMOVDQU (R8), Y12
+	VPXOR   Y4, Y4, Y4
+	VMOVDQU 32(R8), Y7
+	K3CHUNK(0, 0, 0, 0, Y5)
+	K3CHUNK(2, 1, 32, 32, Y5)
+	K3CHUNK(4, 2, 64, 64, Y5)
+	K3CHUNK(6, 3, 96, 96, Y5)
+	VMOVDQU 64(R8), Y7
+	K3CHUNK(0, 4, 128, 0, Y6)
+	K3CHUNK(2, 5, 160, 32, Y6)
+	K3CHUNK(4, 6, 192, 64, Y6)
+	K3CHUNK(6, 7, 224, 96, Y6)
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS Y4, Y1, Y8
+
+	ADDQ $110, R8
+	ADDQ $256, SI
+	ADDQ $4, DX
+	DECQ CX
+	JMP  k3blk
+
+k3red:
+	KHSUM8(Y8, X8, X10, X2)
+	VMOVSS X10, (DI)
+	ADDQ   $4, DI
+	DECQ   R12
+	JMP    k3row
+
+k3done:
+	VZEROUPPER
+	RET

@@ -40,7 +40,7 @@ func TestQuantizeQ8KActs(t *testing.T) {
 	}
 }
 
-// randomKBlocks returns rows×nb random super-blocks of t (Q4_K…Q6_K)
+// randomKBlocks returns rows×nb random super-blocks of t (Q2_K…Q6_K)
 // with finite f16 scales of about the size llama-quantize writes.
 func randomKBlocks(rng *rand.Rand, t GGMLType, rows, nb int) []byte {
 	size := t.rowBytes(qkK)
@@ -51,17 +51,23 @@ func randomKBlocks(rng *rand.Rand, t GGMLType, rows, nb int) []byte {
 	scale := func() uint16 { return f32ToF16(float32(rng.Float64()*0.02 + 1e-4)) }
 	for b := 0; b < rows*nb; b++ {
 		blk := raw[b*size : (b+1)*size]
-		if t == TypeQ4_K || t == TypeQ5_K {
+		switch t {
+		case TypeQ4_K, TypeQ5_K:
 			binary.LittleEndian.PutUint16(blk, scale())
 			binary.LittleEndian.PutUint16(blk[2:], scale())
-		} else {
+		case TypeQ2_K:
+			binary.LittleEndian.PutUint16(blk[80:], scale())
+			binary.LittleEndian.PutUint16(blk[82:], scale())
+		case TypeQ3_K:
+			binary.LittleEndian.PutUint16(blk[108:], scale())
+		default:
 			binary.LittleEndian.PutUint16(blk[208:], scale())
 		}
 	}
 	return raw
 }
 
-// TestQKDotsAgree checks the integer Q4_K, Q5_K and Q6_K kernels: the assembly
+// TestQKDotsAgree checks the integer Q2_K…Q6_K kernels: the assembly
 // bit for bit against the portable Go (same lanes, same float order), the
 // portable Go against the float64 product of the dequantised weights and
 // dequantised Q8_K activations, and against the float path on the
@@ -69,7 +75,7 @@ func randomKBlocks(rng *rand.Rand, t GGMLType, rows, nb int) []byte {
 func TestQKDotsAgree(t *testing.T) {
 	simd, ok := simdKernels()
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, typ := range []GGMLType{TypeQ4_K, TypeQ5_K, TypeQ6_K} {
+	for _, typ := range []GGMLType{TypeQ2_K, TypeQ3_K, TypeQ4_K, TypeQ5_K, TypeQ6_K} {
 		for _, nb := range []int{1, 2, 3, 11} {
 			cols := nb * qkK
 			for _, rows := range []int{1, 3, 4} {
