@@ -24,6 +24,11 @@ func newKVCache(s Shape, ctx int) *kvCache {
 type step struct {
 	seq, pos, tok int
 	logits        bool
+	// gemm marks a prompt token that llama.cpp, prefilling the prompt alone
+	// in ubatches of a multiple of 4 tokens, multiplies by repacked Q4_K
+	// matrices in gemm order: one of the first n−n%4 of its n tokens (see
+	// qkOrderSub). Decode steps are in gemv order.
+	gemm bool
 }
 
 // runner runs forward passes of a model with a kernel set and workers,
@@ -44,11 +49,10 @@ type runner struct {
 	kd []float32
 	kb []int16
 	// Per activation row of the forward pass: whether llama.cpp would
-	// multiply it by a repacked Q4_K matrix in its gemm order (a row in a
-	// full group of four of its sequence's rows in the batch), and the
-	// per-sequence counts behind it; see qkOrderSub.
+	// multiply it by a repacked Q4_K matrix in its gemm order (step.gemm),
+	// and the same for the last layer's FFN, which llama.cpp runs on the
+	// logits rows alone.
 	subRows, ffnSubRows []bool
-	seqRows             []int
 	// The parallel steps' tasks, reused so the decode loop allocates nothing.
 	mt matmulTask
 	at attnTask
@@ -94,7 +98,7 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 	cos := r.scratch("cos", n*m.ropeDim/2)
 	sin := r.scratch("sin", n*m.ropeDim/2)
 
-	r.setSubRows(steps, len(caches))
+	r.setSubRows(steps)
 	emb := r.scratch("emb", d)
 	for i, st := range steps {
 		copy(x[i*d:(i+1)*d], m.embed.row(st.tok, emb))
@@ -148,29 +152,16 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 	return logits
 }
 
-// setSubRows sets r.subRows (and r.mt.sub) for steps: a step is in gemm
-// order when it is among the first k−k%4 of the k steps of its sequence in
-// this pass, as llama.cpp's repacked Q4_K kernels split a batch of k rows;
-// r.ffnSubRows is the same with the logits rows in gemv order.
-func (r *runner) setSubRows(steps []step, nseq int) {
-	if cap(r.seqRows) < 2*nseq {
-		r.seqRows = make([]int, 2*nseq)
-	}
-	tot, seen := r.seqRows[:nseq], r.seqRows[nseq:2*nseq]
-	clear(tot)
-	clear(seen)
-	for _, st := range steps {
-		tot[st.seq]++
-	}
+// setSubRows sets r.subRows (and r.mt.sub) from the steps' gemm marks, and
+// r.ffnSubRows, the same with the logits rows in gemv order.
+func (r *runner) setSubRows(steps []step) {
 	if cap(r.subRows) < len(steps) {
 		r.subRows, r.ffnSubRows = make([]bool, len(steps)), make([]bool, len(steps))
 	}
 	sub, ffn := r.subRows[:len(steps)], r.ffnSubRows[:len(steps)]
 	for i, st := range steps {
-		k := tot[st.seq]
-		sub[i] = seen[st.seq] < k-k%4
-		seen[st.seq]++
-		ffn[i] = sub[i] && !st.logits
+		sub[i] = st.gemm
+		ffn[i] = st.gemm && !st.logits
 	}
 	r.subRows, r.ffnSubRows = sub, ffn
 	r.mt.sub = sub

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,9 +120,13 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Together the prompts exceed fusedMaxRows tokens, so the prefill takes
-	// the decode-once path and the decode steps the fused kernels.
+	// the decode-once path and the decode steps the fused kernels; and
+	// prefillChunk tokens, so that one prompt is split between two prefill
+	// passes (whose rows must still take the float order llama.cpp's
+	// repacked Q4_K kernels give a prompt prefilled whole).
 	prompts := []string{"Once upon a time there was a little fox", "The committee met on Thursday.", "How many kilowatt-hours?",
-		"A much longer prompt, so that the prompts of this batch together run past the number of rows at which the engine stops using the fused kernels and decodes each block of weights once for every row of the prefill."}
+		"A much longer prompt, so that the prompts of this batch together run past the number of rows at which the engine stops using the fused kernels and decodes each block of weights once for every row of the prefill.",
+		strings.Repeat("The quick brown fox jumps over the lazy dog, and the committee counts the kilowatt-hours again. ", 5)}
 	const n = 24
 	quantize := func(t *testing.T, args ...string) {
 		t.Helper()
@@ -230,6 +235,9 @@ func matchLlamaCpp(t *testing.T, bin, model, peer, kernels string, prompts []str
 	}
 	if total < fusedMaxRows {
 		t.Fatalf("prompts hold %d tokens, fewer than fusedMaxRows (%d): the decode-once path goes untested", total, fusedMaxRows)
+	}
+	if total+len(prompts) <= prefillChunk {
+		t.Fatalf("prompts hold %d tokens, no more than prefillChunk (%d): no prompt is split between prefill passes", total, prefillChunk)
 	}
 	url := startLlamaServer(t, bin, peer)
 	tok := e.Tokenizer()
