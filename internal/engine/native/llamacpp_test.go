@@ -101,10 +101,11 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
 // weights llama.cpp would also quantise the activations, which llem's float
 // path does not, so its ids would drift for reasons that are not errors).
-// Files of Q8_0, Q4_K and Q6_K matrices only (Q8_0, Q6_K, Q4_K_M) are the
-// exception: llem's integer kernels quantise activations exactly as
-// llama.cpp does, so they must match llama.cpp running the file itself
-// (and the float path, simd-float, the F32 decoding).
+// Files of Q8_0 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M, Q4_K_M,
+// Q3_K_M, Q2_K) are the exception: llem's integer kernels quantise
+// activations exactly as llama.cpp does, so they must match llama.cpp
+// running the file itself (and the float path, simd-float, the F32
+// decoding).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
 	dir := t.TempDir()
@@ -171,12 +172,12 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
 			// Files whose matrices are all of the types llem multiplies
-			// in integers (Q8_0, Q4_K, Q6_K: Q8_0, Q6_K, Q4_K_M) quantise
-			// the activations as llama.cpp does, so they are checked
-			// against llama.cpp running the file itself, and the float
-			// path (simd-float) against the F32 decoding. Files mixing in
-			// other types (whose activations llem keeps in float) are
-			// checked on the float path only.
+			// in integers (Q8_0, Q2_K…Q6_K) quantise the activations as
+			// llama.cpp does, so they are checked against llama.cpp
+			// running the file itself, and the float path (simd-float)
+			// against the F32 decoding. Files mixing in other types (the
+			// legacy Q4_0…Q5_1, whose activations llem keeps in float)
+			// are checked on the float path only.
 			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQK != nil {
 				m, err := LoadGGUF(model)
 				if err != nil {
