@@ -59,27 +59,31 @@ func BenchmarkPrefill(b *testing.B) {
 	if model == "" {
 		model = "stories15M"
 	}
-	threads, bs := 2, 1
-	e := New()
-	if _, err := e.Load(context.Background(), config.ExperimentConfig{Model: model, Native: &config.NativeConfig{BatchSize: &bs, Threads: &threads}}); err != nil {
-		b.Fatal(err)
+	for _, kernels := range []string{KernelsAuto, KernelsSIMDFloat} {
+		b.Run("kernels="+kernels, func(b *testing.B) {
+			threads, bs := 2, 1
+			e := New()
+			if _, err := e.Load(context.Background(), config.ExperimentConfig{Model: model, Native: &config.NativeConfig{BatchSize: &bs, Threads: &threads, Kernels: &kernels}}); err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			const n = 128
+			toks := make([]int, n)
+			for i := range toks {
+				toks[i] = 100 + i
+			}
+			prompts := []engine.Prompt{{ID: "p", Tokens: toks}}
+			p := engine.GenParams{MaxNewTokens: 1, MinNewTokens: 1, IgnoreEOS: true, Strategy: "greedy"}
+			var sec float64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				comps, err := e.Generate(context.Background(), prompts, p)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sec += comps[0].TokenTimes[0].Seconds()
+			}
+			b.ReportMetric(float64(n*b.N)/sec, "prompt-tokens/s")
+		})
 	}
-	defer e.Close()
-	const n = 128
-	toks := make([]int, n)
-	for i := range toks {
-		toks[i] = 100 + i
-	}
-	prompts := []engine.Prompt{{ID: "p", Tokens: toks}}
-	p := engine.GenParams{MaxNewTokens: 1, MinNewTokens: 1, IgnoreEOS: true, Strategy: "greedy"}
-	var sec float64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		comps, err := e.Generate(context.Background(), prompts, p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		sec += comps[0].TokenTimes[0].Seconds()
-	}
-	b.ReportMetric(float64(n*b.N)/sec, "prompt-tokens/s")
 }

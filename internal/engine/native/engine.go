@@ -245,9 +245,10 @@ func (e *Engine) generate(ctx context.Context, batch []engine.Prompt, p engine.G
 		return nil
 	}
 	for i, s := range seqs {
+		n := len(s.ctx)
 		for pos, id := range s.ctx {
-			last := pos == len(s.ctx)-1
-			steps = append(steps, step{seq: i, pos: pos, tok: id, logits: last})
+			last := pos == n-1
+			steps = append(steps, step{seq: i, pos: pos, tok: id, logits: last, gemm: pos < n-n%4})
 			if last {
 				owners = append(owners, i)
 			}

@@ -24,6 +24,11 @@ func newKVCache(s Shape, ctx int) *kvCache {
 type step struct {
 	seq, pos, tok int
 	logits        bool
+	// gemm marks a prompt token that llama.cpp, prefilling the prompt alone
+	// in ubatches of a multiple of 4 tokens, multiplies by repacked Q4_K
+	// matrices in gemm order: one of the first n−n%4 of its n tokens (see
+	// qkOrderSub). Decode steps are in gemv order.
+	gemm bool
 }
 
 // runner runs forward passes of a model with a kernel set and workers,
@@ -39,6 +44,15 @@ type runner struct {
 	// Activations quantised to Q8_0 for the integer kernel (gemvQ8).
 	qx []byte
 	qd []float32
+	// Activations quantised to Q8_K for the integer k-quant kernel (gemvQK).
+	kx []byte
+	kd []float32
+	kb []int16
+	// Per activation row of the forward pass: whether llama.cpp would
+	// multiply it by a repacked Q4_K matrix in its gemm order (step.gemm),
+	// and the same for the last layer's FFN, which llama.cpp runs on the
+	// logits rows alone.
+	subRows, ffnSubRows []bool
 	// The parallel steps' tasks, reused so the decode loop allocates nothing.
 	mt matmulTask
 	at attnTask
@@ -84,6 +98,7 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 	cos := r.scratch("cos", n*m.ropeDim/2)
 	sin := r.scratch("sin", n*m.ropeDim/2)
 
+	r.setSubRows(steps)
 	emb := r.scratch("emb", d)
 	for i, st := range steps {
 		copy(x[i*d:(i+1)*d], m.embed.row(st.tok, emb))
@@ -112,10 +127,16 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 		r.matmul(n, mm{xb2, att, &ly.wo})
 		addInto(x, xb2)
 		rmsNorm(xb, x, ly.ffnNorm, n, s.NormEps)
+		if l == len(m.layers)-1 {
+			// llama.cpp runs the last layer's FFN on the rows whose logits
+			// are wanted only, one per sequence: its gemv order.
+			r.mt.sub = r.ffnSubRows
+		}
 		r.matmul(n, mm{hb, xb, &ly.wGate}, mm{hb2, xb, &ly.wUp})
 		swiglu(hb, hb2)
 		r.matmul(n, mm{xb2, hb, &ly.wDown})
 		addInto(x, xb2)
+		r.mt.sub = r.subRows
 	}
 	nl := 0
 	for i, st := range steps {
@@ -126,8 +147,24 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 	}
 	rmsNorm(xb2[:nl*d], xb[:nl*d], m.outNorm, nl, s.NormEps)
 	logits := r.scratch("logits", nl*s.Vocab)
+	r.mt.sub = r.ffnSubRows[:0] // one row per sequence: gemv order
 	r.matmul(nl, mm{logits, xb2, &m.output})
 	return logits
+}
+
+// setSubRows sets r.subRows (and r.mt.sub) from the steps' gemm marks, and
+// r.ffnSubRows, the same with the logits rows in gemv order.
+func (r *runner) setSubRows(steps []step) {
+	if cap(r.subRows) < len(steps) {
+		r.subRows, r.ffnSubRows = make([]bool, len(steps)), make([]bool, len(steps))
+	}
+	sub, ffn := r.subRows[:len(steps)], r.ffnSubRows[:len(steps)]
+	for i, st := range steps {
+		sub[i] = st.gemm
+		ffn[i] = st.gemm && !st.logits
+	}
+	r.subRows, r.ffnSubRows = sub, ffn
+	r.mt.sub = sub
 }
 
 // mm is one matrix product of a forward pass: out[b] = w·x[b].
@@ -159,45 +196,60 @@ func (r *runner) matmul(n int, jobs ...mm) {
 	r.w.parallel(total, t)
 }
 
-// quantizeActs quantises, for each of the matmul's jobs that the integer
-// Q8_0 kernel serves, its n activation rows into r.qx/r.qd, once per
-// distinct x (Q, K and V share theirs), and records where in t.qoff (-1
-// for jobs on the float path).
+// quantizeActs quantises, for each of the matmul's jobs that an integer
+// kernel serves, its n activation rows: to Q8_0 into r.qx/r.qd for Q8_0
+// weights, to Q8_K into r.kx/r.kd/r.kb for Q4_K and Q6_K weights, once per
+// distinct x and format (Q, K and V share theirs), recording where in
+// t.qoff and t.koff (-1 for jobs not on that path).
 func (r *runner) quantizeActs(n int) {
 	t := &r.mt
-	t.qoff = t.qoff[:0]
-	need := 0
+	t.qoff, t.koff = t.qoff[:0], t.koff[:0]
+	need, needK := 0, 0
 	for _, jb := range t.jobs {
 		if r.useQ8(jb.w, n) {
 			need += n * jb.w.cols
 		}
-	}
-	if need == 0 {
-		for range t.jobs {
-			t.qoff = append(t.qoff, -1)
+		if r.useQK(jb.w) {
+			needK += n * jb.w.cols
 		}
-		return
 	}
-	if cap(r.qx) < need {
+	if need > 0 && cap(r.qx) < need {
 		r.qx, r.qd = make([]byte, need), make([]float32, need/32)
 	}
-	used := 0
+	if needK > 0 && cap(r.kx) < needK {
+		r.kx, r.kd, r.kb = make([]byte, needK), make([]float32, needK/qkK), make([]int16, needK/16)
+	}
+	used, usedK := 0, 0
 	for j, jb := range t.jobs {
-		off := -1
+		off, offK := -1, -1
+		m := n * jb.w.cols
+		same := func(i int) bool { return &t.jobs[i].x[0] == &jb.x[0] && t.jobs[i].w.cols == jb.w.cols }
 		if r.useQ8(jb.w, n) {
 			for i := range j {
-				if t.qoff[i] >= 0 && &t.jobs[i].x[0] == &jb.x[0] && t.jobs[i].w.cols == jb.w.cols {
+				if t.qoff[i] >= 0 && same(i) {
 					off = t.qoff[i]
 				}
 			}
 			if off < 0 {
 				off = used
-				m := n * jb.w.cols
 				quantizeQ8Acts(jb.x[:m], r.qx[off:off+m], r.qd[off/32:(off+m)/32])
 				used += m
 			}
 		}
+		if r.useQK(jb.w) {
+			for i := range j {
+				if t.koff[i] >= 0 && same(i) {
+					offK = t.koff[i]
+				}
+			}
+			if offK < 0 {
+				offK = usedK
+				quantizeQ8KActs(jb.x[:m], r.kx[offK:offK+m], r.kd[offK/qkK:(offK+m)/qkK], r.kb[offK/16:(offK+m)/16])
+				usedK += m
+			}
+		}
 		t.qoff = append(t.qoff, off)
+		t.koff = append(t.koff, offK)
 	}
 }
 
@@ -210,13 +262,21 @@ func (r *runner) useQ8(w *matrix, _ int) bool {
 	return r.k.gemvQ8 != nil && w.typ == TypeQ8_0 && w.cols%32 == 0
 }
 
+// useQK reports whether w is multiplied by the integer k-quant kernel
+// (Q4_K, Q6_K), at every batch size for the same reason as useQ8.
+func (r *runner) useQK(w *matrix) bool {
+	return r.k.gemvQK != nil && intK(w.typ) && w.cols%qkK == 0
+}
+
 // matmulTask is matmul's parallel step: blocks [lo, hi) of its jobs.
 type matmulTask struct {
 	r     *runner
 	n     int
 	jobs  []mm
 	first []int
-	qoff  []int // per job: offset of its quantised activations in r.qx, or -1
+	qoff  []int  // per job: offset of its quantised activations in r.qx, or -1
+	koff  []int  // per job: offset of its Q8_K activations in r.kx, or -1
+	sub   []bool // per activation row: repacked Q4_K in gemm order (absent: no)
 }
 
 func (t *matmulTask) run(w, lo, hi int) {
@@ -231,6 +291,10 @@ func (t *matmulTask) run(w, lo, hi int) {
 		r1 := min(r0+br, jb.w.rows)
 		if off := t.qoff[j]; off >= 0 {
 			t.r.mulBlockQ8(jb, t.n, r0, r1, off)
+			continue
+		}
+		if off := t.koff[j]; off >= 0 {
+			t.r.mulBlockQK(jb, t.n, r0, r1, off)
 			continue
 		}
 		t.r.mulBlock(jb, t.n, r0, r1, &t.r.tmp[w])
@@ -299,6 +363,26 @@ func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
 			gemv = r.k.gemvQ8
 		}
 		gemv(wq, r.qx[o:o+cols], r.qd[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+	}
+}
+
+// mulBlockQK computes rows r0..r1 of Q4_K or Q6_K jb for all n activation
+// rows, quantised to Q8_K at offset off of r.kx.
+func (r *runner) mulBlockQK(jb mm, n, r0, r1, off int) {
+	cols, rows := jb.w.cols, jb.w.rows
+	rb := jb.w.typ.rowBytes(cols)
+	wq := jb.w.raw[r0*rb : r1*rb]
+	sub := r.mt.sub
+	for b := range n {
+		o := off + b*cols
+		order := qkOrderLanes
+		if jb.w.typ == TypeQ4_K && rows%8 == 0 {
+			order = qkOrderBlock
+			if b < len(sub) && sub[b] {
+				order = qkOrderSub
+			}
+		}
+		r.k.gemvQK(jb.w.typ, order, wq, r.kx[o:o+cols], r.kd[o/qkK:(o+cols)/qkK], r.kb[o/16:(o+cols)/16], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
 	}
 }
 
@@ -390,7 +474,11 @@ func rmsNorm(out, x, w []float32, n int, eps float64) {
 		for _, v := range row {
 			ss += float64(v * v)
 		}
-		scale := float32(1 / math.Sqrt(ss/float64(d)+eps))
+		// In float32 from the mean on, as ggml does (1.0f/sqrtf(mean + eps)):
+		// a last-bit difference here moves activations across Q8_K rounding
+		// boundaries.
+		mean := float32(ss / float64(d))
+		scale := 1 / float32(math.Sqrt(float64(mean+float32(eps))))
 		o := out[i*d : (i+1)*d]
 		for j, v := range row {
 			o[j] = v * scale * w[j]

@@ -3,6 +3,8 @@ package native
 import (
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 )
@@ -161,6 +163,70 @@ func TestDecodeStepAllocs(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("threads %d: %v allocations per decode step, want 0", threads, allocs)
+		}
+	}
+}
+
+// fileRunner is decodeRunner for the GGUF file path with kernels kname.
+func fileRunner(tb testing.TB, path, kname string, threads int) (*runner, []*kvCache) {
+	tb.Helper()
+	m, err := LoadGGUF(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	k, err := selectKernels(kname)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := newRunner(m, k, threads)
+	tb.Cleanup(r.close)
+	caches := []*kvCache{newKVCache(m.Shape, 256)}
+	r.forward([]step{{pos: 0, tok: 1, logits: true}}, caches)
+	return r, caches
+}
+
+// TestDecodeStepAllocsGGUF is TestDecodeStepAllocs on LLEM_BENCH_GGUF (a
+// Q4_K_M file, say: the integer k-quant path), when set.
+func TestDecodeStepAllocsGGUF(t *testing.T) {
+	path := os.Getenv("LLEM_BENCH_GGUF")
+	if path == "" {
+		t.Skip("LLEM_BENCH_GGUF is not set")
+	}
+	for _, threads := range []int{1, 2} {
+		r, caches := fileRunner(t, path, KernelsAuto, threads)
+		pos := 1
+		steps := []step{{tok: 100, logits: true}}
+		allocs := testing.AllocsPerRun(5, func() {
+			steps[0].pos = pos
+			pos++
+			r.forward(steps, caches)
+		})
+		if allocs != 0 {
+			t.Errorf("threads %d: %v allocations per decode step, want 0", threads, allocs)
+		}
+	}
+}
+
+// BenchmarkDecodeStepGGUF is BenchmarkDecodeStep on LLEM_BENCH_GGUF with
+// the default kernels and simd-float (the float path), per thread count.
+func BenchmarkDecodeStepGGUF(b *testing.B) {
+	path := os.Getenv("LLEM_BENCH_GGUF")
+	if path == "" {
+		b.Skip("LLEM_BENCH_GGUF is not set")
+	}
+	for _, threads := range []int{1, 2} {
+		for _, kname := range []string{KernelsAuto, KernelsSIMDFloat} {
+			b.Run(fmt.Sprintf("%s/threads=%d/kernels=%s", filepath.Base(path), threads, kname), func(b *testing.B) {
+				r, caches := fileRunner(b, path, kname, threads)
+				steps := []step{{tok: 100, logits: true}}
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					steps[0].pos = 1 + i%250
+					r.forward(steps, caches)
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+			})
 		}
 	}
 }

@@ -9,8 +9,8 @@ const (
 	KernelsAuto     = "auto"
 	KernelsSIMD     = "simd"
 	KernelsPortable = "portable"
-	// KernelsSIMDFloat is simd with Q8_0 weights multiplied against float32
-	// activations (the path before the integer Q8_0 kernel).
+	// KernelsSIMDFloat is simd with Q8_0 and Q2_K…Q6_K weights multiplied
+	// against float32 activations (the path before the integer kernels).
 	KernelsSIMDFloat = "simd-float"
 )
 
@@ -41,12 +41,18 @@ type kernels struct {
 	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
+	// gemvQK, when set, multiplies Q2_K…Q6_K weight rows (intK types)
+	// with activations quantised to Q8_K (quantizeQ8KActs: values qs,
+	// scales ds, 16-value sums bs) in integer arithmetic, Q4_K in float
+	// order order (qkOrderLanes…); it reports false for other types or
+	// ragged rows.
+	gemvQK func(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool
 }
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,
 // portable) to an implementation, erroring when simd is asked for and this
-// CPU lacks it. auto and simd include the integer Q8_0 kernel; simd-float
-// leaves it out.
+// CPU lacks it. auto and simd include the integer Q8_0 and Q2_K…Q6_K
+// kernels; simd-float leaves them out.
 func selectKernels(want string) (kernels, error) {
 	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
@@ -61,13 +67,19 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached = "avx2-fma-asm", nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemvQK = "avx2-fma-asm", nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:
 		return portable, nil
 	}
 	return kernels{}, fmt.Errorf("unknown kernels %q (want auto, simd, simd-float or portable)", want)
+}
+
+// intK reports whether the integer k-quant kernel (gemvQK) serves weights
+// of type t.
+func intK(t GGMLType) bool {
+	return t == TypeQ2_K || t == TypeQ3_K || t == TypeQ4_K || t == TypeQ5_K || t == TypeQ6_K
 }
 
 // dotPortable is the pure-Go dot product, unrolled by four with independent

@@ -222,7 +222,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD}, true
+		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQK: gemvQKSIMD}, true
 	}
 	return kernels{}, false
 }
@@ -291,4 +291,71 @@ func gemvQ8Q8CachedSIMD(w, qs []byte, ds, y []float32, rows, cols int) {
 	if r := 4 * g; r < rows {
 		gemvQ8Q8SIMD(w[r*rb:], qs, ds, y[r:], rows-r, cols)
 	}
+}
+
+// gemvQ4KQ8KAVX2 and gemvQ6KQ8KAVX2 (q8kdot_amd64.s) multiply rows Q4_K or
+// Q6_K weight rows of nblocks super-blocks with Q8_K activations xq
+// (int8), xd (super-block scales) and xb (16-value sums) in integer
+// instructions, in the float order of dotQ4KQ8K and dotQ6KQ8K.
+//
+//go:noescape
+func gemvQ4KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+//go:noescape
+func gemvQ6KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+// gemvQ4KQ8KRAVX2 is gemvQ4KQ8KAVX2 in the float order of
+// dotQ4KQ8KRepack (perSub 0 or 1).
+//
+//go:noescape
+func gemvQ4KQ8KRAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks, perSub int)
+
+// gemvQ5KQ8KAVX2 is gemvQ4KQ8KAVX2 for Q5_K rows, in the order of
+// dotQ5KQ8K.
+//
+//go:noescape
+func gemvQ5KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+// gemvQ2KQ8KAVX2 and gemvQ3KQ8KAVX2 are gemvQ4KQ8KAVX2 for Q2_K and Q3_K
+// rows, in the order of dotQ2KQ8K and dotQ3KQ8K.
+//
+//go:noescape
+func gemvQ2KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+//go:noescape
+func gemvQ3KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
+
+// gemvQKSIMD is gemvQKPortable in AVX2.
+func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool {
+	if !intK(t) || cols%qkK != 0 {
+		return false
+	}
+	nb := cols / qkK
+	if rows == 0 || nb == 0 {
+		return true
+	}
+	rb := t.rowBytes(cols)
+	_ = w[rows*rb-1]
+	_ = qs[nb*qkK-1]
+	_ = ds[nb-1]
+	_ = bs[nb*16-1]
+	_ = y[rows-1]
+	pw, pq, pd, pb, py := unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(bs), unsafe.SliceData(y)
+	switch {
+	case t == TypeQ6_K:
+		gemvQ6KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case t == TypeQ5_K:
+		gemvQ5KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case t == TypeQ3_K:
+		gemvQ3KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case t == TypeQ2_K:
+		gemvQ2KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case order == qkOrderLanes:
+		gemvQ4KQ8KAVX2(pw, pq, pd, pb, py, rows, nb)
+	case order == qkOrderSub:
+		gemvQ4KQ8KRAVX2(pw, pq, pd, pb, py, rows, nb, 1)
+	default:
+		gemvQ4KQ8KRAVX2(pw, pq, pd, pb, py, rows, nb, 0)
+	}
+	return true
 }

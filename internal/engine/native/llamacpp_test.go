@@ -99,11 +99,13 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llama-quantize into each file type researchers download, runs it in
 // llem, and checks the greedy token ids against llama-server running
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
-// weights llama.cpp would also quantise the activations, which llem does
-// not, so its ids would drift for reasons that are not errors). Q8_0 is the
-// exception: llem's integer Q8_0 kernel quantises activations exactly as
-// llama.cpp does, so it must match llama.cpp running the Q8_0 file itself
-// (and the float path, simd-float, the F32 decoding).
+// weights llama.cpp would also quantise the activations, which llem's float
+// path does not, so its ids would drift for reasons that are not errors).
+// Files of Q8_0 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M, Q4_K_M,
+// Q3_K_M, Q2_K) are the exception: llem's integer kernels quantise
+// activations exactly as llama.cpp does, so they must match llama.cpp
+// running the file itself (and the float path, simd-float, the F32
+// decoding).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
 	dir := t.TempDir()
@@ -119,9 +121,13 @@ func TestMatchesLlamaCpp(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Together the prompts exceed fusedMaxRows tokens, so the prefill takes
-	// the decode-once path and the decode steps the fused kernels.
+	// the decode-once path and the decode steps the fused kernels; and
+	// prefillChunk tokens, so that one prompt is split between two prefill
+	// passes (whose rows must still take the float order llama.cpp's
+	// repacked Q4_K kernels give a prompt prefilled whole).
 	prompts := []string{"Once upon a time there was a little fox", "The committee met on Thursday.", "How many kilowatt-hours?",
-		"A much longer prompt, so that the prompts of this batch together run past the number of rows at which the engine stops using the fused kernels and decodes each block of weights once for every row of the prefill."}
+		"A much longer prompt, so that the prompts of this batch together run past the number of rows at which the engine stops using the fused kernels and decodes each block of weights once for every row of the prefill.",
+		strings.Repeat("The quick brown fox jumps over the lazy dog, and the committee counts the kilowatt-hours again. ", 5)}
 	const n = 24
 	quantize := func(t *testing.T, args ...string) {
 		t.Helper()
@@ -165,13 +171,36 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, f32, model, ftype)
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
-			// Q8_0: llem's integer kernel quantises the activations as
-			// llama.cpp does on Q8_0 weights, so it is checked against
-			// llama.cpp running the Q8_0 file itself; the float path
-			// (simd-float) against the F32 decoding.
-			if strings.EqualFold(ftype, "Q8_0") {
-				if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil {
+			// Files whose matrices are all of the types llem multiplies
+			// in integers (Q8_0, Q2_K…Q6_K) quantise the activations as
+			// llama.cpp does, so they are checked against llama.cpp
+			// running the file itself, and the float path (simd-float)
+			// against the F32 decoding. Files mixing in other types (the
+			// legacy Q4_0…Q5_1, whose activations llem keeps in float)
+			// are checked on the float path only.
+			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQK != nil {
+				m, err := LoadGGUF(model)
+				if err != nil {
+					t.Fatal(err)
+				}
+				types := m.TensorTypes()
+				m.Close()
+				integer, other := false, false
+				for name := range types {
+					switch name {
+					case "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
+						integer = true
+					case "F32":
+					default:
+						other = true
+					}
+				}
+				switch {
+				case integer && !other:
 					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n)
+					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n)
+					return
+				case integer:
 					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n)
 					return
 				}
@@ -207,6 +236,9 @@ func matchLlamaCpp(t *testing.T, bin, model, peer, kernels string, prompts []str
 	}
 	if total < fusedMaxRows {
 		t.Fatalf("prompts hold %d tokens, fewer than fusedMaxRows (%d): the decode-once path goes untested", total, fusedMaxRows)
+	}
+	if total+len(prompts) <= prefillChunk {
+		t.Fatalf("prompts hold %d tokens, no more than prefillChunk (%d): no prompt is split between prefill passes", total, prefillChunk)
 	}
 	url := startLlamaServer(t, bin, peer)
 	tok := e.Tokenizer()
