@@ -91,9 +91,10 @@ func checkKey(cfg config.ExperimentConfig) string {
 		Model, ModelSHA256, Precision string
 		Backend                       config.Backend
 		Native                        *config.NativeConfig
+		GPU                           *config.GPUConfig
 		Dataset                       config.DatasetConfig
 		N, MaxIn, MaxOut              int
-	}{cfg.Model, cfg.ModelSHA256, cfg.Precision, cfg.Backend, cfg.Native, cfg.Dataset, cfg.N, cfg.MaxInputTokens, cfg.MaxOutputTokens})
+	}{cfg.Model, cfg.ModelSHA256, cfg.Precision, cfg.Backend, cfg.Native, cfg.GPU, cfg.Dataset, cfg.N, cfg.MaxInputTokens, cfg.MaxOutputTokens})
 	return string(b)
 }
 
