@@ -307,7 +307,7 @@ for path in sorted(glob.glob(sys.argv[2] + "/*/run-*/result.json")):
     e = r.get("energy", {})
     print("%s: gpu %s, effective %s, %.4g J/output token, %.4g W average" % (
         path.split("/")[-2], r["config"].get("gpu"), (r.get("effective") or {}).get("gpu"),
-        e.get("per_output_token_j") or 0, e.get("avg_power_w") or 0))
+        e.get("energy_per_output_token_j") or 0, e.get("avg_power_w") or 0))
 pynvml.nvmlInit()
 h = pynvml.nvmlDeviceGetHandleByIndex(0)
 now = pynvml.nvmlDeviceGetPowerManagementLimit(h)
