@@ -201,7 +201,7 @@ func checkEffects(c *checker, cfg *ExperimentConfig, caps Capabilities) {
 	for _, f := range cfg.GPU.SetFields() {
 		switch {
 		case !caps.GPU:
-			c.add(f, "backend %s runs on the CPU: there is no GPU setting for it to run at (backends that run on the GPU: %s)", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.GPU }), ", "))
+			c.add(f, "backend %s runs on the CPU: there is no GPU setting for it to run at (backends that run on the GPU: %s with openai.server_command)", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.GPU }), ", "))
 		case cfg.Backend == BackendOpenAI && (cfg.OpenAI == nil || len(cfg.OpenAI.ServerCommand) == 0):
 			c.add(f, "backend openai without openai.server_command talks to a server llem did not start, which may not run on this machine's GPU; set openai.server_command or remove it")
 		}

@@ -43,7 +43,7 @@ func TestSettingsWithoutEffectRefused(t *testing.T) {
 		{"baseline duration with the baseline off", "model: tiny\nbaseline: {enabled: false, duration_seconds: 10}\n",
 			"baseline.duration_seconds: has no effect with baseline.enabled false"},
 		{"gpu setting on native", "model: tiny\ngpu: {power_limit_watts: 300}\n",
-			"study.yaml:2:26: gpu.power_limit_watts: backend native runs on the CPU: there is no GPU setting for it to run at (backends that run on the GPU: pytorch, vllm, tensorrt, openai)"},
+			"study.yaml:2:26: gpu.power_limit_watts: backend native runs on the CPU: there is no GPU setting for it to run at (backends that run on the GPU: pytorch, vllm, tensorrt, openai with openai.server_command)"},
 		{"gpu clock on openai without server_command", "model: m\nbackend: openai\nopenai: {base_url: 'http://127.0.0.1:1/v1'}\ngpu: {sm_clock_mhz: 1500}\n",
 			"gpu.sm_clock_mhz: backend openai without openai.server_command talks to a server llem did not start"},
 		{"zero power limit", "model: m\nbackend: pytorch\ngpu: {power_limit_watts: 0}\n",
