@@ -11,6 +11,7 @@ import (
 	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/engine/pyworker"
+	"github.com/llenergymeasure/llem/internal/gpucontrol"
 	"github.com/llenergymeasure/llem/internal/harness"
 )
 
@@ -25,8 +26,8 @@ type CheckOptions struct {
 	// folder.
 	BaseDir string
 	// DryRun turns what only the run itself can settle into warnings: a
-	// Hub data set not available here yet, a Python environment missing
-	// on this machine.
+	// Hub data set not available here yet, a Python environment or an
+	// NVIDIA GPU (for gpu: settings) missing on this machine.
 	DryRun bool
 }
 
@@ -68,7 +69,9 @@ func Check(ctx context.Context, sc *config.StudyConfig, opts CheckOptions) (warn
 		}
 		for _, p := range probs {
 			fe := sc.SettingError(i, labels[i], p.Field, p.Msg)
-			if opts.DryRun && errors.Is(p, dataset.ErrDatasetUnavailable) {
+			// A dry run may plan on a machine other than the one that
+			// measures: no data set or no GPU here yet is a warning.
+			if opts.DryRun && (errors.Is(p, dataset.ErrDatasetUnavailable) || errors.Is(p, gpucontrol.ErrUnavailable)) {
 				warnings = append(warnings, fe.Error())
 				continue
 			}
@@ -91,9 +94,10 @@ func checkKey(cfg config.ExperimentConfig) string {
 		Model, ModelSHA256, Precision string
 		Backend                       config.Backend
 		Native                        *config.NativeConfig
+		GPU                           *config.GPUConfig
 		Dataset                       config.DatasetConfig
 		N, MaxIn, MaxOut              int
-	}{cfg.Model, cfg.ModelSHA256, cfg.Precision, cfg.Backend, cfg.Native, cfg.Dataset, cfg.N, cfg.MaxInputTokens, cfg.MaxOutputTokens})
+	}{cfg.Model, cfg.ModelSHA256, cfg.Precision, cfg.Backend, cfg.Native, cfg.GPU, cfg.Dataset, cfg.N, cfg.MaxInputTokens, cfg.MaxOutputTokens})
 	return string(b)
 }
 

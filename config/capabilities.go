@@ -50,6 +50,10 @@ type Capabilities struct {
 	// Passthrough says passthrough_kwargs reach an engine (the Python
 	// workers hand them to the library's own calls).
 	Passthrough bool
+	// GPU says the engine runs on this machine's NVIDIA GPUs, so the gpu:
+	// settings (power limit, locked clocks) change what is measured (for
+	// openai only when llem starts the server: openai.server_command).
+	GPU bool
 }
 
 // capabilities is read-only after package initialisation.
@@ -58,20 +62,20 @@ var capabilities = map[Backend]Capabilities{
 		Precisions: []string{"fp32", "fp16", "bf16"}, DefaultPrecision: "bf16",
 		DecodingStrategies: []string{"greedy", "sampling", "beam"},
 		LoRA:               LoRASupported, BatchField: "pytorch.batch_size", Section: "pytorch",
-		SpeculativeDecoding: true, Passthrough: true,
+		SpeculativeDecoding: true, Passthrough: true, GPU: true,
 	},
 	BackendVLLM: {
 		Precisions: []string{"fp16", "bf16", "int8", "int4"}, DefaultPrecision: "bf16",
 		DecodingStrategies: []string{"greedy", "sampling", "beam"},
 		LoRA:               LoRANeedsFlag, BatchField: "vllm.max_num_seqs", Section: "vllm",
-		SpeculativeDecoding: true, Passthrough: true,
+		SpeculativeDecoding: true, Passthrough: true, GPU: true,
 	},
 	// TensorRT-LLM's table has no bf16, so its default is fp16.
 	BackendTensorRT: {
 		Precisions: []string{"fp16", "int8", "fp8", "int4"}, DefaultPrecision: "fp16",
 		DecodingStrategies: []string{"greedy", "sampling"},
 		LoRA:               LoRAMergeFirst, BatchField: "tensorrt.max_batch_size", Section: "tensorrt",
-		Passthrough: true,
+		Passthrough: true, GPU: true,
 	},
 	// The native engine runs GGUF tensor types: "" (or "auto") keeps the
 	// file's own types (F32 for synthetic-weight shapes); a type name
@@ -88,6 +92,7 @@ var capabilities = map[Backend]Capabilities{
 		Precisions: []string{""}, DefaultPrecision: "",
 		DecodingStrategies: []string{"greedy", "sampling"},
 		LoRA:               LoRAUnsupported, BatchField: "openai.concurrency", Section: "openai",
+		GPU: true,
 	},
 }
 

@@ -224,6 +224,9 @@ func dropEmptySections(cfg *ExperimentConfig) {
 		o.RequestRate == nil && len(o.ServerCommand) == 0 && o.HealthURL == nil && o.RequestTimeoutSecond == nil {
 		cfg.OpenAI = nil
 	}
+	if cfg.GPU != nil && *cfg.GPU == (GPUConfig{}) {
+		cfg.GPU = nil
+	}
 	if len(cfg.PassthroughKwargs) == 0 {
 		cfg.PassthroughKwargs = nil
 	}

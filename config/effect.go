@@ -198,6 +198,14 @@ func checkEffects(c *checker, cfg *ExperimentConfig, caps Capabilities) {
 	if len(cfg.PassthroughKwargs) > 0 && !caps.Passthrough {
 		c.add("passthrough_kwargs", "backend %s has no engine keyword arguments to pass them to (backends that take them: %s)", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.Passthrough }), ", "))
 	}
+	for _, f := range cfg.GPU.SetFields() {
+		switch {
+		case !caps.GPU:
+			c.add(f, "backend %s runs on the CPU: there is no GPU setting for it to run at (backends that run on the GPU: %s with openai.server_command)", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.GPU }), ", "))
+		case cfg.Backend == BackendOpenAI && (cfg.OpenAI == nil || len(cfg.OpenAI.ServerCommand) == 0):
+			c.add(f, "backend openai without openai.server_command talks to a server llem did not start, which may not run on this machine's GPU; set openai.server_command or remove it")
+		}
+	}
 	if cfg.MaxInputTokens > 0 && !caps.TruncatesPrompts {
 		c.add("max_input_tokens", "backend %s cannot cut prompts to a token count (llem has no tokenizer for it); cut the prompts in the dataset or use a backend that can: %s", cfg.Backend, strings.Join(backendsWith(func(c Capabilities) bool { return c.TruncatesPrompts }), ", "))
 	}

@@ -42,6 +42,12 @@ func TestSettingsWithoutEffectRefused(t *testing.T) {
 			"warmup.n_warmup: has no effect with warmup.convergence true"},
 		{"baseline duration with the baseline off", "model: tiny\nbaseline: {enabled: false, duration_seconds: 10}\n",
 			"baseline.duration_seconds: has no effect with baseline.enabled false"},
+		{"gpu setting on native", "model: tiny\ngpu: {power_limit_watts: 300}\n",
+			"study.yaml:2:26: gpu.power_limit_watts: backend native runs on the CPU: there is no GPU setting for it to run at (backends that run on the GPU: pytorch, vllm, tensorrt, openai with openai.server_command)"},
+		{"gpu clock on openai without server_command", "model: m\nbackend: openai\nopenai: {base_url: 'http://127.0.0.1:1/v1'}\ngpu: {sm_clock_mhz: 1500}\n",
+			"gpu.sm_clock_mhz: backend openai without openai.server_command talks to a server llem did not start"},
+		{"zero power limit", "model: m\nbackend: pytorch\ngpu: {power_limit_watts: 0}\n",
+			"gpu.power_limit_watts: must be at least 1, got 0"},
 		{"two axes set one field", "model: tiny\nsweep:\n  native.batch_size: [1, 2]\n  batch_size: [4]\n",
 			"study.yaml:4:3: sweep.batch_size: sets native.batch_size for backend native, which sweep.native.batch_size also sets"},
 		{"group and axis set one field", "model: tiny\nsweep:\n  n: [4, 8]\n  sizes: [{n: 2}, {n: 3, dataset.input_len: 4}]\n",
@@ -130,5 +136,26 @@ func TestShapePrecisionF32IsAuto(t *testing.T) {
 	sc := mustParse(t, "model: tiny\nsweep:\n  precision: [auto, f32, q8_0]\n")
 	if len(sc.Experiments) != 2 || len(sc.Skipped) != 1 || !strings.Contains(sc.Skipped[0].Reason, "duplicate of experiment 0") {
 		t.Errorf("got %d experiments, skipped %v", len(sc.Experiments), sc.Skipped)
+	}
+}
+
+// TestGPUSettingsSweep: the gpu: fields sweep like any field, each value a
+// configuration of its own.
+func TestGPUSettingsSweep(t *testing.T) {
+	sc := mustParse(t, "model: m\nbackend: pytorch\ngpu: {sm_clock_mhz: 1500}\nsweep:\n  gpu.power_limit_watts: [200, 300]\n")
+	if len(sc.Experiments) != 2 {
+		t.Fatalf("%d experiments, want 2", len(sc.Experiments))
+	}
+	a, b := sc.Experiments[0], sc.Experiments[1]
+	if *a.GPU.PowerLimitWatts != 200 || *b.GPU.PowerLimitWatts != 300 || *a.GPU.SMClockMHz != 1500 || *b.GPU.SMClockMHz != 1500 {
+		t.Fatalf("gpu sections %+v %+v", *a.GPU, *b.GPU)
+	}
+	if MeasurementConfigHash(a) == MeasurementConfigHash(b) {
+		t.Error("two power limits share a measurement_config_hash")
+	}
+	none := mustParse(t, "model: m\nbackend: pytorch\n").Experiments[0]
+	empty := mustParse(t, "model: m\nbackend: pytorch\ngpu: {}\n").Experiments[0]
+	if MeasurementConfigHash(none) != MeasurementConfigHash(empty) {
+		t.Error("an empty gpu: section changes the hash")
 	}
 }

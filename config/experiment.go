@@ -57,6 +57,10 @@ type ExperimentConfig struct {
 	// PassthroughKwargs are handed to the engine untouched; they enter the hash.
 	PassthroughKwargs map[string]any `json:"passthrough_kwargs,omitempty" yaml:"passthrough_kwargs,omitempty"`
 
+	// GPU sets the card's power limit and locked clocks through NVML for
+	// the run (baseline included) and puts the previous values back after it.
+	GPU *GPUConfig `json:"gpu,omitempty" yaml:"gpu,omitempty"`
+
 	// PyTorch holds Hugging Face transformers knobs (backend pytorch only).
 	PyTorch *PyTorchConfig `json:"pytorch,omitempty" yaml:"pytorch,omitempty"`
 	// VLLM holds vLLM knobs (backend vllm only).
@@ -180,6 +184,45 @@ type LoRAConfig struct {
 	AdapterPath string `json:"adapter_path,omitempty" yaml:"adapter_path,omitempty"`
 	// MergeWeights false measures adapter overhead; true the deployed (merged) cost.
 	MergeWeights bool `json:"merge_weights" yaml:"merge_weights"`
+}
+
+// GPUConfig holds the NVIDIA GPU settings a run is measured at: set through
+// NVML on every GPU llem measures before the baseline, read back (the run
+// is refused if the card did not take them), and restored after the run,
+// also after a crash (the study records the original values in its
+// manifest first). Setting them needs root; pre-flight checks the
+// permission and the card's range. Unset means the card's current
+// settings, untouched.
+type GPUConfig struct {
+	// PowerLimitWatts is the power management limit in watts, within the card's constraints (nvidia-smi -pl).
+	PowerLimitWatts *int `json:"power_limit_watts,omitempty" yaml:"power_limit_watts,omitempty" jsonschema:"minimum=1"`
+	// SMClockMHz locks the graphics (SM) clock to this frequency in MHz (nvidia-smi -lgc N,N).
+	SMClockMHz *int `json:"sm_clock_mhz,omitempty" yaml:"sm_clock_mhz,omitempty" jsonschema:"minimum=1"`
+	// MemoryClockMHz locks the memory clock to this frequency in MHz (nvidia-smi -lmc N,N).
+	MemoryClockMHz *int `json:"memory_clock_mhz,omitempty" yaml:"memory_clock_mhz,omitempty" jsonschema:"minimum=1"`
+}
+
+// IsSet reports whether any GPU setting is given.
+func (g *GPUConfig) IsSet() bool {
+	return g != nil && (g.PowerLimitWatts != nil || g.SMClockMHz != nil || g.MemoryClockMHz != nil)
+}
+
+// SetFields lists the dotted names of the GPU settings given.
+func (g *GPUConfig) SetFields() []string {
+	if g == nil {
+		return nil
+	}
+	var out []string
+	if g.PowerLimitWatts != nil {
+		out = append(out, "gpu.power_limit_watts")
+	}
+	if g.SMClockMHz != nil {
+		out = append(out, "gpu.sm_clock_mhz")
+	}
+	if g.MemoryClockMHz != nil {
+		out = append(out, "gpu.memory_clock_mhz")
+	}
+	return out
 }
 
 // PyTorchConfig holds Hugging Face transformers knobs.

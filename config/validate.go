@@ -75,6 +75,11 @@ func validateExperiment(cfg *ExperimentConfig, inFile bool) []problem {
 	} else if b.DurationSeconds < 0 {
 		c.add("baseline.duration_seconds", "must not be negative, got %g", b.DurationSeconds)
 	}
+	if g := cfg.GPU; g != nil {
+		c.positive("gpu.power_limit_watts", g.PowerLimitWatts)
+		c.positive("gpu.sm_clock_mhz", g.SMClockMHz)
+		c.positive("gpu.memory_clock_mhz", g.MemoryClockMHz)
+	}
 	checkPyTorch(c, cfg.PyTorch)
 	checkVLLM(c, cfg.VLLM)
 	checkTensorRT(c, cfg.TensorRT)

@@ -112,4 +112,27 @@ type ManifestRun struct {
 	StartTempC *float64 `json:"start_temp_c,omitempty"`
 	// EndTempC is the device temperature after the run, in °C; omitted when unreadable.
 	EndTempC *float64 `json:"end_temp_c,omitempty"`
+	// GPUOriginal is what the GPU settings the run changes (gpu: in its
+	// configuration) were before it started, recorded before the run
+	// could change anything; omitted when the run sets none.
+	GPUOriginal []GPUOriginal `json:"gpu_original,omitempty"`
+	// GPURestorePending is true from before the run starts until the
+	// study has put GPUOriginal back; a resume finding it true restores
+	// them first.
+	GPURestorePending bool `json:"gpu_restore_pending,omitempty"`
+}
+
+// GPUOriginal is one GPU's settings before a run changed them: what the
+// study puts back after the run, however it ended.
+type GPUOriginal struct {
+	// Index is the GPU's NVML index.
+	Index int `json:"index"`
+	// PowerLimitMW is the power management limit in milliwatts to put
+	// back; 0 when the run does not change it.
+	PowerLimitMW uint32 `json:"power_limit_mw,omitempty"`
+	// UnlockSMClock: the run locks the SM clock, which is then reset
+	// (NVML cannot read a lock set before; llem assumes there was none).
+	UnlockSMClock bool `json:"unlock_sm_clock,omitempty"`
+	// UnlockMemoryClock: the run locks the memory clock, which is then reset.
+	UnlockMemoryClock bool `json:"unlock_memory_clock,omitempty"`
 }

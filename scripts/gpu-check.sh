@@ -4,7 +4,7 @@
 # The GPU machine (one H200, 16 cores, Python with torch 2.11, transformers
 # 5.x, accelerate and nvidia-ml-py; no Go, no network, no vLLM/TensorRT-LLM)
 # is lent for 15 minutes in all, its start included, at most 10 minutes per
-# command. This script needs at most 6 minutes and keeps going when a step
+# command. This script needs at most 8 minutes and keeps going when a step
 # fails: the summary says which steps ran.
 #
 # 1. Build here (Go with cgo, for NVML), stripped, into the git-ignored bin/:
@@ -15,7 +15,7 @@
 # 2. Carry bin (about 30 MiB; all that travels must stay under 64 MiB) and
 #    run from the repository root, with the device tool:
 #
-#      run(command="bash scripts/gpu-check.sh", carry=["bin"], timeout_s=420)
+#      run(command="bash scripts/gpu-check.sh", carry=["bin"], timeout_s=540)
 #
 # 3. Everything lands in $OUT (7 files, flat): gpu-check.md (the summary),
 #    gpu-check.json, gpu-check.log (all output), config.json (llem config
@@ -31,6 +31,13 @@
 #   study    pytorch, random-init llama-3.2-1b shape, bf16, batch 1/8/32,
 #            1 cycle, 5 s baseline, 1 warm-up (30 s floor), >= 10 s windows
 #   cpu      a short native run on the CPU cores (RAPL if exposed)
+#   gpuknobs the gpu: settings (power limit, locked SM clock) as a sweep:
+#            the same small pytorch run at the default power limit, at the
+#            card's lowest, and with the SM clock locked at a middle
+#            supported clock; llem sets each before the baseline, reads it
+#            back and restores it. Needs root: without it the step is
+#            skipped with NVML's reason. gpuknobs-restored then checks with
+#            pynvml that the power limit is back where it was.
 #   report   llem report: HTML (in the tarball) and markdown
 #   summary  gpu-check-summary.py: energy agreement, J/token by batch size,
 #            sampler overhead, every warning
@@ -45,7 +52,7 @@
 # a temporary folder in a rehearsal), LLEM (default bin/llem), GPU_CHECK_PYTHON
 # (the Python that holds torch; default the first of python3, python,
 # /opt/conda/bin/python, ... that imports torch), GPU_CHECK_BUDGET_S
-# (default 350).
+# (default 470).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -64,7 +71,7 @@ if [ -z "$PY" ] && [ "$mode" = gpu ]; then
   done
 fi
 PY=${PY:-$(command -v python3 || echo python3)}
-BUDGET=${GPU_CHECK_BUDGET_S:-350}
+BUDGET=${GPU_CHECK_BUDGET_S:-470}
 if [ -z "${OUT:-}" ]; then
   if [ "$mode" = gpu ]; then echo "gpu-check: OUT is not set (the device tool sets it)" >&2; exit 2; fi
   OUT=$(mktemp -d)
@@ -197,7 +204,33 @@ baseline: {duration_seconds: 5}
 warmup: {enabled: false}
 YAML
 
-if [ "$mode" = rehearsal ]; then step gpu-study 30 "$LLEM" run "$WORK/gpu-study.yaml" --dry-run; fi
+# The gpu: settings study; its values come from the card (gpuknobs_probe),
+# placeholders in a rehearsal.
+knobs_yaml() { # DEFAULT_W MIN_W SM_MHZ
+  cat <<YAML
+name: gpu-check-gpuknobs
+model: llama-3.2-1b
+backend: pytorch
+precision: bf16
+pytorch: {random_init: true, batch_size: 8}
+n: 16
+dataset: {name: synthetic, input_len: 128, output_len: 64}
+baseline: {duration_seconds: 5}
+warmup: {enabled: false}
+sweep:
+  knobs:
+    - {gpu.power_limit_watts: $1}
+    - {gpu.power_limit_watts: $2}
+    - {gpu.sm_clock_mhz: $3}
+execution: {n_cycles: 1, cycle_order: sequential, config_gap_seconds: 0, cycle_gap_seconds: 0}
+YAML
+}
+
+if [ "$mode" = rehearsal ]; then
+  step gpu-study 30 "$LLEM" run "$WORK/gpu-study.yaml" --dry-run
+  knobs_yaml 700 200 1500 >"$WORK/gpuknobs.yaml"
+  step gpuknobs-dryrun 30 "$LLEM" run "$WORK/gpuknobs.yaml" --dry-run
+fi
 
 # ---- 2. independent power log -------------------------------------------
 logger_pid=
@@ -221,7 +254,10 @@ fi
 # Kept for after the study: cpu 30 s, report 15 s, summary and archive 10 s.
 # Expected on the H200: ~80 s a run (imports and random init ~25 s, 5 s
 # baseline, 30 s thermal floor, ~15 s measured), ~250 s in all.
-study_limit=$(( $(left) - 55 ))
+# Kept also for the gpu: settings (gpuknobs, ~35 s a run) on the GPU.
+knobs_s=0
+if [ "$mode" = gpu ]; then knobs_s=120; fi
+study_limit=$(( $(left) - 55 - knobs_s ))
 export LLEM_PYTORCH_PYTHON="$PY"
 step study "$study_limit" "$LLEM" run "$WORK/study.yaml" --output "$WORK/study"
 if [ -n "$logger_pid" ]; then
@@ -234,6 +270,76 @@ study_dir=$(ls -d "$WORK"/study/*/ 2>/dev/null | head -n 1)
 # ---- 4. native run on the CPU cores -----------------------------------------
 step cpu 30 "$LLEM" run "$WORK/cpu.yaml" --output "$WORK/cpu"
 
+# ---- 4b. gpu: settings (power limit, locked SM clock) --------------------------
+# gpuknobs_probe reads the card's power limits and a middle supported SM
+# clock with pynvml, and whether this process may change them (the current
+# limit written back, as llem's pre-flight does): exit 3 without root.
+gpuknobs_probe() {
+  "$PY" - "$WORK/gpuknobs.env" <<'PY'
+import sys, pynvml
+pynvml.nvmlInit()
+h = pynvml.nvmlDeviceGetHandleByIndex(0)
+lo, hi = pynvml.nvmlDeviceGetPowerManagementLimitConstraints(h)
+default = pynvml.nvmlDeviceGetPowerManagementDefaultLimit(h)
+cur = pynvml.nvmlDeviceGetPowerManagementLimit(h)
+print("power limit %.0f W (default %.0f W, allowed %.0f-%.0f W)" % (cur / 1000, default / 1000, lo / 1000, hi / 1000))
+try:
+    pynvml.nvmlDeviceSetPowerManagementLimit(h, cur)
+except pynvml.NVMLError as e:
+    print("cannot change GPU settings: %s" % e)
+    sys.exit(3 if e.value == pynvml.NVML_ERROR_NO_PERMISSION else 1)
+mem = max(pynvml.nvmlDeviceGetSupportedMemoryClocks(h))
+gfx = sorted(pynvml.nvmlDeviceGetSupportedGraphicsClocks(h, mem))
+mid = gfx[len(gfx) // 2]
+print("SM clocks supported at memory %d MHz: %d-%d MHz (%d), middle %d MHz" % (mem, gfx[0], gfx[-1], len(gfx), mid))
+with open(sys.argv[1], "w") as f:
+    f.write("KNOBS_DEFAULT_W=%d\nKNOBS_MIN_W=%d\nKNOBS_SM_MHZ=%d\nKNOBS_BEFORE_MW=%d\n" % (default // 1000, -(-lo // 1000), mid, cur))
+PY
+}
+# gpuknobs_restored checks the power limit is back at its value before the
+# step, and shows what each run read back (effective.gpu) and measured.
+gpuknobs_restored() {
+  "$PY" - "$KNOBS_BEFORE_MW" "$WORK/gpuknobs" <<'PY'
+import glob, json, sys, pynvml
+before = int(sys.argv[1])
+for path in sorted(glob.glob(sys.argv[2] + "/*/run-*/result.json")):
+    r = json.load(open(path))
+    e = r.get("energy", {})
+    print("%s: gpu %s, effective %s, %.4g J/output token, %.4g W average" % (
+        path.split("/")[-2], r["config"].get("gpu"), (r.get("effective") or {}).get("gpu"),
+        e.get("energy_per_output_token_j") or 0, e.get("avg_power_w") or 0))
+pynvml.nvmlInit()
+h = pynvml.nvmlDeviceGetHandleByIndex(0)
+now = pynvml.nvmlDeviceGetPowerManagementLimit(h)
+print("power limit after the step %.0f W, before %.0f W; SM clock now %d MHz" % (
+    now / 1000, before / 1000, pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM)))
+if now != before:
+    sys.exit("the power limit was not put back")
+PY
+}
+export WORK
+export -f gpuknobs_probe gpuknobs_restored
+if [ "$mode" = gpu ]; then
+  say "gpuknobs-probe: start"
+  timeout 60 bash -c gpuknobs_probe 2>&1 | tee -a "$LOG"
+  probe_rc=${PIPESTATUS[0]}
+  if [ "$probe_rc" = 0 ] && [ -s "$WORK/gpuknobs.env" ]; then
+    # shellcheck disable=SC1091
+    . "$WORK/gpuknobs.env"
+    export KNOBS_BEFORE_MW
+    knobs_yaml "$KNOBS_DEFAULT_W" "$KNOBS_MIN_W" "$KNOBS_SM_MHZ" >"$WORK/gpuknobs.yaml"
+    cat "$WORK/gpuknobs.yaml" >>"$LOG"
+    step gpuknobs $((knobs_s - 10)) "$LLEM" run "$WORK/gpuknobs.yaml" --output "$WORK/gpuknobs"
+    step gpuknobs-restored 15 bash -c gpuknobs_restored
+  elif [ "$probe_rc" = 3 ]; then
+    skip gpuknobs "not root: NVML refused to change GPU settings (ERROR_NO_PERMISSION)"
+  else
+    skip gpuknobs "pynvml could not read the card's limits (exit $probe_rc, see the log)"
+  fi
+else
+  skip gpuknobs "rehearsal: no GPU"
+fi
+
 # ---- 5. report --------------------------------------------------------------
 report() {
   "$LLEM" report "$study_dir" --format md --out "$OUT/report.md" && "$LLEM" report "$study_dir"
@@ -244,9 +350,11 @@ if [ -n "$study_dir" ]; then step report 15 bash -c report; else skip report "no
 
 # ---- 6. summary ---------------------------------------------------------------
 # Results travel as one archive: $OUT takes at most 8 files of 16 MiB.
-tar -czf "$OUT/results.tar.gz" -C "$WORK" study cpu 2>>"$LOG"
+knobs_dir=()
+if [ -d "$WORK/gpuknobs" ]; then knobs_dir=(gpuknobs); fi
+tar -czf "$OUT/results.tar.gz" -C "$WORK" study cpu "${knobs_dir[@]}" 2>>"$LOG"
 if [ "$(stat -c %s "$OUT/results.tar.gz" 2>/dev/null || echo 0)" -gt 15000000 ]; then
-  tar -czf "$OUT/results.tar.gz" -C "$WORK" --exclude=timeseries.parquet study cpu 2>>"$LOG"
+  tar -czf "$OUT/results.tar.gz" -C "$WORK" --exclude=timeseries.parquet study cpu "${knobs_dir[@]}" 2>>"$LOG"
   say "results.tar.gz over 15 MB: time series left out"
 fi
 power_arg=()

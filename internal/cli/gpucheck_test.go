@@ -40,8 +40,9 @@ func needTools(t *testing.T, tools ...string) {
 // TestGPUCheckRehearsal runs scripts/gpu-check.sh --rehearse: every step of
 // the GPU check (config, study, CPU run, report, summary) with the native
 // engine in place of pytorch and without the pynvml log, so the script is
-// known to work before a GPU machine is lent; its GPU study is dry-run, so a
-// configuration rule that would refuse it fails here. About 25 s, mostly the 5 s
+// known to work before a GPU machine is lent; its GPU study and its gpu:
+// settings study are dry-run, so a configuration rule that would refuse
+// them fails here. About 25 s, mostly the 5 s
 // baselines.
 func TestGPUCheckRehearsal(t *testing.T) {
 	needTools(t, "bash", "python3", "tar", "timeout")
@@ -91,7 +92,8 @@ func TestGPUCheckRehearsal(t *testing.T) {
 		status[s[0]] = s[1]
 	}
 	for step, want := range map[string]string{"config": "ok", "gpu-study": "ok", "study": "ok", "cpu": "ok", "report": "ok",
-		"python": "skipped (rehearsal: no torch)", "powerlog": "skipped (rehearsal: no GPU)"} {
+		"python": "skipped (rehearsal: no torch)", "powerlog": "skipped (rehearsal: no GPU)",
+		"gpuknobs-dryrun": "ok", "gpuknobs": "skipped (rehearsal: no GPU)"} {
 		if status[step] != want {
 			t.Errorf("step %s: %q, want %q (steps %v)", step, status[step], want, sum.Steps)
 		}

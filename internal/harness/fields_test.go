@@ -133,6 +133,9 @@ var probes = map[string]probe{
 	"lora.merge_weights": {with: m("lora", "{adapter_id: org/adapter}"), set: m("lora", "{adapter_id: org/adapter, merge_weights: true}"), on: map[config.Backend]probe{
 		config.BackendVLLM: {with: m("vllm.enable_lora", "true", "lora", "{adapter_id: org/adapter}"), set: m("lora", "{adapter_id: org/adapter, merge_weights: true}")}}},
 	"passthrough_kwargs":               {set: m("passthrough_kwargs", "{trust_remote_code: true}")},
+	"gpu.power_limit_watts":            {set: m("gpu.power_limit_watts", "100000")}, // beyond any card: refused everywhere (gpu_cgo_test.go applies gpu: on go-nvml's mock)
+	"gpu.sm_clock_mhz":                 {set: m("gpu.sm_clock_mhz", "100000")},
+	"gpu.memory_clock_mhz":             {set: m("gpu.memory_clock_mhz", "100000")},
 	"pytorch.batch_size":               {set: m("pytorch.batch_size", "2")},
 	"pytorch.batching_strategy":        {set: m("pytorch.batching_strategy", "dynamic")},
 	"pytorch.attn_implementation":      {set: m("pytorch.attn_implementation", "eager")},

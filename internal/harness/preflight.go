@@ -8,6 +8,7 @@ import (
 	"github.com/llenergymeasure/llem/config"
 	"github.com/llenergymeasure/llem/internal/dataset"
 	"github.com/llenergymeasure/llem/internal/engine"
+	"github.com/llenergymeasure/llem/internal/gpucontrol"
 )
 
 // Preflight checks, before anything is measured, that cfg's prompts can be
@@ -15,8 +16,17 @@ import (
 // and that every prompt with its output fits the model's context. facts
 // come from the engine's Inspect. It returns every problem found; the CLI
 // runs it for --dry-run and before a study, and Run runs it again before
-// the baseline.
+// the baseline. With gpu: settings it also checks, on this machine's
+// GPUs, that NVML is there, allows the change (root) and the values are in
+// the card's range.
 func Preflight(ctx context.Context, cfg config.ExperimentConfig, facts engine.ModelFacts, dsOpts dataset.Options) []*engine.SettingError {
+	return preflight(ctx, cfg, facts, dsOpts, gpucontrol.Open, nil)
+}
+
+func preflight(ctx context.Context, cfg config.ExperimentConfig, facts engine.ModelFacts, dsOpts dataset.Options, openGPU gpucontrol.Opener, devices []int) []*engine.SettingError {
+	if errs := checkGPU(cfg, openGPU, devices); len(errs) > 0 {
+		return errs
+	}
 	set, err := loadPrompts(ctx, cfg, facts.Tokenizer, dsOpts)
 	if err != nil {
 		field := "dataset"
@@ -81,4 +91,26 @@ func promptTokens(p engine.Prompt, tok engine.Tokenizer, ds config.DatasetConfig
 		return ds.InputLen, true
 	}
 	return 0, false
+}
+
+// checkGPU is the pre-flight of the gpu: settings: NVML can be opened,
+// allows the change, and each value is within the card's range.
+func checkGPU(cfg config.ExperimentConfig, open gpucontrol.Opener, devices []int) []*engine.SettingError {
+	s := gpucontrol.FromConfig(cfg.GPU)
+	if s.IsZero() {
+		return nil
+	}
+	var probs []gpucontrol.Problem
+	ctl, err := open(devices)
+	if err != nil {
+		probs = gpucontrol.Unavailable(s, err)
+	} else {
+		probs = gpucontrol.Check(ctl, s)
+		_ = ctl.Close()
+	}
+	out := make([]*engine.SettingError, len(probs))
+	for i, p := range probs {
+		out[i] = &engine.SettingError{Field: p.Field, Msg: p.Msg, Cause: p.Cause}
+	}
+	return out
 }

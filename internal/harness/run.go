@@ -25,6 +25,7 @@ import (
 	"github.com/llenergymeasure/llem/internal/engine"
 	"github.com/llenergymeasure/llem/internal/engine/engines"
 	"github.com/llenergymeasure/llem/internal/envsnap"
+	"github.com/llenergymeasure/llem/internal/gpucontrol"
 	"github.com/llenergymeasure/llem/internal/stats"
 	"github.com/llenergymeasure/llem/results"
 )
@@ -72,6 +73,9 @@ type Options struct {
 	Log *slog.Logger
 	// Sleep waits (thermal floor); nil means a context-aware time.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// GPU opens the NVML control of the GPUs for the gpu: settings; nil
+	// means gpucontrol.Open (tests pass go-nvml's mock).
+	GPU gpucontrol.Opener
 	// ProgressInterval is how often a periodic progress event repeats the
 	// last one with fresh sensor readings while the sensors run; 0 means
 	// DefaultProgressInterval, negative none.
@@ -116,6 +120,8 @@ type run struct {
 	outputTokens, requests int
 	// enginePIDs are the engine's processes the estimate also counts.
 	enginePIDs []int
+	// gpu is the GPU settings as read back after they were applied.
+	gpu []gpucontrol.Effective
 }
 
 // attributeEngineProcesses lets a CPU-time estimate count the processes an
@@ -257,6 +263,11 @@ func (h *run) do(ctx context.Context) (*results.ExperimentResult, error) {
 	if err := h.preflight(ctx); err != nil {
 		return nil, err
 	}
+	restoreGPU, err := h.applyGPU()
+	if err != nil {
+		return nil, err
+	}
+	defer restoreGPU()
 	h.snapshot(ctx)
 	det, rec, err := h.detect(ctx)
 	if err != nil {
@@ -482,6 +493,9 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 		h.res.Effective = map[string]any{}
 	}
 	h.res.Effective["batching_strategy"] = batching
+	if h.gpu != nil {
+		h.res.Effective["gpu"] = h.gpu
+	}
 	// The decoding settings as the engine received them.
 	h.res.Effective["generation"] = params
 	var windowWarnings []results.Warning
@@ -598,7 +612,7 @@ func (h *run) preflight(ctx context.Context) error {
 	}
 	facts, errs := h.opts.Inspect(cfg)
 	if len(errs) == 0 {
-		errs = Preflight(ctx, cfg, facts, h.opts.Dataset)
+		errs = preflight(ctx, cfg, facts, h.opts.Dataset, h.gpuOpener(), h.opts.Energy.NVMLDevices)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -608,6 +622,43 @@ func (h *run) preflight(ctx context.Context) error {
 		joined[i] = e
 	}
 	return fmt.Errorf("pre-flight: %w", errors.Join(joined...))
+}
+
+func (h *run) gpuOpener() gpucontrol.Opener {
+	if h.opts.GPU != nil {
+		return h.opts.GPU
+	}
+	return gpucontrol.Open
+}
+
+// applyGPU sets the gpu: settings before the baseline, so that idle power
+// is measured at them too, and reads them back: a card that did not take
+// them fails the run. The returned function puts the previous settings
+// back (a study's parent does so again, also after a crash).
+func (h *run) applyGPU() (restore func(), err error) {
+	s := gpucontrol.FromConfig(h.cfg.GPU)
+	if s.IsZero() {
+		return func() {}, nil
+	}
+	ctl, err := h.gpuOpener()(h.opts.Energy.NVMLDevices)
+	if err != nil {
+		return nil, fmt.Errorf("gpu settings: %w", err)
+	}
+	orig, err := gpucontrol.Originals(ctl, s)
+	if err == nil {
+		h.gpu, err = gpucontrol.Apply(ctl, s, orig)
+	}
+	if err != nil {
+		_ = ctl.Close()
+		return nil, fmt.Errorf("gpu settings: %w", err)
+	}
+	h.opts.Log.Info("GPU settings applied", "effective", h.gpu)
+	return func() {
+		if err := gpucontrol.Restore(ctl, orig); err != nil {
+			h.opts.Log.Error("put the GPU settings back", "err", err)
+		}
+		_ = ctl.Close()
+	}, nil
 }
 
 func (h *run) protocol(interval time.Duration) results.Protocol {

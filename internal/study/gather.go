@@ -63,6 +63,11 @@ func Prepare(sc *config.StudyConfig, resultsDir string) (string, []config.Run, e
 	if sc == nil || len(sc.Experiments) == 0 {
 		return "", nil, errors.New("prepare study: the study has no experiments to run")
 	}
+	for i, cfg := range sc.Experiments {
+		if f := cfg.GPU.SetFields(); len(f) > 0 {
+			return "", nil, fmt.Errorf("prepare study: configuration [%d] sets %s, which detached tasks do not support yet: a task the scheduler kills would leave the card at them, with no parent to put them back; run the study with llem run on the GPU machine", i, strings.Join(f, ", "))
+		}
+	}
 	r := &runner{sc: sc, opts: Options{ResultsDir: resultsDir}, clock: realClock{}}
 	r.plan = config.Plan(sc)
 	r.designHash = config.StudyDesignHash(sc)

@@ -210,3 +210,15 @@ func TestRunTaskWaitsGap(t *testing.T) {
 		t.Errorf("run.log:\n%s", log)
 	}
 }
+
+// TestPrepareRefusesGPUSettings: a detached task killed by its scheduler
+// has no parent to put gpu: settings back, so Prepare refuses them.
+func TestPrepareRefusesGPUSettings(t *testing.T) {
+	sc := sweep("gpu", config.OrderSequential, 1, []int{1}, []string{"fp32"}, nil)
+	pl := 300
+	sc.Experiments[0].GPU = &config.GPUConfig{PowerLimitWatts: &pl}
+	_, _, err := Prepare(sc, t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "sets gpu.power_limit_watts, which detached tasks do not support yet") {
+		t.Fatalf("Prepare: %v", err)
+	}
+}

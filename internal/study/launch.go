@@ -30,6 +30,9 @@ const (
 	ErrTypeInvalidResult = "invalid_result"
 	ErrTypeInterrupted   = "interrupted"
 	ErrTypeSpawn         = "spawn_failed"
+	// ErrTypeGPUSettings: the GPU settings a run changes (gpu:) could not
+	// be read, to be recorded, before it.
+	ErrTypeGPUSettings = "gpu_settings"
 )
 
 // job is one run handed to a launcher.

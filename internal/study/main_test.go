@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/gpucontrol"
 	"github.com/llenergymeasure/llem/results"
 )
 
@@ -56,6 +57,11 @@ func testChildRun(ctx context.Context, req ChildRequest) (*results.ExperimentRes
 			return nil, err
 		}
 		_ = os.WriteFile(filepath.Join(dir, "grandchild.pid"), []byte(strconv.Itoa(gc.Process.Pid)), 0o644)
+	}
+	if childGPU != nil {
+		if err := childGPU(req); err != nil {
+			return nil, err
+		}
 	}
 	if b, _ := kw["test_ignore_term"].(bool); b {
 		signal.Ignore(syscall.SIGTERM)
@@ -126,11 +132,21 @@ func mark(dir, what string, req ChildRequest) {
 	fmt.Fprintf(f, "%s %s %d\n", what, req.MeasurementConfigHash, req.Cycle)
 }
 
+// childGPU, when set (gpu_cgo_test.go), lets a test child change a mock
+// GPU's settings as a run with gpu: settings does; mockGPU opens a mock
+// GPU's control for a runner process.
+var (
+	childGPU func(req ChildRequest) error
+	mockGPU  func(path string) gpucontrol.Opener
+)
+
 // runnerSpec is what the runner process of the SIGKILL test runs.
 type runnerSpec struct {
 	Study      config.StudyConfig `json:"study"`
 	ResultsDir string             `json:"results_dir"`
 	Exe        string             `json:"exe"`
+	// GPUCard is the file of a mock GPU the runner controls.
+	GPUCard string `json:"gpu_card,omitempty"`
 }
 
 func runnerMain(path string) int {
@@ -144,10 +160,14 @@ func runnerMain(path string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	_, err = Run(context.Background(), &s.Study, Options{
+	o := Options{
 		ResultsDir: s.ResultsDir, NoGaps: true, Executable: s.Exe,
 		Env: append(os.Environ(), envChild+"=1", envRunner+"="),
-	})
+	}
+	if s.GPUCard != "" && mockGPU != nil {
+		o.GPU = mockGPU(s.GPUCard)
+	}
+	_, err = Run(context.Background(), &s.Study, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

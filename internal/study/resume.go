@@ -37,6 +37,9 @@ func (r *runner) resume(m *results.StudyManifest) error {
 	if err != nil {
 		return r.repair(m, err)
 	}
+	if err := r.restorePendingGPU(old); err != nil {
+		return err
+	}
 	if old.StudyDesignHash != r.designHash {
 		return fmt.Errorf("resume %s: %w: the manifest has study_design_hash %s, this study has %s; the experiments changed, so start the study afresh instead of resuming",
 			r.dir, ErrDesignMismatch, old.StudyDesignHash, r.designHash)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/llenergymeasure/llem/config"
+	"github.com/llenergymeasure/llem/internal/gpucontrol"
 	"github.com/llenergymeasure/llem/internal/redact"
 	"github.com/llenergymeasure/llem/results"
 )
@@ -99,6 +100,11 @@ type Options struct {
 	// a killed runner to release the study (DefaultOrphanWait when zero).
 	OrphanWait time.Duration
 
+	// GPU opens the NVML control the runner records and restores a run's
+	// gpu: settings with; nil means gpucontrol.Open (tests pass go-nvml's
+	// mock).
+	GPU gpucontrol.Opener
+
 	// launcher replaces the process launcher (in-package tests and benchmarks).
 	launcher launcher
 }
@@ -170,6 +176,9 @@ type runner struct {
 	redact              *redact.Redactor
 	// notes are what prepare repaired or moved aside, reported at the start.
 	notes []string
+	// gpuStuck is why a run's GPU settings could not be put back; the
+	// study stops rather than measure the next run at them.
+	gpuStuck error
 }
 
 func (r *runner) run(ctx context.Context) (*results.StudyResult, error) {
@@ -256,6 +265,10 @@ func (r *runner) loop(ctx context.Context, todo []config.Run) (string, error) {
 		if err != nil {
 			return "manifest write failed", err
 		}
+		if r.gpuStuck != nil {
+			reason := r.gpuStuck.Error()
+			return reason, fmt.Errorf("%w: %s", ErrStopped, reason)
+		}
 		switch {
 		case mr.State == results.StateInterrupted && ctx.Err() == nil:
 			reason := fmt.Sprintf("wall-clock limit of %g h reached during run %d", ex.WallClockTimeoutHours, run.Index)
@@ -313,6 +326,13 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 		State:                 results.StateRunning, StartedAt: &start,
 		StartTempC: r.readTemp(ctx),
 	}
+	// The GPU settings the run will change are recorded before it starts,
+	// so that they are put back however it ends, even by a resume after
+	// this process is killed.
+	gpuCtl, gpuErr := r.recordGPU(&mr, cfg)
+	if gpuCtl != nil {
+		defer gpuCtl.Close()
+	}
 	if err := r.store.update(mr); err != nil {
 		return mr, fmt.Errorf("run study: %w", err)
 	}
@@ -324,7 +344,9 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 	var o outcome
 	// A run that did not complete before starts from a clean directory
 	// (results moved aside as invalid stay).
-	if err := clearRunDir(runDir); err != nil {
+	if gpuErr != nil {
+		o = outcome{state: results.StateFailed, errType: ErrTypeGPUSettings, err: gpuErr.Error()}
+	} else if err := clearRunDir(runDir); err != nil {
 		o = outcome{state: results.StateFailed, errType: ErrTypeSpawn, err: fmt.Sprintf("clear run directory: %v", err)}
 	} else {
 		o = r.launch.launch(ctx, job{
@@ -342,6 +364,15 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 				r.emit(ev)
 			},
 		})
+	}
+	if gpuCtl != nil {
+		if err := gpucontrol.Restore(gpuCtl, mr.GPUOriginal); err != nil {
+			r.gpuStuck = fmt.Errorf("the GPU settings run %d changed could not be put back (%v): the study stops rather than measure at them; once the card can be reset, --resume %s puts them back first", run.Index, err, r.dir)
+			r.warnings = append(r.warnings, results.Warning{Code: "gpu_not_restored", Message: r.gpuStuck.Error()})
+			r.emit(Event{Kind: event.Warning, Message: r.gpuStuck.Error()})
+		} else {
+			mr.GPURestorePending = false
+		}
 	}
 	if o.state == results.StateCompleted {
 		o = r.keepResult(o, run, runDir)
@@ -363,6 +394,62 @@ func (r *runner) execute(ctx context.Context, pos int, run config.Run, eta time.
 	ev.Kind, ev.State, ev.ErrorType, ev.Error, ev.LogTail = event.RunEnd, mr.State, mr.ErrorType, mr.Error, mr.LogTail
 	r.emit(ev)
 	return mr, nil
+}
+
+func (r *runner) gpuOpener() gpucontrol.Opener {
+	if r.opts.GPU != nil {
+		return r.opts.GPU
+	}
+	return gpucontrol.Open
+}
+
+// recordGPU reads, for a run with gpu: settings, what they are now into
+// mr (GPUOriginal, with GPURestorePending) and returns the open control
+// to restore them with after the run; nil without gpu: settings.
+func (r *runner) recordGPU(mr *results.ManifestRun, cfg config.ExperimentConfig) (gpucontrol.Controller, error) {
+	s := gpucontrol.FromConfig(cfg.GPU)
+	if s.IsZero() {
+		return nil, nil
+	}
+	ctl, err := r.gpuOpener()(nil)
+	if err != nil {
+		return nil, fmt.Errorf("gpu settings: %w", err)
+	}
+	orig, err := gpucontrol.Originals(ctl, s)
+	if err != nil {
+		_ = ctl.Close()
+		return nil, fmt.Errorf("gpu settings: %w", err)
+	}
+	mr.GPUOriginal, mr.GPURestorePending = orig, true
+	return ctl, nil
+}
+
+// restorePendingGPU puts back the GPU settings of the runs in m whose
+// restoration the manifest does not record (the runner was killed during
+// them), before a resume runs anything.
+func (r *runner) restorePendingGPU(m *results.StudyManifest) error {
+	var ctl gpucontrol.Controller
+	for i := range m.Runs {
+		mr := &m.Runs[i]
+		if !mr.GPURestorePending {
+			continue
+		}
+		if ctl == nil {
+			c, err := r.gpuOpener()(nil)
+			if err != nil {
+				return fmt.Errorf("resume %s: run %d changed GPU settings that were not put back, and NVML cannot be opened to do so: %w", r.dir, mr.Index, err)
+			}
+			ctl = c
+			defer ctl.Close()
+		}
+		if err := gpucontrol.Restore(ctl, mr.GPUOriginal); err != nil {
+			return fmt.Errorf("resume %s: put back the GPU settings run %d changed: %w", r.dir, mr.Index, err)
+		}
+		mr.GPURestorePending = false
+		msg := fmt.Sprintf("run %d had changed the GPU settings and was not seen to the end: they were put back before resuming", mr.Index)
+		r.notes = append(r.notes, msg)
+	}
+	return nil
 }
 
 // keepResult checks the child's result against the run and writes it as
