@@ -400,10 +400,11 @@ type RequestRecord struct {
 	// EnergyJ is the request's share of its batch window's energy,
 	// pro-rated by output tokens (the ML.ENERGY benchmark's rule).
 	EnergyJ float64 `json:"energy_j"`
-	// EnergyInFlightJ is its share by the work it had in flight: prefill
-	// by prompt tokens, then each interval between token arrivals split
-	// equally among the requests still generating; absent when the engine
-	// reports no token times.
+	// EnergyInFlightJ is its share by the work it had in flight: the
+	// window cut at every token arrival, each piece going to the tokens
+	// arriving at its end, a first token weighing its prompt (prefill) and
+	// a later one a decode step; absent when the engine reports no token
+	// times.
 	EnergyInFlightJ *float64 `json:"energy_in_flight_j,omitempty"`
 	// OutputIDsSHA256 is the SHA-256 of the generated token ids written as
 	// decimal numbers joined by commas ("12,7,9"), so a reader can check

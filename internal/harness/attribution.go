@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -14,11 +15,10 @@ import (
 //
 //   - pro-rated by output tokens (the ML.ENERGY benchmark's rule): a
 //     request's share is its output tokens over the batch's;
-//   - by the work in flight: prefill, from the batch's start to its first
-//     token, by prompt tokens; then each interval between consecutive
-//     token arrivals split equally among the requests still generating
-//     (a decode step adds one token to each), the interval's energy read
-//     from the window's cumulative energy curve.
+//   - by the work in flight: the window cut at every token arrival, each
+//     piece going to the tokens that arrive at its end, a first token
+//     weighing its prompt (prefill) and a later one a decode step, the
+//     piece's energy read from the window's cumulative energy curve.
 //
 // Both are stored per request; summarizeAttribution compares them.
 
@@ -46,65 +46,53 @@ func sinceOrigin(c engine.Completion, origin time.Time) time.Duration {
 
 // inFlightShares is each completion's energy by the work it had in flight,
 // summing to total; ok is false when a completion has no token times.
-// Times are offsets from origin, the window's start.
+// Times are offsets from origin, the window's start. The window is cut at
+// every token arrival; each piece is the work that produced the tokens
+// arriving at its end, split among them by what each cost: a request's
+// first token its prompt (prefill), any later token one decode step.
 func inFlightShares(comps []engine.Completion, origin time.Time, energyAt func(time.Duration) float64, total float64) (shares []float64, ok bool) {
 	if len(comps) == 0 {
 		return nil, false
 	}
-	first, last := make([]time.Duration, len(comps)), make([]time.Duration, len(comps))
-	var times []time.Duration
+	type arrival struct {
+		at     time.Duration
+		req    int
+		weight float64
+	}
+	var arrivals []arrival
 	for i, c := range comps {
 		if len(c.TokenTimes) == 0 {
 			return nil, false
 		}
 		at := sinceOrigin(c, origin)
-		first[i], last[i] = at+c.TokenTimes[0], at+c.TokenTimes[len(c.TokenTimes)-1]
-		for _, tt := range c.TokenTimes {
-			times = append(times, at+tt)
+		for k, tt := range c.TokenTimes {
+			w := 1.0
+			if k == 0 {
+				w = float64(max(c.PromptTokens, 1))
+			}
+			arrivals = append(arrivals, arrival{at + tt, i, w})
 		}
 	}
-	slices.Sort(times)
-	times = slices.Compact(times)
+	slices.SortStableFunc(arrivals, func(a, b arrival) int { return cmp.Compare(a.at, b.at) })
 	shares = make([]float64, len(comps))
-
-	// Prefill: up to the batch's first token, by prompt tokens.
-	start := times[0]
-	prefill := energyAt(start)
-	var prompt int
-	for _, c := range comps {
-		prompt += c.PromptTokens
-	}
-	for i, c := range comps {
-		if prompt > 0 {
-			shares[i] += prefill * float64(c.PromptTokens) / float64(prompt)
-		} else {
-			shares[i] += prefill / float64(len(comps))
+	var prev time.Duration
+	prevJ := energyAt(0)
+	for lo := 0; lo < len(arrivals); {
+		hi := lo
+		var weight float64
+		for hi < len(arrivals) && arrivals[hi].at == arrivals[lo].at {
+			weight += arrivals[hi].weight
+			hi++
 		}
-	}
-	// Decode: each interval to the next token arrival, equally among the
-	// requests generating across it (first token at or before its start,
-	// last at or after its end); none such (a request still in its own
-	// prefill) means every unfinished request.
-	active := make([]int, 0, len(comps))
-	for k := 1; k < len(times); k++ {
-		a, b := times[k-1], times[k]
-		e := energyAt(b) - energyAt(a)
-		active = active[:0]
-		for i := range comps {
-			if first[i] <= a && last[i] >= b {
-				active = append(active, i)
-			}
+		at := arrivals[lo].at
+		j := prevJ
+		if at > prev {
+			j = energyAt(at)
 		}
-		if len(active) == 0 {
-			for i := range comps {
-				if last[i] >= b {
-					active = append(active, i)
-				}
-			}
+		for _, a := range arrivals[lo:hi] {
+			shares[a.req] += (j - prevJ) * a.weight / weight
 		}
-		for _, i := range active {
-			shares[i] += e / float64(len(active))
-		}
+		prev, prevJ, lo = at, j, hi
 	}
 	// The window's tail after the last token (the engine returning) goes
 	// in proportion to what each already had, so the shares sum to total.

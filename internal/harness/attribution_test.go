@@ -15,8 +15,9 @@ import (
 )
 
 // TestInFlightSharesKnownNumbers: energy grows 1 J per ms; A (10 prompt
-// tokens) has tokens at 100, 200, 300 ms and B (30) at 100…500 ms. Prefill
-// (100 J) goes 1:3; the steps to 300 ms are shared, the last two are B's.
+// tokens) has tokens at 100, 200, 300 ms and B (30) at 100…500 ms. The
+// piece to the first tokens (prefill, 100 J) goes 1:3 by prompt; the steps
+// to 300 ms are shared, the last two are B's.
 func TestInFlightSharesKnownNumbers(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 	comps := []engine.Completion{
@@ -52,6 +53,16 @@ func TestInFlightSharesKnownNumbers(t *testing.T) {
 	if first, ok := firstToken(comps, origin); !ok || first != ms(100) {
 		t.Errorf("first token at %v, want 100ms from the window's start", first)
 	}
+	// An engine that prefills its prompts one after the other: B's first
+	// token comes 100 ms after A's, and that piece is B's prefill, not A's
+	// decode. Equal requests, equal shares.
+	seq := []engine.Completion{
+		{PromptTokens: 10, OutputTokens: 3, TokenTimes: []time.Duration{ms(100), ms(300), ms(400)}, End: ms(400)},
+		{PromptTokens: 10, OutputTokens: 3, TokenTimes: []time.Duration{ms(200), ms(300), ms(400)}, End: ms(400)},
+	}
+	shares, _ = inFlightShares(seq, time.Time{}, linear, 400)
+	near("A, sequential prefill", shares[0], 200)
+	near("B, sequential prefill", shares[1], 200)
 	comps[1].TokenTimes = nil
 	if _, ok := inFlightShares(comps, time.Time{}, linear, 500); ok {
 		t.Error("shares without token times")
