@@ -198,7 +198,7 @@ func (r *runner) matmul(n int, jobs ...mm) {
 
 // quantizeActs quantises, for each of the matmul's jobs that an integer
 // kernel serves, its n activation rows: to Q8_0 into r.qx/r.qd for Q8_0
-// weights, to Q8_K into r.kx/r.kd/r.kb for Q4_K and Q6_K weights, once per
+// and Q4_0 weights, to Q8_K into r.kx/r.kd/r.kb for Q4_K and Q6_K weights, once per
 // distinct x and format (Q, K and V share theirs), recording where in
 // t.qoff and t.koff (-1 for jobs not on that path).
 func (r *runner) quantizeActs(n int) {
@@ -258,8 +258,19 @@ func (r *runner) quantizeActs(n int) {
 // activations of every Q8_0 product (decoding blocks to F32 for large
 // batches instead would change the prompt's keys and values slightly, and
 // with them close greedy choices).
+//
+// Q4_0 weights (intQ8) take the integer kernel gemvQ8L with the same
+// activations when their rows are a multiple of 8, the matrices llama.cpp
+// repacks on AVX2 and whose float order dotQ40Q8 follows; others stay on
+// the float path.
 func (r *runner) useQ8(w *matrix, _ int) bool {
-	return r.k.gemvQ8 != nil && w.typ == TypeQ8_0 && w.cols%32 == 0
+	if w.cols%32 != 0 {
+		return false
+	}
+	if w.typ == TypeQ8_0 {
+		return r.k.gemvQ8 != nil
+	}
+	return r.k.gemvQ8L != nil && intQ8(w.typ) && w.rows%8 == 0
 }
 
 // useQK reports whether w is multiplied by the integer k-quant kernel
@@ -350,12 +361,19 @@ func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
 	}
 }
 
-// mulBlockQ8 computes rows r0..r1 of Q8_0 jb for all n activation rows,
-// quantised at offset off of r.qx.
+// mulBlockQ8 computes rows r0..r1 of Q8_0 (or intQ8) jb for all n
+// activation rows, quantised at offset off of r.qx.
 func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
 	cols, rows := jb.w.cols, jb.w.rows
-	rb := TypeQ8_0.rowBytes(cols)
+	rb := jb.w.typ.rowBytes(cols)
 	wq := jb.w.raw[r0*rb : r1*rb]
+	if jb.w.typ != TypeQ8_0 {
+		for b := range n {
+			o := off + b*cols
+			r.k.gemvQ8L(jb.w.typ, wq, r.qx[o:o+cols], r.qd[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+		}
+		return
+	}
 	for b := range n {
 		o := off + b*cols
 		gemv := r.k.gemvQ8Cached // rows after the first find the block in cache

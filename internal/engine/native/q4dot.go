@@ -1,0 +1,51 @@
+package native
+
+import "encoding/binary"
+
+// Integer Q4_0 and Q5_0 paths: as ggml pairs them (ggml_vec_dot_q4_0_q8_0,
+// ggml_vec_dot_q5_0_q8_0), the weights are multiplied with the activations
+// quantised to Q8_0 (quantizeQ8Acts) in integers, each block's sum scaled
+// once by the product of the two block scales.
+//
+// Float order: llama.cpp on AVX2 repacks Q4_0 matrices of a multiple of 8
+// rows (q4_0_8x8) and its gemv and gemm kernels add each block's scaled
+// sum to one accumulator per output, float(Σ)·(dw·dx) fused into it, block
+// after block; dotQ40Q8 does the same.
+
+// dotQ40Q8 is the dot product of nb Q4_0 weight blocks (18 bytes: f16
+// scale, 16 bytes of nibbles, low nibbles the first 16 weights) with Q8_0
+// activations qs, ds, in the float order of ggml's repacked Q4_0 kernels.
+func dotQ40Q8(w, qs []byte, ds []float32, nb int) float32 {
+	var sum float32
+	for b := range nb {
+		blk := w[b*18 : b*18+18]
+		q := qs[b*32 : b*32+32]
+		var s int32
+		for i := range 16 {
+			s += (int32(blk[2+i]&15) - 8) * int32(int8(q[i]))
+			s += (int32(blk[2+i]>>4) - 8) * int32(int8(q[16+i]))
+		}
+		d := f16ToF32(binary.LittleEndian.Uint16(blk)) * ds[b]
+		sum = fma32(float32(s), d, sum)
+	}
+	return sum
+}
+
+// intQ8 reports whether the integer kernel gemvQ8L serves weights of type
+// t (the legacy types ggml pairs with Q8_0 activations).
+func intQ8(t GGMLType) bool { return t == TypeQ4_0 }
+
+// gemvQ8LPortable sets y[r] to the dot product of weight row r of type t
+// (intQ8) with the Q8_0 activations, for r < rows; it reports false for
+// other types.
+func gemvQ8LPortable(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool {
+	if !intQ8(t) || cols%32 != 0 {
+		return false
+	}
+	nb := cols / 32
+	rb := t.rowBytes(cols)
+	for r := range rows {
+		y[r] = dotQ40Q8(w[r*rb:(r+1)*rb], qs, ds, nb)
+	}
+	return true
+}
