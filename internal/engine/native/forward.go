@@ -198,7 +198,7 @@ func (r *runner) matmul(n int, jobs ...mm) {
 
 // quantizeActs quantises, for each of the matmul's jobs that an integer
 // kernel serves, its n activation rows: to Q8_0 into r.qx/r.qd for Q8_0
-// and Q4_0 weights, to Q8_K into r.kx/r.kd/r.kb for Q4_K and Q6_K weights, once per
+// and Q4_0/Q5_0 weights, to Q8_K into r.kx/r.kd/r.kb for Q4_K and Q6_K weights, once per
 // distinct x and format (Q, K and V share theirs), recording where in
 // t.qoff and t.koff (-1 for jobs not on that path).
 func (r *runner) quantizeActs(n int) {
@@ -259,10 +259,10 @@ func (r *runner) quantizeActs(n int) {
 // batches instead would change the prompt's keys and values slightly, and
 // with them close greedy choices).
 //
-// Q4_0 weights (intQ8) take the integer kernel gemvQ8L with the same
-// activations when their rows are a multiple of 8, the matrices llama.cpp
-// repacks on AVX2 and whose float order dotQ40Q8 follows; others stay on
-// the float path.
+// Q4_0 and Q5_0 weights (intQ8) take the integer kernel gemvQ8L with the
+// same activations: Q5_0 always, Q4_0 when its rows are a multiple of 8,
+// the matrices llama.cpp repacks on AVX2 and whose float order dotQ40Q8
+// follows (other Q4_0 matrices stay on the float path).
 func (r *runner) useQ8(w *matrix, _ int) bool {
 	if w.cols%32 != 0 {
 		return false
@@ -270,7 +270,7 @@ func (r *runner) useQ8(w *matrix, _ int) bool {
 	if w.typ == TypeQ8_0 {
 		return r.k.gemvQ8 != nil
 	}
-	return r.k.gemvQ8L != nil && intQ8(w.typ) && w.rows%8 == 0
+	return r.k.gemvQ8L != nil && intQ8(w.typ) && (w.typ != TypeQ4_0 || w.rows%8 == 0)
 }
 
 // useQK reports whether w is multiplied by the integer k-quant kernel

@@ -42,7 +42,7 @@ type kernels struct {
 	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQ8L, when set, multiplies weight rows of the legacy types ggml
-	// pairs with Q8_0 activations (intQ8: Q4_0) with activations quantised
+	// pairs with Q8_0 activations (intQ8: Q4_0, Q5_0) with activations quantised
 	// to Q8_0 in integer arithmetic; it reports false for other types or
 	// ragged rows.
 	gemvQ8L func(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool
@@ -56,7 +56,7 @@ type kernels struct {
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,
 // portable) to an implementation, erroring when simd is asked for and this
-// CPU lacks it. auto and simd include the integer Q8_0, Q4_0 and
+// CPU lacks it. auto and simd include the integer Q8_0, Q4_0, Q5_0 and
 // Q2_K…Q6_K kernels; simd-float leaves them out.
 func selectKernels(want string) (kernels, error) {
 	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}

@@ -367,6 +367,12 @@ func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y
 //go:noescape
 func gemvQ40Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 
+// gemvQ50Q8AVX2 (q4dot_amd64.s) is gemvQ40Q8AVX2 for Q5_0 rows, in the
+// float order of dotQ50Q8.
+//
+//go:noescape
+func gemvQ50Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
+
 // gemvQ8LSIMD is gemvQ8LPortable in AVX2.
 func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool {
 	if !intQ8(t) || cols%32 != 0 {
@@ -385,6 +391,8 @@ func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool
 	switch t {
 	case TypeQ4_0:
 		gemvQ40Q8AVX2(pw, pq, pd, py, rows, nb)
+	case TypeQ5_0:
+		gemvQ50Q8AVX2(pw, pq, pd, py, rows, nb)
 	}
 	return true
 }

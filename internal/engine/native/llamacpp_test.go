@@ -101,11 +101,11 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
 // weights llama.cpp would also quantise the activations, which llem's float
 // path does not, so its ids would drift for reasons that are not errors).
-// Files of Q8_0 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M, Q4_K_M,
-// Q3_K_M, Q2_K) are the exception: llem's integer kernels quantise
-// activations exactly as llama.cpp does, so they must match llama.cpp
-// running the file itself (and the float path, simd-float, the F32
-// decoding).
+// Files of Q8_0, Q5_0 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M,
+// Q4_K_M, Q3_K_M, Q2_K, Q5_0) are the exception: llem's integer kernels
+// quantise activations exactly as llama.cpp does, so they must match
+// llama.cpp running the file itself (and the float path, simd-float, the
+// F32 decoding). Q4_0 files are too, but only reported (see below).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
 	dir := t.TempDir()
@@ -172,20 +172,19 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
 			// Files whose matrices are all of the types llem multiplies
-			// in integers (Q8_0, Q2_K…Q6_K) quantise the activations as
-			// llama.cpp does, so they are checked against llama.cpp
-			// running the file itself, and the float path (simd-float)
-			// against the F32 decoding. Q4_0 matrices are multiplied in
-			// integers too, bit for bit as ggml's repacked Q4_0 kernels
-			// do (TestQ40MatchesGGML), but the greedy ids of files of
+			// in integers (Q8_0, Q5_0, Q2_K…Q6_K) quantise the
+			// activations as llama.cpp does, so they are checked against
+			// llama.cpp running the file itself, and the float path
+			// (simd-float) against the F32 decoding. Q4_0 matrices are
+			// multiplied in integers too, bit for bit as ggml's repacked
+			// Q4_0 kernels do (TestLegacyMatchesGGML), but the ids of
 			// them still part from llama.cpp's own decoding of the file
 			// in a few prompts, for reasons outside the matrix products
 			// not yet found: those files are checked on the float path
 			// against the F32 decoding, and the integer path against
 			// llama.cpp's own decoding is only reported. Files mixing in
-			// other types (the legacy Q4_1, Q5_0, Q5_1, whose
-			// activations llem keeps in float) are checked on the float
-			// path only.
+			// other types (the legacy Q4_1 and Q5_1, whose activations
+			// llem keeps in float) are checked on the float path only.
 			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQ8L != nil && k.gemvQK != nil {
 				m, err := LoadGGUF(model)
 				if err != nil {
@@ -196,7 +195,7 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				integer, q40, other := false, false, false
 				for name := range types {
 					switch name {
-					case "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
+					case "Q8_0", "Q5_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
 						integer = true
 					case "Q4_0":
 						q40 = true

@@ -7,10 +7,13 @@ import "encoding/binary"
 // quantised to Q8_0 (quantizeQ8Acts) in integers, each block's sum scaled
 // once by the product of the two block scales.
 //
-// Float order: llama.cpp on AVX2 repacks Q4_0 matrices of a multiple of 8
-// rows (q4_0_8x8) and its gemv and gemm kernels add each block's scaled
+// Float orders: llama.cpp on AVX2 repacks Q4_0 matrices of a multiple of
+// 8 rows (q4_0_8x8) and its gemv and gemm kernels add each block's scaled
 // sum to one accumulator per output, float(Σ)·(dw·dx) fused into it, block
-// after block; dotQ40Q8 does the same.
+// after block; dotQ40Q8 does the same. Q5_0 is not repacked:
+// ggml_vec_dot_q5_0_q8_0 keeps eight lanes (sums of four consecutive
+// products), each scaled by dw·dx and fused into its own accumulator, and
+// adds the lanes at the end (hsum_float_8); dotQ50Q8 does the same.
 
 // dotQ40Q8 is the dot product of nb Q4_0 weight blocks (18 bytes: f16
 // scale, 16 bytes of nibbles, low nibbles the first 16 weights) with Q8_0
@@ -31,9 +34,35 @@ func dotQ40Q8(w, qs []byte, ds []float32, nb int) float32 {
 	return sum
 }
 
+// dotQ50Q8 is the dot product of nb Q5_0 weight blocks (22 bytes: f16
+// scale, 32-bit qh of fifth bits, 16 bytes of nibbles as in Q4_0) with
+// Q8_0 activations qs, ds, in the float order of ggml_vec_dot_q5_0_q8_0.
+func dotQ50Q8(w, qs []byte, ds []float32, nb int) float32 {
+	var acc [8]float32
+	for b := range nb {
+		blk := w[b*22 : b*22+22]
+		q := qs[b*32 : b*32+32]
+		qh := binary.LittleEndian.Uint32(blk[2:])
+		d := f16ToF32(binary.LittleEndian.Uint16(blk)) * ds[b]
+		for l := range 8 {
+			var s int32
+			for j := 4 * l; j < 4*l+4; j++ {
+				v := int32(blk[6+j%16])
+				if j >= 16 {
+					v >>= 4
+				}
+				v = v&15 | int32(qh>>j&1)<<4
+				s += (v - 16) * int32(int8(q[j]))
+			}
+			acc[l] = fma32(d, float32(s), acc[l])
+		}
+	}
+	return hsum8(&acc)
+}
+
 // intQ8 reports whether the integer kernel gemvQ8L serves weights of type
 // t (the legacy types ggml pairs with Q8_0 activations).
-func intQ8(t GGMLType) bool { return t == TypeQ4_0 }
+func intQ8(t GGMLType) bool { return t == TypeQ4_0 || t == TypeQ5_0 }
 
 // gemvQ8LPortable sets y[r] to the dot product of weight row r of type t
 // (intQ8) with the Q8_0 activations, for r < rows; it reports false for
@@ -44,8 +73,12 @@ func gemvQ8LPortable(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) 
 	}
 	nb := cols / 32
 	rb := t.rowBytes(cols)
+	dot := dotQ40Q8
+	if t == TypeQ5_0 {
+		dot = dotQ50Q8
+	}
 	for r := range rows {
-		y[r] = dotQ40Q8(w[r*rb:(r+1)*rb], qs, ds, nb)
+		y[r] = dot(w[r*rb:(r+1)*rb], qs, ds, nb)
 	}
 	return true
 }

@@ -141,3 +141,95 @@ q40store:
 q40done:
 	VZEROUPPER
 	RET
+
+// Constants of bytes_from_bits: byte i of the broadcast qh word taken
+// into bytes 8i…8i+7, then each byte ORed with all bits but its own.
+DATA q5shuf<>+0(SB)/8, $0x0000000000000000
+DATA q5shuf<>+8(SB)/8, $0x0101010101010101
+DATA q5shuf<>+16(SB)/8, $0x0202020202020202
+DATA q5shuf<>+24(SB)/8, $0x0303030303030303
+GLOBL q5shuf<>(SB), RODATA|NOPTR, $32
+DATA q5bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL q5bits<>(SB), RODATA|NOPTR, $32
+
+// func gemvQ50Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
+// Rows Q5_0 weight rows of nblocks blocks times Q8_0 activations, as
+// ggml_vec_dot_q5_0_q8_0 on AVX2: the nibbles unpacked as in Q40BLK, each
+// byte whose qh bit is clear ORed with 0xF0 (the value less 16), the
+// eight int32 lanes of |w|·x·sign(w) converted and fused, scaled by
+// dw·dx, into eight accumulators, added at the end as hsum_float_8 does.
+TEXT ·gemvQ50Q8AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), R8
+	MOVQ y+24(FP), DI
+	MOVQ rows+32(FP), R12
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	MOVQ     $0x0f0f0f0f, AX
+	VMOVQ    AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU  q5shuf<>(SB), Y12
+	VMOVDQU  q5bits<>(SB), Y11
+	VPCMPEQB Y10, Y10, Y10
+	MOVQ     $0xf0f0f0f0, AX
+	VMOVQ    AX, X9
+	VPBROADCASTD X9, Y9
+
+q50row:
+	TESTQ R12, R12
+	JE    q50done
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  nblocks+40(FP), CX
+	VXORPS Y8, Y8, Y8
+
+q50blk:
+	TESTQ CX, CX
+	JE    q50store
+	VMOVDQU 6(R8), X3
+	VPSRLW  $4, X3, X5
+	VINSERTI128 $1, X5, Y3, Y3
+	VPAND   Y14, Y3, Y3
+	MOVL    2(R8), AX
+	VMOVD   AX, X7
+	VPBROADCASTD X7, Y7
+	VPSHUFB Y12, Y7, Y7
+	VPOR    Y11, Y7, Y7
+	VPCMPEQB Y10, Y7, Y7
+	VPANDN  Y9, Y7, Y7
+	VPOR    Y7, Y3, Y3
+	VMOVDQU (SI), Y0
+	VPSIGNB Y3, Y3, Y5
+	VPSIGNB Y3, Y0, Y6
+	VPMADDUBSW Y6, Y5, Y5
+	VPMADDWD Y15, Y5, Y5
+	VCVTDQ2PS Y5, Y5
+	MOVWLZX (R8), AX
+	VMOVQ   AX, X4
+	VCVTPH2PS X4, X4
+	VMULSS  (DX), X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS Y4, Y5, Y8
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $22, R8
+	DECQ CX
+	JMP  q50blk
+
+q50store:
+	VEXTRACTF128 $1, Y8, X7
+	VADDPS  X7, X8, X8
+	VMOVHLPS X8, X8, X7
+	VADDPS  X7, X8, X8
+	VMOVSHDUP X8, X7
+	VADDSS  X7, X8, X8
+	VMOVSS  X8, (DI)
+	ADDQ $4, DI
+	DECQ R12
+	JMP  q50row
+
+q50done:
+	VZEROUPPER
+	RET

@@ -70,7 +70,7 @@ func TestQuantizeQ8Acts(t *testing.T) {
 }
 
 // TestQ8LAgree checks the integer kernels of the legacy types paired with
-// Q8_0 activations (Q4_0) against the portable ones, exactly (both add
+// Q8_0 activations (Q4_0, Q5_0) against the portable ones, exactly (both add
 // each block's scaled sum with one fused multiply-add, in order), and
 // against the float product of the dequantised weights.
 func TestQ8LAgree(t *testing.T) {
@@ -78,7 +78,7 @@ func TestQ8LAgree(t *testing.T) {
 	if !ok || simd.gemvQ8L == nil {
 		t.Skip("no integer legacy kernels on this CPU")
 	}
-	for _, typ := range []GGMLType{TypeQ4_0} {
+	for _, typ := range []GGMLType{TypeQ4_0, TypeQ5_0} {
 		for _, cols := range []int{32, 64, 288, 768} {
 			for _, rows := range []int{1, 3, 8, 9} {
 				w := make([]float32, rows*cols)
