@@ -9,7 +9,7 @@ const (
 	KernelsAuto     = "auto"
 	KernelsSIMD     = "simd"
 	KernelsPortable = "portable"
-	// KernelsSIMDFloat is simd with Q8_0 and Q2_K…Q6_K weights multiplied
+	// KernelsSIMDFloat is simd with Q8_0, Q4_0, Q5_0 and Q2_K…Q6_K weights multiplied
 	// against float32 activations (the path before the integer kernels).
 	KernelsSIMDFloat = "simd-float"
 )
