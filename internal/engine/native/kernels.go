@@ -42,10 +42,10 @@ type kernels struct {
 	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQ8L, when set, multiplies weight rows of the legacy types ggml
-	// pairs with Q8_0 activations (intQ8: Q4_0, Q5_0) with activations quantised
-	// to Q8_0 in integer arithmetic; it reports false for other types or
-	// ragged rows.
-	gemvQ8L func(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool
+	// pairs with Q8_0 or Q8_1 activations (intQ8: Q4_0, Q5_0; Q4_1, Q5_1)
+	// with activations quantised to Q8_0 (and, for Q8_1, their sums ss) in
+	// integer arithmetic; it reports false for other types or ragged rows.
+	gemvQ8L func(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool
 	// gemvQK, when set, multiplies Q2_K…Q6_K weight rows (intK types)
 	// with activations quantised to Q8_K (quantizeQ8KActs: values qs,
 	// scales ds, 16-value sums bs) in integer arithmetic, Q4_K in float

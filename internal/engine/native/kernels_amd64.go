@@ -373,8 +373,18 @@ func gemvQ40Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 //go:noescape
 func gemvQ50Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 
+// gemvQ41Q8AVX2 and gemvQ51Q8AVX2 (q4dot_amd64.s) multiply Q4_1 or Q5_1
+// rows with Q8_1 activations (xq, xd and the sums xs), in the float order
+// of dotQ41Q8 and dotQ51Q8.
+//
+//go:noescape
+func gemvQ41Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
+
+//go:noescape
+func gemvQ51Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
+
 // gemvQ8LSIMD is gemvQ8LPortable in AVX2.
-func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool {
+func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool {
 	if !intQ8(t) || cols%32 != 0 {
 		return false
 	}
@@ -393,6 +403,12 @@ func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool
 		gemvQ40Q8AVX2(pw, pq, pd, py, rows, nb)
 	case TypeQ5_0:
 		gemvQ50Q8AVX2(pw, pq, pd, py, rows, nb)
+	case TypeQ4_1:
+		_ = ss[nb-1]
+		gemvQ41Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb)
+	case TypeQ5_1:
+		_ = ss[nb-1]
+		gemvQ51Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb)
 	}
 	return true
 }

@@ -101,11 +101,12 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
 // weights llama.cpp would also quantise the activations, which llem's float
 // path does not, so its ids would drift for reasons that are not errors).
-// Files of Q8_0, Q5_0 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M,
-// Q4_K_M, Q3_K_M, Q2_K, Q5_0) are the exception: llem's integer kernels
-// quantise activations exactly as llama.cpp does, so they must match
-// llama.cpp running the file itself (and the float path, simd-float, the
-// F32 decoding). Q4_0 files are too, but only reported (see below).
+// Files of Q8_0, Q5_0, Q4_1 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M,
+// Q4_K_M, Q3_K_M, Q2_K, Q5_0, Q4_1) are the exception: llem's integer
+// kernels quantise activations exactly as llama.cpp does, so they must
+// match llama.cpp running the file itself (and the float path, simd-float,
+// the F32 decoding). Q4_0 and Q5_1 files are too, but only reported (see
+// below).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
 	dir := t.TempDir()
@@ -172,19 +173,18 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
 			// Files whose matrices are all of the types llem multiplies
-			// in integers (Q8_0, Q5_0, Q2_K…Q6_K) quantise the
+			// in integers (Q8_0, Q5_0, Q4_1, Q2_K…Q6_K) quantise the
 			// activations as llama.cpp does, so they are checked against
 			// llama.cpp running the file itself, and the float path
-			// (simd-float) against the F32 decoding. Q4_0 matrices are
-			// multiplied in integers too, bit for bit as ggml's repacked
-			// Q4_0 kernels do (TestLegacyMatchesGGML), but the ids of
-			// them still part from llama.cpp's own decoding of the file
-			// in a few prompts, for reasons outside the matrix products
-			// not yet found: those files are checked on the float path
-			// against the F32 decoding, and the integer path against
-			// llama.cpp's own decoding is only reported. Files mixing in
-			// other types (the legacy Q4_1 and Q5_1, whose activations
-			// llem keeps in float) are checked on the float path only.
+			// (simd-float) against the F32 decoding. Q4_0 and Q5_1
+			// matrices are multiplied in integers too, bit for bit as
+			// ggml's kernels do (TestLegacyMatchesGGML), but the ids of
+			// llama-quantize's Q4_0 and Q5_1 files (and llem's Q4_0) still
+			// part from llama.cpp's own decoding of them in a prompt or
+			// two, the rest of the forward pass not being bit-exact yet
+			// (docs/native-engine.md): files of them are checked on the
+			// float path against the F32 decoding, and the integer path
+			// against llama.cpp's own decoding is only reported.
 			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQ8L != nil && k.gemvQK != nil {
 				m, err := LoadGGUF(model)
 				if err != nil {
@@ -192,28 +192,28 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				}
 				types := m.TensorTypes()
 				m.Close()
-				integer, q40, other := false, false, false
+				integer, loose, other := false, false, false
 				for name := range types {
 					switch name {
-					case "Q8_0", "Q5_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
+					case "Q8_0", "Q5_0", "Q4_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
 						integer = true
-					case "Q4_0":
-						q40 = true
+					case "Q4_0", "Q5_1":
+						loose = true
 					case "F32":
 					default:
 						other = true
 					}
 				}
 				switch {
-				case integer && !q40 && !other:
+				case integer && !loose && !other:
 					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n, true)
 					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n, true)
 					return
-				case q40 && !other:
+				case loose && !other:
 					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n, true)
 					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n, false)
 					return
-				case integer || q40:
+				case integer || loose:
 					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n, true)
 					return
 				}

@@ -60,25 +60,91 @@ func dotQ50Q8(w, qs []byte, ds []float32, nb int) float32 {
 	return hsum8(&acc)
 }
 
+// dotQ41Q8 is the dot product of nb Q4_1 weight blocks (20 bytes: f16
+// scale d, f16 minimum m, 16 bytes of nibbles as in Q4_0) with Q8_1
+// activations qs, ds, ss, in the float order of ggml_vec_dot_q4_1_q8_1:
+// eight lanes of d·dx·Σq·x, and m·s fused into a scalar, added last.
+func dotQ41Q8(w, qs []byte, ds, ss []float32, nb int) float32 {
+	var acc [8]float32
+	var summs float32
+	for b := range nb {
+		blk := w[b*20 : b*20+20]
+		q := qs[b*32 : b*32+32]
+		summs = fma32(f16ToF32(binary.LittleEndian.Uint16(blk[2:])), ss[b], summs)
+		d := f16ToF32(binary.LittleEndian.Uint16(blk)) * ds[b]
+		for l := range 8 {
+			var s int32
+			for j := 4 * l; j < 4*l+4; j++ {
+				v := int32(blk[4+j%16])
+				if j >= 16 {
+					v >>= 4
+				}
+				s += v & 15 * int32(int8(q[j]))
+			}
+			acc[l] = fma32(d, float32(s), acc[l])
+		}
+	}
+	return hsum8(&acc) + summs
+}
+
+// dotQ51Q8 is dotQ41Q8 for Q5_1 blocks (24 bytes: d, m, 32-bit qh of
+// fifth bits, 16 bytes of nibbles), ggml_vec_dot_q5_1_q8_1's order.
+func dotQ51Q8(w, qs []byte, ds, ss []float32, nb int) float32 {
+	var acc [8]float32
+	var summs float32
+	for b := range nb {
+		blk := w[b*24 : b*24+24]
+		q := qs[b*32 : b*32+32]
+		qh := binary.LittleEndian.Uint32(blk[4:])
+		summs = fma32(f16ToF32(binary.LittleEndian.Uint16(blk[2:])), ss[b], summs)
+		d := f16ToF32(binary.LittleEndian.Uint16(blk)) * ds[b]
+		for l := range 8 {
+			var s int32
+			for j := 4 * l; j < 4*l+4; j++ {
+				v := int32(blk[8+j%16])
+				if j >= 16 {
+					v >>= 4
+				}
+				v = v&15 | int32(qh>>j&1)<<4
+				s += v * int32(int8(q[j]))
+			}
+			acc[l] = fma32(d, float32(s), acc[l])
+		}
+	}
+	return hsum8(&acc) + summs
+}
+
 // intQ8 reports whether the integer kernel gemvQ8L serves weights of type
-// t (the legacy types ggml pairs with Q8_0 activations).
-func intQ8(t GGMLType) bool { return t == TypeQ4_0 || t == TypeQ5_0 }
+// t (the legacy types ggml pairs with Q8_0 activations, and Q4_1 and Q5_1,
+// which it pairs with Q8_1: Q8_0's values and scales and the sums ss).
+func intQ8(t GGMLType) bool {
+	return t == TypeQ4_0 || t == TypeQ5_0 || t == TypeQ4_1 || t == TypeQ5_1
+}
+
+// needsQ8Sums reports whether type t's integer kernel takes Q8_1 sums.
+func needsQ8Sums(t GGMLType) bool { return t == TypeQ4_1 || t == TypeQ5_1 }
 
 // gemvQ8LPortable sets y[r] to the dot product of weight row r of type t
-// (intQ8) with the Q8_0 activations, for r < rows; it reports false for
-// other types.
-func gemvQ8LPortable(t GGMLType, w, qs []byte, ds, y []float32, rows, cols int) bool {
+// (intQ8) with the Q8_0 activations (and Q8_1 sums ss for Q4_1 and Q5_1),
+// for r < rows; it reports false for other types.
+func gemvQ8LPortable(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool {
 	if !intQ8(t) || cols%32 != 0 {
 		return false
 	}
 	nb := cols / 32
 	rb := t.rowBytes(cols)
-	dot := dotQ40Q8
-	if t == TypeQ5_0 {
-		dot = dotQ50Q8
-	}
 	for r := range rows {
-		y[r] = dot(w[r*rb:(r+1)*rb], qs, ds, nb)
+		row := w[r*rb : (r+1)*rb]
+		switch t {
+		case TypeQ4_0:
+			y[r] = dotQ40Q8(row, qs, ds, nb)
+		case TypeQ5_0:
+			y[r] = dotQ50Q8(row, qs, ds, nb)
+		case TypeQ4_1:
+			y[r] = dotQ41Q8(row, qs, ds, ss, nb)
+		case TypeQ5_1:
+			y[r] = dotQ51Q8(row, qs, ds, ss, nb)
+		}
 	}
 	return true
 }

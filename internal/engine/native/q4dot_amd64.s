@@ -233,3 +233,164 @@ q50store:
 q50done:
 	VZEROUPPER
 	RET
+
+// gemvQ41Q8AVX2 and gemvQ51Q8AVX2: rows Q4_1 or Q5_1 weight rows of
+// nblocks blocks (20 bytes: d, m, nibbles; 24: d, m, qh, nibbles) times
+// Q8_1 activations (xq, xd, and the sums xs), as ggml_vec_dot_q4_1_q8_1
+// and q5_1_q8_1 on AVX2: the unsigned 4- or 5-bit values (Q5_1's fifth
+// bits ORed in as 0x10 from qh, as bytes_from_bits_32 gives them) times
+// the activations with VPMADDUBSW, pairs to int32 with VPMADDWD,
+// converted and fused, scaled by d·dx, into eight accumulators (Y8), and
+// m·s fused into a scalar (X11); hsum_float_8 of the lanes plus the
+// scalar stored.
+// func gemvQ41Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
+TEXT ·gemvQ41Q8AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), R12
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	MOVQ     $0x0f0f0f0f, AX
+	VMOVQ    AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU  q5shuf<>(SB), Y12
+	VMOVDQU  q5bits<>(SB), Y10
+	VPCMPEQB Y13, Y13, Y13
+	MOVQ     $0x10101010, AX
+	VMOVQ    AX, X9
+	VPBROADCASTD X9, Y9
+
+q41row:
+	TESTQ R12, R12
+	JE    q41done
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  xs+24(FP), R9
+	MOVQ  nblocks+48(FP), CX
+	VXORPS Y8, Y8, Y8
+	VXORPS X11, X11, X11
+
+q41blk:
+	TESTQ CX, CX
+	JE    q41store
+	MOVWLZX 2(R8), AX
+	VMOVQ   AX, X4
+	VCVTPH2PS X4, X4
+	VFMADD231SS (R9), X4, X11
+	VMOVDQU 4(R8), X3
+	VPSRLW  $4, X3, X5
+	VINSERTI128 $1, X5, Y3, Y3
+	VPAND   Y14, Y3, Y3
+	VMOVDQU (SI), Y0
+	VPMADDUBSW Y0, Y3, Y5
+	VPMADDWD Y15, Y5, Y5
+	VCVTDQ2PS Y5, Y5
+	MOVWLZX (R8), AX
+	VMOVQ   AX, X4
+	VCVTPH2PS X4, X4
+	VMULSS  (DX), X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS Y4, Y5, Y8
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $4, R9
+	ADDQ $20, R8
+	DECQ CX
+	JMP  q41blk
+
+q41store:
+	VEXTRACTF128 $1, Y8, X7
+	VADDPS  X7, X8, X8
+	VMOVHLPS X8, X8, X7
+	VADDPS  X7, X8, X8
+	VMOVSHDUP X8, X7
+	VADDSS  X7, X8, X8
+	VADDSS  X11, X8, X8
+	VMOVSS  X8, (DI)
+	ADDQ $4, DI
+	DECQ R12
+	JMP  q41row
+
+q41done:
+	VZEROUPPER
+	RET
+
+// func gemvQ51Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
+TEXT ·gemvQ51Q8AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), R12
+	VPCMPEQW Y15, Y15, Y15
+	VPSRLW   $15, Y15, Y15
+	MOVQ     $0x0f0f0f0f, AX
+	VMOVQ    AX, X14
+	VPBROADCASTD X14, Y14
+	VMOVDQU  q5shuf<>(SB), Y12
+	VMOVDQU  q5bits<>(SB), Y10
+	VPCMPEQB Y13, Y13, Y13
+	MOVQ     $0x10101010, AX
+	VMOVQ    AX, X9
+	VPBROADCASTD X9, Y9
+
+q51row:
+	TESTQ R12, R12
+	JE    q51done
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  xs+24(FP), R9
+	MOVQ  nblocks+48(FP), CX
+	VXORPS Y8, Y8, Y8
+	VXORPS X11, X11, X11
+
+q51blk:
+	TESTQ CX, CX
+	JE    q51store
+	MOVWLZX 2(R8), AX
+	VMOVQ   AX, X4
+	VCVTPH2PS X4, X4
+	VFMADD231SS (R9), X4, X11
+	VMOVDQU 8(R8), X3
+	VPSRLW  $4, X3, X5
+	VINSERTI128 $1, X5, Y3, Y3
+	VPAND   Y14, Y3, Y3
+	MOVL    4(R8), AX
+	VMOVD   AX, X7
+	VPBROADCASTD X7, Y7
+	VPSHUFB Y12, Y7, Y7
+	VPOR    Y10, Y7, Y7
+	VPCMPEQB Y13, Y7, Y7
+	VPAND   Y9, Y7, Y7
+	VPOR    Y7, Y3, Y3
+	VMOVDQU (SI), Y0
+	VPMADDUBSW Y0, Y3, Y5
+	VPMADDWD Y15, Y5, Y5
+	VCVTDQ2PS Y5, Y5
+	MOVWLZX (R8), AX
+	VMOVQ   AX, X4
+	VCVTPH2PS X4, X4
+	VMULSS  (DX), X4, X4
+	VBROADCASTSS X4, Y4
+	VFMADD231PS Y4, Y5, Y8
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $4, R9
+	ADDQ $24, R8
+	DECQ CX
+	JMP  q51blk
+
+q51store:
+	VEXTRACTF128 $1, Y8, X7
+	VADDPS  X7, X8, X8
+	VMOVHLPS X8, X8, X7
+	VADDPS  X7, X8, X8
+	VMOVSHDUP X8, X7
+	VADDSS  X7, X8, X8
+	VADDSS  X11, X8, X8
+	VMOVSS  X8, (DI)
+	ADDQ $4, DI
+	DECQ R12
+	JMP  q51row
+
+q51done:
+	VZEROUPPER
+	RET

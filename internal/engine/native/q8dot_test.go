@@ -70,7 +70,7 @@ func TestQuantizeQ8Acts(t *testing.T) {
 }
 
 // TestQ8LAgree checks the integer kernels of the legacy types paired with
-// Q8_0 activations (Q4_0, Q5_0) against the portable ones, exactly (both add
+// Q8_0 or Q8_1 activations (Q4_0, Q5_0, Q4_1, Q5_1) against the portable ones, exactly (both add
 // each block's scaled sum with one fused multiply-add, in order), and
 // against the float product of the dequantised weights.
 func TestQ8LAgree(t *testing.T) {
@@ -78,7 +78,7 @@ func TestQ8LAgree(t *testing.T) {
 	if !ok || simd.gemvQ8L == nil {
 		t.Skip("no integer legacy kernels on this CPU")
 	}
-	for _, typ := range []GGMLType{TypeQ4_0, TypeQ5_0} {
+	for _, typ := range []GGMLType{TypeQ4_0, TypeQ5_0, TypeQ4_1, TypeQ5_1} {
 		for _, cols := range []int{32, 64, 288, 768} {
 			for _, rows := range []int{1, 3, 8, 9} {
 				w := make([]float32, rows*cols)
@@ -87,10 +87,10 @@ func TestQ8LAgree(t *testing.T) {
 				synthTensor{name: "x", std: 1}.fillRow(2, rows, x)
 				x[3] = 40 // an outlier, so some activations round to ±127
 				raw := quantRow(typ, w, nil)
-				qs, ds := make([]byte, cols), make([]float32, cols/32)
-				quantizeQ8Acts(x, qs, ds)
+				qs, ds, ss := make([]byte, cols), make([]float32, cols/32), make([]float32, cols/32)
+				quantizeQ8ActsSums(x, qs, ds, ss)
 				want, got, flt := make([]float32, rows), make([]float32, rows), make([]float32, rows)
-				if !gemvQ8LPortable(typ, raw, qs, ds, want, rows, cols) || !simd.gemvQ8L(typ, raw, qs, ds, got, rows, cols) {
+				if !gemvQ8LPortable(typ, raw, qs, ds, ss, want, rows, cols) || !simd.gemvQ8L(typ, raw, qs, ds, ss, got, rows, cols) {
 					t.Fatalf("%v: kernel declined cols %d", typ, cols)
 				}
 				deq := make([]float32, rows*cols)
