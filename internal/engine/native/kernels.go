@@ -9,7 +9,7 @@ const (
 	KernelsAuto     = "auto"
 	KernelsSIMD     = "simd"
 	KernelsPortable = "portable"
-	// KernelsSIMDFloat is simd with Q8_0, Q4_0, Q5_0 and Q2_K…Q6_K weights multiplied
+	// KernelsSIMDFloat is simd with Q8_0, Q4_0…Q5_1 and Q2_K…Q6_K weights multiplied
 	// against float32 activations (the path before the integer kernels).
 	KernelsSIMDFloat = "simd-float"
 )
@@ -56,7 +56,7 @@ type kernels struct {
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,
 // portable) to an implementation, erroring when simd is asked for and this
-// CPU lacks it. auto and simd include the integer Q8_0, Q4_0, Q5_0 and
+// CPU lacks it. auto and simd include the integer Q8_0, Q4_0…Q5_1 and
 // Q2_K…Q6_K kernels; simd-float leaves them out.
 func selectKernels(want string) (kernels, error) {
 	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}

@@ -2,10 +2,11 @@ package native
 
 import "encoding/binary"
 
-// Integer Q4_0 and Q5_0 paths: as ggml pairs them (ggml_vec_dot_q4_0_q8_0,
-// ggml_vec_dot_q5_0_q8_0), the weights are multiplied with the activations
-// quantised to Q8_0 (quantizeQ8Acts) in integers, each block's sum scaled
-// once by the product of the two block scales.
+// Integer paths of the legacy 32-weight types: as ggml pairs them, Q4_0
+// and Q5_0 weights are multiplied with the activations quantised to Q8_0
+// (quantizeQ8Acts), Q4_1 and Q5_1 with Q8_1 (the same plus each block's
+// sum, quantizeQ8ActsSums, for the minimum term), in integers, each
+// block's sum scaled once by the product of the two block scales.
 //
 // Float orders: llama.cpp on AVX2 repacks Q4_0 matrices of a multiple of
 // 8 rows (q4_0_8x8) and its gemv and gemm kernels add each block's scaled
@@ -13,7 +14,8 @@ import "encoding/binary"
 // after block; dotQ40Q8 does the same. Q5_0 is not repacked:
 // ggml_vec_dot_q5_0_q8_0 keeps eight lanes (sums of four consecutive
 // products), each scaled by dw·dx and fused into its own accumulator, and
-// adds the lanes at the end (hsum_float_8); dotQ50Q8 does the same.
+// adds the lanes at the end (hsum_float_8); dotQ50Q8 does the same, and
+// dotQ41Q8/dotQ51Q8 as ggml_vec_dot_q4_1_q8_1/q5_1_q8_1 do.
 
 // dotQ40Q8 is the dot product of nb Q4_0 weight blocks (18 bytes: f16
 // scale, 16 bytes of nibbles, low nibbles the first 16 weights) with Q8_0
