@@ -44,6 +44,8 @@ type runner struct {
 	// Activations quantised to Q8_0 for the integer kernel (gemvQ8).
 	qx []byte
 	qd []float32
+	// Their Q8_1 block sums, for Q4_1 and Q5_1 weights (quantizeQ8ActsSums).
+	qs []float32
 	// Activations quantised to Q8_K for the integer k-quant kernel (gemvQK).
 	kx []byte
 	kd []float32
@@ -198,23 +200,24 @@ func (r *runner) matmul(n int, jobs ...mm) {
 
 // quantizeActs quantises, for each of the matmul's jobs that an integer
 // kernel serves, its n activation rows: to Q8_0 into r.qx/r.qd for Q8_0
-// weights, to Q8_K into r.kx/r.kd/r.kb for Q4_K and Q6_K weights, once per
+// and Q4_0/Q5_0 weights (with Q8_1 sums into r.qs for Q4_1/Q5_1), to Q8_K into r.kx/r.kd/r.kb for Q4_K and Q6_K weights, once per
 // distinct x and format (Q, K and V share theirs), recording where in
 // t.qoff and t.koff (-1 for jobs not on that path).
 func (r *runner) quantizeActs(n int) {
 	t := &r.mt
 	t.qoff, t.koff = t.qoff[:0], t.koff[:0]
-	need, needK := 0, 0
+	need, needK, sums := 0, 0, false
 	for _, jb := range t.jobs {
 		if r.useQ8(jb.w, n) {
 			need += n * jb.w.cols
+			sums = sums || needsQ8Sums(jb.w.typ)
 		}
 		if r.useQK(jb.w) {
 			needK += n * jb.w.cols
 		}
 	}
 	if need > 0 && cap(r.qx) < need {
-		r.qx, r.qd = make([]byte, need), make([]float32, need/32)
+		r.qx, r.qd, r.qs = make([]byte, need), make([]float32, need/32), make([]float32, need/32)
 	}
 	if needK > 0 && cap(r.kx) < needK {
 		r.kx, r.kd, r.kb = make([]byte, needK), make([]float32, needK/qkK), make([]int16, needK/16)
@@ -232,7 +235,11 @@ func (r *runner) quantizeActs(n int) {
 			}
 			if off < 0 {
 				off = used
-				quantizeQ8Acts(jb.x[:m], r.qx[off:off+m], r.qd[off/32:(off+m)/32])
+				var ss []float32
+				if sums { // any job of this product on Q8_1 takes them
+					ss = r.qs[off/32 : (off+m)/32]
+				}
+				quantizeQ8ActsSums(jb.x[:m], r.qx[off:off+m], r.qd[off/32:(off+m)/32], ss)
 				used += m
 			}
 		}
@@ -258,8 +265,20 @@ func (r *runner) quantizeActs(n int) {
 // activations of every Q8_0 product (decoding blocks to F32 for large
 // batches instead would change the prompt's keys and values slightly, and
 // with them close greedy choices).
+//
+// Q4_0, Q5_0, Q4_1 and Q5_1 weights (intQ8) take the integer kernel
+// gemvQ8L with the same activations (Q4_1 and Q5_1 with their Q8_1 sums
+// too): all but Q4_0 always, Q4_0 when its rows are a multiple of 8,
+// the matrices llama.cpp repacks on AVX2 and whose float order dotQ40Q8
+// follows (other Q4_0 matrices stay on the float path).
 func (r *runner) useQ8(w *matrix, _ int) bool {
-	return r.k.gemvQ8 != nil && w.typ == TypeQ8_0 && w.cols%32 == 0
+	if w.cols%32 != 0 {
+		return false
+	}
+	if w.typ == TypeQ8_0 {
+		return r.k.gemvQ8 != nil
+	}
+	return r.k.gemvQ8L != nil && intQ8(w.typ) && (w.typ != TypeQ4_0 || w.rows%8 == 0)
 }
 
 // useQK reports whether w is multiplied by the integer k-quant kernel
@@ -350,12 +369,19 @@ func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
 	}
 }
 
-// mulBlockQ8 computes rows r0..r1 of Q8_0 jb for all n activation rows,
-// quantised at offset off of r.qx.
+// mulBlockQ8 computes rows r0..r1 of Q8_0 (or intQ8) jb for all n
+// activation rows, quantised at offset off of r.qx.
 func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
 	cols, rows := jb.w.cols, jb.w.rows
-	rb := TypeQ8_0.rowBytes(cols)
+	rb := jb.w.typ.rowBytes(cols)
 	wq := jb.w.raw[r0*rb : r1*rb]
+	if jb.w.typ != TypeQ8_0 {
+		for b := range n {
+			o := off + b*cols
+			r.k.gemvQ8L(jb.w.typ, wq, r.qx[o:o+cols], r.qd[o/32:(o+cols)/32], r.qs[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+		}
+		return
+	}
 	for b := range n {
 		o := off + b*cols
 		gemv := r.k.gemvQ8Cached // rows after the first find the block in cache

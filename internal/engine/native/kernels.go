@@ -9,7 +9,7 @@ const (
 	KernelsAuto     = "auto"
 	KernelsSIMD     = "simd"
 	KernelsPortable = "portable"
-	// KernelsSIMDFloat is simd with Q8_0 and Q2_K…Q6_K weights multiplied
+	// KernelsSIMDFloat is simd with Q8_0, Q4_0…Q5_1 and Q2_K…Q6_K weights multiplied
 	// against float32 activations (the path before the integer kernels).
 	KernelsSIMDFloat = "simd-float"
 )
@@ -41,6 +41,11 @@ type kernels struct {
 	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
+	// gemvQ8L, when set, multiplies weight rows of the legacy types ggml
+	// pairs with Q8_0 or Q8_1 activations (intQ8: Q4_0, Q5_0; Q4_1, Q5_1)
+	// with activations quantised to Q8_0 (and, for Q8_1, their sums ss) in
+	// integer arithmetic; it reports false for other types or ragged rows.
+	gemvQ8L func(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool
 	// gemvQK, when set, multiplies Q2_K…Q6_K weight rows (intK types)
 	// with activations quantised to Q8_K (quantizeQ8KActs: values qs,
 	// scales ds, 16-value sums bs) in integer arithmetic, Q4_K in float
@@ -51,8 +56,8 @@ type kernels struct {
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,
 // portable) to an implementation, erroring when simd is asked for and this
-// CPU lacks it. auto and simd include the integer Q8_0 and Q2_K…Q6_K
-// kernels; simd-float leaves them out.
+// CPU lacks it. auto and simd include the integer Q8_0, Q4_0…Q5_1 and
+// Q2_K…Q6_K kernels; simd-float leaves them out.
 func selectKernels(want string) (kernels, error) {
 	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
@@ -67,7 +72,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemvQK = "avx2-fma-asm", nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemvQ8L, simd.gemvQK = "avx2-fma-asm", nil, nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:

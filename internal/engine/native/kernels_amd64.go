@@ -222,7 +222,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQK: gemvQKSIMD}, true
+		return kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemvQK: gemvQKSIMD}, true
 	}
 	return kernels{}, false
 }
@@ -356,6 +356,59 @@ func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y
 		gemvQ4KQ8KRAVX2(pw, pq, pd, pb, py, rows, nb, 1)
 	default:
 		gemvQ4KQ8KRAVX2(pw, pq, pd, pb, py, rows, nb, 0)
+	}
+	return true
+}
+
+// gemvQ40Q8AVX2 (q4dot_amd64.s) multiplies rows Q4_0 weight rows of
+// nblocks blocks with Q8_0 activations xq (int8) and xd (block scales) in
+// integer instructions, in the float order of dotQ40Q8.
+//
+//go:noescape
+func gemvQ40Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
+
+// gemvQ50Q8AVX2 (q4dot_amd64.s) is gemvQ40Q8AVX2 for Q5_0 rows, in the
+// float order of dotQ50Q8.
+//
+//go:noescape
+func gemvQ50Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
+
+// gemvQ41Q8AVX2 and gemvQ51Q8AVX2 (q4dot_amd64.s) multiply Q4_1 or Q5_1
+// rows with Q8_1 activations (xq, xd and the sums xs), in the float order
+// of dotQ41Q8 and dotQ51Q8.
+//
+//go:noescape
+func gemvQ41Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
+
+//go:noescape
+func gemvQ51Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
+
+// gemvQ8LSIMD is gemvQ8LPortable in AVX2.
+func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool {
+	if !intQ8(t) || cols%32 != 0 {
+		return false
+	}
+	nb := cols / 32
+	if rows == 0 || nb == 0 {
+		return true
+	}
+	rb := t.rowBytes(cols)
+	_ = w[rows*rb-1]
+	_ = qs[nb*32-1]
+	_ = ds[nb-1]
+	_ = y[rows-1]
+	pw, pq, pd, py := unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(y)
+	switch t {
+	case TypeQ4_0:
+		gemvQ40Q8AVX2(pw, pq, pd, py, rows, nb)
+	case TypeQ5_0:
+		gemvQ50Q8AVX2(pw, pq, pd, py, rows, nb)
+	case TypeQ4_1:
+		_ = ss[nb-1]
+		gemvQ41Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb)
+	case TypeQ5_1:
+		_ = ss[nb-1]
+		gemvQ51Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb)
 	}
 	return true
 }

@@ -101,11 +101,12 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
 // weights llama.cpp would also quantise the activations, which llem's float
 // path does not, so its ids would drift for reasons that are not errors).
-// Files of Q8_0 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M, Q4_K_M,
-// Q3_K_M, Q2_K) are the exception: llem's integer kernels quantise
-// activations exactly as llama.cpp does, so they must match llama.cpp
-// running the file itself (and the float path, simd-float, the F32
-// decoding).
+// Files of Q8_0, Q5_0, Q4_1 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M,
+// Q4_K_M, Q3_K_M, Q2_K, Q5_0, Q4_1) are the exception: llem's integer
+// kernels quantise activations exactly as llama.cpp does, so they must
+// match llama.cpp running the file itself (and the float path, simd-float,
+// the F32 decoding). Q4_0 and Q5_1 files are too, but only reported (see
+// below).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
 	dir := t.TempDir()
@@ -172,47 +173,60 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
 			// Files whose matrices are all of the types llem multiplies
-			// in integers (Q8_0, Q2_K…Q6_K) quantise the activations as
-			// llama.cpp does, so they are checked against llama.cpp
-			// running the file itself, and the float path (simd-float)
-			// against the F32 decoding. Files mixing in other types (the
-			// legacy Q4_0…Q5_1, whose activations llem keeps in float)
-			// are checked on the float path only.
-			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQK != nil {
+			// in integers (Q8_0, Q5_0, Q4_1, Q2_K…Q6_K) quantise the
+			// activations as llama.cpp does, so they are checked against
+			// llama.cpp running the file itself, and the float path
+			// (simd-float) against the F32 decoding. Q4_0 and Q5_1
+			// matrices are multiplied in integers too, bit for bit as
+			// ggml's kernels do (TestLegacyMatchesGGML), but the ids of
+			// llama-quantize's Q4_0 and Q5_1 files (and llem's Q4_0) still
+			// part from llama.cpp's own decoding of them in a prompt or
+			// two, the rest of the forward pass not being bit-exact yet
+			// (docs/native-engine.md): files of them are checked on the
+			// float path against the F32 decoding, and the integer path
+			// against llama.cpp's own decoding is only reported.
+			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQ8L != nil && k.gemvQK != nil {
 				m, err := LoadGGUF(model)
 				if err != nil {
 					t.Fatal(err)
 				}
 				types := m.TensorTypes()
 				m.Close()
-				integer, other := false, false
+				integer, loose, other := false, false, false
 				for name := range types {
 					switch name {
-					case "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
+					case "Q8_0", "Q5_0", "Q4_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
 						integer = true
+					case "Q4_0", "Q5_1":
+						loose = true
 					case "F32":
 					default:
 						other = true
 					}
 				}
 				switch {
-				case integer && !other:
-					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n)
-					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n)
+				case integer && !loose && !other:
+					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n, true)
+					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n, true)
 					return
-				case integer:
-					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n)
+				case loose && !other:
+					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n, true)
+					matchLlamaCpp(t, bin, model, model, KernelsAuto, prompts, n, false)
+					return
+				case integer || loose:
+					matchLlamaCpp(t, bin, model, peer, KernelsSIMDFloat, prompts, n, true)
 					return
 				}
 			}
-			matchLlamaCpp(t, bin, model, peer, KernelsAuto, prompts, n)
+			matchLlamaCpp(t, bin, model, peer, KernelsAuto, prompts, n, true)
 		})
 	}
 }
 
 // matchLlamaCpp greedy-decodes n tokens of each prompt (in one batch) with
-// llem's kernels on model and checks the ids against llama-server on peer.
-func matchLlamaCpp(t *testing.T, bin, model, peer, kernels string, prompts []string, n int) {
+// llem's kernels on model and checks the ids against llama-server on peer
+// (strict), or only logs where they differ.
+func matchLlamaCpp(t *testing.T, bin, model, peer, kernels string, prompts []string, n int, strict bool) {
 	t.Helper()
 	e := New()
 	bs, threads := len(prompts), 2
@@ -249,7 +263,11 @@ func matchLlamaCpp(t *testing.T, bin, model, peer, kernels string, prompts []str
 		}
 		want := llamaGreedy(t, url, ids, n)
 		if fmt.Sprint(c.TokenIDs) != fmt.Sprint(want) {
-			t.Errorf("prompt %d (tensor types %v, kernels %v, llama.cpp on %s):\nllem      %v\nllama.cpp %v", i, info.Effective["tensor_types"], info.Effective["kernels"], filepath.Base(peer), c.TokenIDs, want)
+			report := t.Errorf
+			if !strict {
+				report = t.Logf
+			}
+			report("prompt %d (tensor types %v, kernels %v, llama.cpp on %s):\nllem      %v\nllama.cpp %v", i, info.Effective["tensor_types"], info.Effective["kernels"], filepath.Base(peer), c.TokenIDs, want)
 		}
 	}
 }

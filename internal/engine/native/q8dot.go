@@ -14,7 +14,12 @@ import (
 // block scales ds as ggml's AVX2 quantize_row_q8_0 does: d = max|x|/127
 // rounded to f16, q = round-half-even(x·127/max|x|). ds holds the f16
 // scales widened to float32.
-func quantizeQ8Acts(x []float32, qs []byte, ds []float32) {
+func quantizeQ8Acts(x []float32, qs []byte, ds []float32) { quantizeQ8ActsSums(x, qs, ds, nil) }
+
+// quantizeQ8ActsSums is quantizeQ8Acts that, when ss is not nil, also
+// sets ss[b] to block b's Q8_1 sum as ggml's AVX2 quantize_row_q8_1 does:
+// (max|x|/127)·Σq rounded to f16 (Q8_1's values and scale are Q8_0's).
+func quantizeQ8ActsSums(x []float32, qs []byte, ds, ss []float32) {
 	nb := len(x) / 32
 	qs, ds = qs[:nb*32], ds[:nb]
 	for b := range nb {
@@ -29,8 +34,13 @@ func quantizeQ8Acts(x []float32, qs []byte, ds []float32) {
 			id = 127 / amax
 		}
 		q := qs[b*32 : b*32+32]
+		var sum int32
 		for i, v := range blk {
 			q[i] = byte(int8(math.RoundToEven(float64(v * id))))
+			sum += int32(int8(q[i]))
+		}
+		if ss != nil {
+			ss[b] = f16ToF32(f32ToF16(amax / 127 * float32(sum)))
 		}
 	}
 }

@@ -68,3 +68,46 @@ func TestQuantizeQ8Acts(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8LAgree checks the integer kernels of the legacy types paired with
+// Q8_0 or Q8_1 activations (Q4_0, Q5_0, Q4_1, Q5_1) against the portable ones, exactly (both add
+// each block's scaled sum with one fused multiply-add, in order), and
+// against the float product of the dequantised weights.
+func TestQ8LAgree(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok || simd.gemvQ8L == nil {
+		t.Skip("no integer legacy kernels on this CPU")
+	}
+	for _, typ := range []GGMLType{TypeQ4_0, TypeQ5_0, TypeQ4_1, TypeQ5_1} {
+		for _, cols := range []int{32, 64, 288, 768} {
+			for _, rows := range []int{1, 3, 8, 9} {
+				w := make([]float32, rows*cols)
+				x := make([]float32, cols)
+				synthTensor{name: "w", std: 1}.fillRow(1, cols, w)
+				synthTensor{name: "x", std: 1}.fillRow(2, rows, x)
+				x[3] = 40 // an outlier, so some activations round to ±127
+				raw := quantRow(typ, w, nil)
+				qs, ds, ss := make([]byte, cols), make([]float32, cols/32), make([]float32, cols/32)
+				quantizeQ8ActsSums(x, qs, ds, ss)
+				want, got, flt := make([]float32, rows), make([]float32, rows), make([]float32, rows)
+				if !gemvQ8LPortable(typ, raw, qs, ds, ss, want, rows, cols) || !simd.gemvQ8L(typ, raw, qs, ds, ss, got, rows, cols) {
+					t.Fatalf("%v: kernel declined cols %d", typ, cols)
+				}
+				deq := make([]float32, rows*cols)
+				dequantRow(typ, raw, deq)
+				gemvPortable(deq, x, flt, rows, cols)
+				for r := range want {
+					// fma32 rounds twice (float64, then float32), which
+					// could in principle differ from VFMADD231SS in the
+					// last bit; on these inputs it does not.
+					if want[r] != got[r] {
+						t.Fatalf("%v rows %d cols %d row %d: portable %g simd %g", typ, rows, cols, r, want[r], got[r])
+					}
+					if d := math.Abs(float64(want[r] - flt[r])); d > 0.5*math.Sqrt(float64(cols)) {
+						t.Fatalf("%v rows %d cols %d row %d: integer %g, float %g", typ, rows, cols, r, want[r], flt[r])
+					}
+				}
+			}
+		}
+	}
+}
