@@ -278,7 +278,7 @@ func (r *runner) useQ8(w *matrix, _ int) bool {
 	if w.typ == TypeQ8_0 {
 		return r.k.gemvQ8 != nil
 	}
-	return r.k.gemvQ8L != nil && intQ8(w.typ) && (w.typ != TypeQ4_0 || w.rows%8 == 0)
+	return r.k.gemvQ8L != nil && intQ8ByDefault(w.typ)
 }
 
 // useQK reports whether w is multiplied by the integer k-quant kernel

@@ -123,6 +123,16 @@ func intQ8(t GGMLType) bool {
 	return t == TypeQ4_0 || t == TypeQ5_0 || t == TypeQ4_1 || t == TypeQ5_1
 }
 
+// intQ8ByDefault reports whether the integer kernel multiplies type t's
+// matrices under the default kernels: Q5_0 and Q4_1, whose files then
+// match llama.cpp's own decoding token for token (TestMatchesLlamaCpp).
+// Q4_0 and Q5_1 stay on the float path for now: their integer kernels agree
+// with ggml's bit for bit (TestLegacyMatchesGGML), but with them the greedy
+// ids of Q4_0 and Q5_1 files still part from llama.cpp's in a prompt or two,
+// the rest of the forward pass not being bit-exact with ggml's yet
+// (docs/native-engine.md); they are enabled when it is.
+func intQ8ByDefault(t GGMLType) bool { return t == TypeQ5_0 || t == TypeQ4_1 }
+
 // needsQ8Sums reports whether type t's integer kernel takes Q8_1 sums.
 func needsQ8Sums(t GGMLType) bool { return t == TypeQ4_1 || t == TypeQ5_1 }
 
