@@ -28,8 +28,6 @@ type domainEnergy struct {
 	TotalJ      float64
 	CounterJ    *float64
 	IntegratedJ *float64
-	// PrefillJ is the part of TotalJ spent before the batch's first token.
-	PrefillJ float64
 	// Cumulative is the domain's energy at the readings inside the window
 	// (energy.DomainWindow.Cumulative).
 	Cumulative []energy.EnergyPoint
@@ -45,9 +43,7 @@ type batchWindow struct {
 	Completions []engine.Completion
 	DurationS   float64
 	Domains     []domainEnergy
-	// PrefillS is the time to the batch's first token, -1 when the engine
-	// reported no token times; SensorPeriodS the longest sensor period.
-	PrefillS      float64
+	// SensorPeriodS is the longest update period of the window's sensors.
 	SensorPeriodS float64
 }
 
@@ -269,8 +265,9 @@ func computeCarbon(totalJ, pue, intensity float64, location string) *results.Car
 	}
 }
 
-// phaseEnergy sums the batches' prefill and decode energy, or is nil when
-// a batch has no split (no token times).
+// phaseEnergy sums the batches' prefill and decode energy, each batch split
+// at its first token on its energy curve, or is nil when a batch has no
+// split (no token times).
 func phaseEnergy(batches []batchWindow, totalJ float64, tp results.ThroughputStats) *results.PhaseEnergy {
 	if len(batches) == 0 {
 		return nil
@@ -278,15 +275,15 @@ func phaseEnergy(batches []batchWindow, totalJ float64, tp results.ThroughputSta
 	var ph results.PhaseEnergy
 	firstTokens := 0
 	for _, b := range batches {
-		if b.PrefillS < 0 {
+		first, ok := firstToken(b.Completions, b.Start)
+		if !ok {
 			return nil
 		}
-		ph.PrefillS += b.PrefillS
-		ph.DecodeS += b.DurationS - b.PrefillS
+		prefillS := min(first.Seconds(), b.DurationS)
+		ph.PrefillS += prefillS
+		ph.DecodeS += b.DurationS - prefillS
 		ph.SensorPeriodS = max(ph.SensorPeriodS, b.SensorPeriodS)
-		for _, d := range b.Domains {
-			ph.PrefillJ += d.PrefillJ
-		}
+		ph.PrefillJ += energyCurve(b)(first)
 		for _, c := range b.Completions {
 			if c.OutputTokens > 0 {
 				firstTokens++

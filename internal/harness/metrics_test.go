@@ -189,11 +189,18 @@ func TestPeakGPUMemory(t *testing.T) {
 // TestPhaseEnergyKnownNumbers: prefill and decode energy sum to the total,
 // per input token and per output token after each request's first.
 func TestPhaseEnergyKnownNumbers(t *testing.T) {
+	// Each domain's cumulative energy has a reading at its batch's first
+	// token (0.5 s, then 0.25 s): 40 of 100 J, 5 of 20 J, then 10 of 60 J.
+	curve := func(first, end time.Duration, atFirst, total float64) []energy.EnergyPoint {
+		return []energy.EnergyPoint{{At: 0}, {At: first, Energy: energy.Energy(atFirst * float64(energy.Joule))}, {At: end, Energy: energy.Energy(total * float64(energy.Joule))}}
+	}
 	batches := []batchWindow{
-		{DurationS: 2, PrefillS: 0.5, SensorPeriodS: 0.1, Domains: []domainEnergy{{Kind: "gpu", TotalJ: 100, PrefillJ: 40}, {Kind: "cpu_package", TotalJ: 20, PrefillJ: 5}},
-			Completions: []engine.Completion{{PromptTokens: 10, OutputTokens: 11}, {PromptTokens: 20, OutputTokens: 6}}},
-		{DurationS: 1, PrefillS: 0.25, SensorPeriodS: 0.01, Domains: []domainEnergy{{Kind: "gpu", TotalJ: 60, PrefillJ: 10}},
-			Completions: []engine.Completion{{PromptTokens: 30, OutputTokens: 4}}},
+		{DurationS: 2, SensorPeriodS: 0.1, Domains: []domainEnergy{
+			{Kind: "gpu", TotalJ: 100, Cumulative: curve(ms(500), 2*time.Second, 40, 100)},
+			{Kind: "cpu_package", TotalJ: 20, Cumulative: curve(ms(500), 2*time.Second, 5, 20)}},
+			Completions: []engine.Completion{{PromptTokens: 10, OutputTokens: 11, TokenTimes: []time.Duration{ms(500)}}, {PromptTokens: 20, OutputTokens: 6, TokenTimes: []time.Duration{ms(600)}}}},
+		{DurationS: 1, SensorPeriodS: 0.01, Domains: []domainEnergy{{Kind: "gpu", TotalJ: 60, Cumulative: curve(ms(250), time.Second, 10, 60)}},
+			Completions: []engine.Completion{{PromptTokens: 30, OutputTokens: 4, TokenTimes: []time.Duration{ms(250)}}}},
 	}
 	tp := results.ThroughputStats{InputTokens: 60, OutputTokens: 21}
 	ph := phaseEnergy(batches, 180, tp)
@@ -205,7 +212,7 @@ func TestPhaseEnergyKnownNumbers(t *testing.T) {
 	if *ph != want {
 		t.Errorf("phases = %+v, want %+v", *ph, want)
 	}
-	batches[1].PrefillS = -1 // no token times: no split at all
+	batches[1].Completions[0].TokenTimes = nil // no token times: no split at all
 	if ph := phaseEnergy(batches, 180, tp); ph != nil {
 		t.Errorf("phases without token times = %+v, want none", *ph)
 	}

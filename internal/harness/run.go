@@ -507,27 +507,20 @@ func (h *run) measure(ctx context.Context, rec *energy.Recorder, eng engine.Engi
 		if err != nil {
 			return m, fmt.Errorf("generate batch %d: %w", len(m.windows), err)
 		}
-		bw := batchWindow{Start: wr.Start, Completions: comps, DurationS: wr.Duration.Seconds(), PrefillS: -1}
+		bw := batchWindow{Start: wr.Start, Completions: comps, DurationS: wr.Duration.Seconds()}
 		var out int
 		for _, c := range comps {
 			out += c.OutputTokens
 		}
 		rec.AddTokens(out)
 		h.countWork(comps)
-		first, split := firstToken(comps, wr.Start)
 		var period time.Duration
 		for _, d := range wr.Domains {
-			de := domainFromWindow(d)
-			de.Cumulative = d.Cumulative
-			if split {
-				de.PrefillJ = de.TotalJ * energy.EnergyFractionAt(d.Cumulative, first)
-			}
-			bw.Domains = append(bw.Domains, de)
+			bw.Domains = append(bw.Domains, domainFromWindow(d))
 			period = max(period, d.SensorPeriod)
 		}
 		bw.SensorPeriodS = period.Seconds()
-		if split {
-			bw.PrefillS = min(first, wr.Duration).Seconds()
+		if first, ok := firstToken(comps, wr.Start); ok {
 			if w, ok := energy.PhaseWarning(min(first, wr.Duration), max(wr.Duration-first, 0), period); ok {
 				windowWarnings = append(windowWarnings, w)
 			}
@@ -760,7 +753,7 @@ func (h *run) hasWarning(code string) bool {
 }
 
 func domainFromWindow(d energy.DomainWindow) domainEnergy {
-	de := domainEnergy{Kind: string(d.Domain.Kind), Index: d.Domain.Index, Name: d.Domain.Name, Source: string(d.Source), TotalJ: d.Energy.Joules()}
+	de := domainEnergy{Kind: string(d.Domain.Kind), Index: d.Domain.Index, Name: d.Domain.Name, Source: string(d.Source), TotalJ: d.Energy.Joules(), Cumulative: d.Cumulative}
 	if d.HasCounter {
 		v := d.CounterEnergy.Joules()
 		de.CounterJ = &v
