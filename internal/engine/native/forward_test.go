@@ -138,6 +138,13 @@ func decodeRunner(tb testing.TB, kname string, typ GGMLType, threads int) (*runn
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return primedRunner(tb, m, kname, threads)
+}
+
+// primedRunner is a runner on m with kernels kname, with a 256-token cache
+// holding the BOS token's forward pass.
+func primedRunner(tb testing.TB, m *Model, kname string, threads int) (*runner, []*kvCache) {
+	tb.Helper()
 	k, err := selectKernels(kname)
 	if err != nil {
 		tb.Fatal(err)
@@ -149,19 +156,24 @@ func decodeRunner(tb testing.TB, kname string, typ GGMLType, threads int) (*runn
 	return r, caches
 }
 
+// decodeStepAllocs is the allocations of one batch-1 decode step, averaged
+// over runs steps.
+func decodeStepAllocs(r *runner, caches []*kvCache, runs int) float64 {
+	pos := 1
+	steps := []step{{tok: 100, logits: true}}
+	return testing.AllocsPerRun(runs, func() {
+		steps[0].pos = pos
+		pos++
+		r.forward(steps, caches)
+	})
+}
+
 // TestDecodeStepAllocs pins the decode loop's forward pass at batch 1 to
 // zero allocations per token, one thread and two.
 func TestDecodeStepAllocs(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		r, caches := decodeRunner(t, KernelsAuto, TypeQ8_0, threads)
-		pos := 1
-		steps := []step{{tok: 100, logits: true}}
-		allocs := testing.AllocsPerRun(20, func() {
-			steps[0].pos = pos
-			pos++
-			r.forward(steps, caches)
-		})
-		if allocs != 0 {
+		if allocs := decodeStepAllocs(r, caches, 20); allocs != 0 {
 			t.Errorf("threads %d: %v allocations per decode step, want 0", threads, allocs)
 		}
 	}
@@ -175,15 +187,7 @@ func fileRunner(tb testing.TB, path, kname string, threads int) (*runner, []*kvC
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { m.Close() })
-	k, err := selectKernels(kname)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r := newRunner(m, k, threads)
-	tb.Cleanup(r.close)
-	caches := []*kvCache{newKVCache(m.Shape, 256)}
-	r.forward([]step{{pos: 0, tok: 1, logits: true}}, caches)
-	return r, caches
+	return primedRunner(tb, m, kname, threads)
 }
 
 // TestDecodeStepAllocsGGUF is TestDecodeStepAllocs on LLEM_BENCH_GGUF (a
@@ -195,14 +199,7 @@ func TestDecodeStepAllocsGGUF(t *testing.T) {
 	}
 	for _, threads := range []int{1, 2} {
 		r, caches := fileRunner(t, path, KernelsAuto, threads)
-		pos := 1
-		steps := []step{{tok: 100, logits: true}}
-		allocs := testing.AllocsPerRun(5, func() {
-			steps[0].pos = pos
-			pos++
-			r.forward(steps, caches)
-		})
-		if allocs != 0 {
+		if allocs := decodeStepAllocs(r, caches, 5); allocs != 0 {
 			t.Errorf("threads %d: %v allocations per decode step, want 0", threads, allocs)
 		}
 	}
