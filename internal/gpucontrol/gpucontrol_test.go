@@ -4,7 +4,6 @@ package gpucontrol_test
 
 import (
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,14 +14,7 @@ import (
 
 func card(t *testing.T, mod func(*gpumock.State)) (*gpumock.Card, gpucontrol.Controller) {
 	t.Helper()
-	st := gpumock.H100()
-	if mod != nil {
-		mod(&st)
-	}
-	c, err := gpumock.New(filepath.Join(t.TempDir(), "card.json"), st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := gpumock.NewH100(t, mod)
 	ctl, err := c.Opener()(nil)
 	if err != nil {
 		t.Fatal(err)

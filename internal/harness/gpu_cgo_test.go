@@ -4,7 +4,6 @@ package harness
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,19 +18,6 @@ import (
 	"github.com/llenergymeasure/llem/internal/gpucontrol/gpumock"
 )
 
-func mockCard(t *testing.T, mod func(*gpumock.State)) *gpumock.Card {
-	t.Helper()
-	st := gpumock.H100()
-	if mod != nil {
-		mod(&st)
-	}
-	c, err := gpumock.New(filepath.Join(t.TempDir(), "card.json"), st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 func cardState(t *testing.T, c *gpumock.Card) gpumock.State {
 	t.Helper()
 	st, err := c.State()
@@ -45,7 +31,7 @@ func cardState(t *testing.T, c *gpumock.Card) gpumock.State {
 // settings are in force when the baseline starts and while measuring, are
 // read back into effective.gpu, and are put back after the run.
 func TestGPUSettingsHoldFromTheBaselineAndAreRestored(t *testing.T) {
-	card := mockCard(t, nil)
+	card := gpumock.NewH100(t, nil)
 	cfg := tinyExperiment()
 	cfg.Baseline.Enabled = true
 	pl, sm := 300, 1500
@@ -89,17 +75,17 @@ func TestGPUSettingsRefused(t *testing.T) {
 	pl := 900
 	cfg := tinyExperiment()
 	cfg.GPU = &config.GPUConfig{PowerLimitWatts: &pl}
-	errs := preflight(context.Background(), cfg, engine.ModelFacts{}, dataset.Options{}, mockCard(t, nil).Opener(), nil)
+	errs := preflight(context.Background(), cfg, engine.ModelFacts{}, dataset.Options{}, gpumock.NewH100(t, nil).Opener(), nil)
 	if len(errs) != 1 || errs[0].Field != "gpu.power_limit_watts" || !strings.Contains(errs[0].Msg, "200–700 W") {
 		t.Errorf("out of range: %v", errs)
 	}
 	pl = 300
-	errs = preflight(context.Background(), cfg, engine.ModelFacts{}, dataset.Options{}, mockCard(t, func(s *gpumock.State) { s.Denied = true }).Opener(), nil)
+	errs = preflight(context.Background(), cfg, engine.ModelFacts{}, dataset.Options{}, gpumock.NewH100(t, func(s *gpumock.State) { s.Denied = true }).Opener(), nil)
 	if len(errs) != 1 || !strings.Contains(errs[0].Msg, "root") {
 		t.Errorf("without permission: %v", errs)
 	}
 
-	card := mockCard(t, func(s *gpumock.State) { s.IgnorePowerLimit = true })
+	card := gpumock.NewH100(t, func(s *gpumock.State) { s.IgnorePowerLimit = true })
 	var phases []event.Phase
 	_, err := Run(context.Background(), cfg, Options{
 		NewEngine: nativeEngine, Inspect: engines.Inspect,

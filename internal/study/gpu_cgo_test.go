@@ -71,10 +71,7 @@ func changeMockGPU(req ChildRequest) error {
 // gpuStudy is one native run with gpu: settings on a mock card.
 func gpuStudy(t *testing.T, kw map[string]any) (*config.StudyConfig, *gpumock.Card) {
 	t.Helper()
-	card, err := gpumock.New(filepath.Join(t.TempDir(), "card.json"), gpumock.H100())
-	if err != nil {
-		t.Fatal(err)
-	}
+	card := gpumock.NewH100(t, nil)
 	kw["test_gpu_card"] = card.Path
 	sc := sweep("gpu", config.OrderSequential, 1, []int{1}, []string{"fp32"}, kw)
 	pl, sm := 300, 1500

@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
@@ -49,6 +51,21 @@ type Card struct{ Path string }
 func New(path string, st State) (*Card, error) {
 	c := &Card{Path: path}
 	return c, c.Write(st)
+}
+
+// NewH100 is an H100 (changed by mod, when set) in a file of tb's
+// temporary directory, for a test.
+func NewH100(tb testing.TB, mod func(*State)) *Card {
+	tb.Helper()
+	st := H100()
+	if mod != nil {
+		mod(&st)
+	}
+	c, err := New(filepath.Join(tb.TempDir(), "card.json"), st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // State reads the card's state.
