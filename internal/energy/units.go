@@ -1,9 +1,11 @@
 package energy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -175,10 +177,9 @@ func EnergyFractionAt(points []EnergyPoint, at time.Duration) float64 {
 	case last.Energy <= 0:
 		return float64(at-points[0].At) / float64(last.At-points[0].At)
 	}
-	i := 1
-	for points[i].At < at {
-		i++
-	}
+	// The first reading at or after at (one exists: at < last.At); a
+	// batch's attribution asks at every token arrival.
+	i, _ := slices.BinarySearchFunc(points, at, func(p EnergyPoint, t time.Duration) int { return cmp.Compare(p.At, t) })
 	a, b := points[i-1], points[i]
 	e := float64(a.Energy)
 	if b.At > a.At {
