@@ -382,7 +382,15 @@ func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
 		}
 		return
 	}
-	for b := range n {
+	b := 0
+	if r.k.gemmQ8x4 != nil {
+		// Four activation rows per pass over the block (prefill, batches).
+		for ; b+4 <= n; b += 4 {
+			o := off + b*cols
+			r.k.gemmQ8x4(wq, r.qx[o:o+4*cols], r.qd[o/32:(o+4*cols)/32], jb.out[b*rows+r0:], r1-r0, cols, rows)
+		}
+	}
+	for ; b < n; b++ {
 		o := off + b*cols
 		gemv := r.k.gemvQ8Cached // rows after the first find the block in cache
 		if b == 0 {

@@ -16,7 +16,7 @@ const (
 
 // kernels is the set of inner loops the forward pass runs.
 type kernels struct {
-	name string // "avx2-int8-asm", "avx2-fma-asm" or "portable-go"
+	name string // "avx512vnni-int8-asm", "avx2-int8-asm", "avx2-fma-asm" or "portable-go"
 	dot  func(a, b []float32) float32
 	// scores sets out[p] = scale·dot(q, k[p·stride:p·stride+len(q)]) for
 	// p < len(out) (a head's attention scores over its cached keys).
@@ -41,6 +41,10 @@ type kernels struct {
 	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
+	// gemmQ8x4, when set, is gemvQ8Cached for four activation rows at
+	// once (qs, ds: four rows of cols values; output row b at
+	// y[b·ystride:]), each weight block loaded once for the four.
+	gemmQ8x4 func(w, qs []byte, ds, y []float32, rows, cols, ystride int)
 	// gemvQ8L, when set, multiplies weight rows of the legacy types ggml
 	// pairs with Q8_0 or Q8_1 activations (intQ8: Q4_0, Q5_0; Q4_1, Q5_1)
 	// with activations quantised to Q8_0 (and, for Q8_1, their sums ss) in
@@ -72,7 +76,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemvQ8L, simd.gemvQK = "avx2-fma-asm", nil, nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemvQK = "avx2-fma-asm", nil, nil, nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:

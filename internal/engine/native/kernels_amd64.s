@@ -1234,13 +1234,16 @@ avdone:
 	VCVTDQ2PS Y5, Y5 \
 	VFMADD231PS Y4, Y5, ACC
 
-// Q8HSUM stores the horizontal sum of ACC (Y) at OFF(DI).
+// Q8HSUM stores the horizontal sum of ACC (Y) at OFF(DI) as ggml's
+// hsum_float_8 adds the lanes: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
 #define Q8HSUM(ACC, XACC, OFF) \
 	VEXTRACTF128 $1, ACC, X12 \
-	VADDPS X12, XACC, XACC \
-	VHADDPS XACC, XACC, XACC \
-	VHADDPS XACC, XACC, XACC \
-	VMOVSS XACC, OFF(DI)
+	VADDPS XACC, X12, X12 \
+	VMOVHLPS X12, X12, X13 \
+	VADDPS X13, X12, X12 \
+	VMOVSHDUP X12, X13 \
+	VADDSS X13, X12, X12 \
+	VMOVSS X12, OFF(DI)
 
 // func gemvQ8Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 // One weight row at a time, a single sequential stream through the
@@ -1263,23 +1266,6 @@ q1row:
 	MOVQ nblocks+40(FP), CX
 	XORQ BX, BX
 	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-
-q1blk2:
-	CMPQ CX, $2
-	JL   q1blk
-	VMOVDQU (SI), Y0
-	VMOVSS (DX), X2
-	Q8ROW(R8, Y8)
-	VMOVDQU 32(SI), Y0
-	VMOVSS 4(DX), X2
-	ADDQ $34, BX
-	Q8ROW(R8, Y9)
-	ADDQ $64, SI
-	ADDQ $8, DX
-	ADDQ $34, BX
-	SUBQ $2, CX
-	JMP  q1blk2
 
 q1blk:
 	TESTQ CX, CX
@@ -1294,7 +1280,6 @@ q1blk:
 	JMP  q1blk
 
 q1red:
-	VADDPS Y9, Y8, Y8
 	Q8HSUM(Y8, X8, 0)
 	ADDQ $4, DI
 	ADDQ BX, R8

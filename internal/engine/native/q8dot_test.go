@@ -32,15 +32,59 @@ func TestQ8Q8Agree(t *testing.T) {
 			dequantRow(TypeQ8_0, raw, deq)
 			gemvPortable(deq, x, flt, rows, cols)
 			for r := range want {
-				if d := math.Abs(float64(want[r] - got[r])); d > 1e-5*math.Sqrt(float64(cols)) {
+				// Bit for bit: every kernel adds in ggml's order.
+				if want[r] != got[r] {
 					t.Fatalf("rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], got[r])
 				}
-				if d := math.Abs(float64(want[r] - cached[r])); d > 1e-5*math.Sqrt(float64(cols)) {
+				if want[r] != cached[r] {
 					t.Fatalf("cached: rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], cached[r])
 				}
 				// Activation rounding: at most half a step of max|x|/127 per element.
 				if d := math.Abs(float64(want[r] - flt[r])); d > 0.02*math.Sqrt(float64(cols)) {
 					t.Fatalf("rows %d cols %d row %d: integer %g, float %g", rows, cols, r, want[r], flt[r])
+				}
+			}
+		}
+	}
+}
+
+// TestGemmQ8x4Agree checks the four-activation-row Q8_0 tile kernel
+// against the portable kernel (ggml's order) bit for bit, including weight
+// row counts that leave a remainder for the row kernel and a −128 weight.
+func TestGemmQ8x4Agree(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok || simd.gemmQ8x4 == nil {
+		t.Skip("no Q8_0 tile kernel on this CPU (needs AVX-512 VNNI)")
+	}
+	for _, cols := range []int{32, 64, 288, 768} {
+		for _, rows := range []int{1, 3, 4, 5, 8, 9, 12} {
+			w := make([]float32, rows*cols)
+			x := make([]float32, 4*cols)
+			synthTensor{name: "w", std: 1}.fillRow(1, cols, w)
+			synthTensor{name: "x", std: 3}.fillRow(2, rows, x)
+			raw := quantRow(TypeQ8_0, w, nil)
+			raw[2+5] = 0x80 // a -128 weight in row 0, block 0
+			qs, ds := make([]byte, 4*cols), make([]float32, 4*cols/32)
+			quantizeQ8Acts(x, qs, ds)
+			const pad = 3 // output rows wider than the block, as in a forward pass
+			ystride := rows + pad
+			got := make([]float32, 4*ystride)
+			for i := range got {
+				got[i] = -1
+			}
+			simd.gemmQ8x4(raw, qs, ds, got, rows, cols, ystride)
+			for b := range 4 {
+				want := make([]float32, rows)
+				gemvQ8Q8Portable(raw, qs[b*cols:(b+1)*cols], ds[b*cols/32:(b+1)*cols/32], want, rows, cols)
+				for r := range rows {
+					if g := got[b*ystride+r]; g != want[r] {
+						t.Fatalf("rows %d cols %d act %d row %d: portable %g tile %g", rows, cols, b, r, want[r], g)
+					}
+				}
+				for r := rows; r < ystride; r++ {
+					if got[b*ystride+r] != -1 {
+						t.Fatalf("rows %d cols %d act %d: wrote past its rows at %d", rows, cols, b, r)
+					}
 				}
 			}
 		}

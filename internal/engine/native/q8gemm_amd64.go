@@ -1,0 +1,41 @@
+package native
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// gemmQ8Q8x4VNNI (q8gemm_amd64.s) multiplies groups×4 Q8_0 weight rows
+// with four Q8_0 activation rows in a 4×4 register tile with VPDPBUSD.
+//
+//go:noescape
+func gemmQ8Q8x4VNNI(w, xq *byte, xd, y *float32, groups, nblocks, ystride int)
+
+// hasVNNI reports whether the AVX-512 VNNI tile kernel can run: VPDPBUSD
+// on 256-bit registers needs AVX512VNNI and AVX512VL.
+func hasVNNI() bool {
+	return cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+}
+
+// gemmQ8Q8x4SIMD sets y[b·ystride + r] to Q8_0 weight row r times
+// activation row b (quantised, qs holding four rows of cols values and ds
+// their scales) for r < rows and b < 4, four weight rows at a time in the
+// VNNI tile kernel and the rest by the row kernel, all in ggml's order.
+func gemmQ8Q8x4SIMD(w, qs []byte, ds, y []float32, rows, cols, ystride int) {
+	nb := cols / 32
+	rb := nb * 34
+	g := rows / 4
+	if g > 0 && nb > 0 {
+		_ = w[4*g*rb-1]
+		_ = qs[4*cols-1]
+		_ = ds[4*nb-1]
+		_ = y[3*ystride+4*g-1]
+		gemmQ8Q8x4VNNI(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(y), g, nb, ystride)
+	}
+	if r := 4 * g; r < rows {
+		for b := range 4 {
+			gemvQ8Q8CachedSIMD(w[r*rb:], qs[b*cols:(b+1)*cols], ds[b*nb:(b+1)*nb], y[b*ystride+r:], rows-r, cols)
+		}
+	}
+}
