@@ -58,13 +58,14 @@ type runner struct {
 	// The parallel steps' tasks, reused so the decode loop allocates nothing.
 	mt matmulTask
 	at attnTask
+	qt quantTask
 }
 
 func newRunner(m *Model, k kernels, threads int) *runner {
 	w := newPool(threads)
 	r := &runner{m: m, k: k, w: w, buf: map[string][]float32{},
 		tmp: make([][]float32, w.size()), scores: make([][]float32, w.size())}
-	r.mt.r, r.at.r = r, r
+	r.mt.r, r.at.r, r.qt.r = r, r, r
 	return r
 }
 
@@ -239,7 +240,7 @@ func (r *runner) quantizeActs(n int) {
 				if sums { // any job of this product on Q8_1 takes them
 					ss = r.qs[off/32 : (off+m)/32]
 				}
-				quantizeQ8ActsSums(jb.x[:m], r.qx[off:off+m], r.qd[off/32:(off+m)/32], ss)
+				r.quantizeRows(quantQ8, jb.x[:m], jb.w.cols, off, ss != nil)
 				used += m
 			}
 		}
@@ -251,13 +252,63 @@ func (r *runner) quantizeActs(n int) {
 			}
 			if offK < 0 {
 				offK = usedK
-				quantizeQ8KActs(jb.x[:m], r.kx[offK:offK+m], r.kd[offK/qkK:(offK+m)/qkK], r.kb[offK/16:(offK+m)/16])
+				r.quantizeRows(quantQ8K, jb.x[:m], jb.w.cols, offK, false)
 				usedK += m
 			}
 		}
 		t.qoff = append(t.qoff, off)
 		t.koff = append(t.koff, offK)
 	}
+}
+
+// Activation formats quantizeRows writes.
+const (
+	quantQ8  = iota // Q8_0 values and scales into r.qx, r.qd (Q8_1 sums into r.qs)
+	quantQ8K        // Q8_K values, scales and 16-value sums into r.kx, r.kd, r.kb
+)
+
+// quantMinRows is the number of activation rows from which quantizeRows
+// splits the rows over the workers (a prefill chunk, a large batch); a
+// decode row takes a microsecond or two, less than a parallel step.
+const quantMinRows = 8
+
+// quantizeRows quantises the activation rows x (of cols values each) to
+// format at offset off of the runner's buffers, split over the workers
+// when there are enough rows: the quantiser runs between the parallel
+// matrix products, so on one thread it would hold the others idle.
+func (r *runner) quantizeRows(format int, x []float32, cols, off int, sums bool) {
+	t := &r.qt
+	t.format, t.x, t.cols, t.off, t.sums = format, x, cols, off, sums
+	n := len(x) / cols
+	if n < quantMinRows {
+		t.run(0, 0, n)
+		return
+	}
+	r.w.parallel(n, t)
+}
+
+// quantTask is quantizeRows' parallel step: activation rows [lo, hi).
+type quantTask struct {
+	r         *runner
+	format    int
+	x         []float32
+	cols, off int
+	sums      bool
+}
+
+func (t *quantTask) run(_, lo, hi int) {
+	r := t.r
+	a, b := t.off+lo*t.cols, t.off+hi*t.cols
+	x := t.x[lo*t.cols : hi*t.cols]
+	if t.format == quantQ8K {
+		quantizeQ8KActs(x, r.kx[a:b], r.kd[a/qkK:b/qkK], r.kb[a/16:b/16])
+		return
+	}
+	var ss []float32
+	if t.sums {
+		ss = r.qs[a/32 : b/32]
+	}
+	quantizeQ8ActsSums(x, r.qx[a:b], r.qd[a/32:b/32], ss)
 }
 
 // useQ8 reports whether w is multiplied by the integer Q8_0 kernel: at
