@@ -59,6 +59,7 @@ type runner struct {
 	mt matmulTask
 	at attnTask
 	qt quantTask
+	st swigluTask
 }
 
 func newRunner(m *Model, k kernels, threads int) *runner {
@@ -136,7 +137,7 @@ func (r *runner) forward(steps []step, caches []*kvCache) []float32 {
 			r.mt.sub = r.ffnSubRows
 		}
 		r.matmul(n, mm{hb, xb, &ly.wGate}, mm{hb2, xb, &ly.wUp})
-		swiglu(hb, hb2)
+		r.swigluRows(hb, hb2, n)
 		r.matmul(n, mm{xb2, hb, &ly.wDown})
 		addInto(x, xb2)
 		r.mt.sub = r.subRows
@@ -259,6 +260,28 @@ func (r *runner) quantizeActs(n int) {
 		t.qoff = append(t.qoff, off)
 		t.koff = append(t.koff, offK)
 	}
+}
+
+// swigluRows applies swiglu to n rows of g and u, split over the workers
+// from quantMinRows rows on (prefill, large batches).
+func (r *runner) swigluRows(g, u []float32, n int) {
+	if n < quantMinRows {
+		swiglu(g, u)
+		return
+	}
+	t := &r.st
+	t.g, t.u, t.cols = g, u, len(g)/n
+	r.w.parallel(n, t)
+}
+
+// swigluTask is swigluRows' parallel step: rows [lo, hi).
+type swigluTask struct {
+	g, u []float32
+	cols int
+}
+
+func (t *swigluTask) run(_, lo, hi int) {
+	swiglu(t.g[lo*t.cols:hi*t.cols], t.u[lo*t.cols:hi*t.cols])
 }
 
 // Activation formats quantizeRows writes.
