@@ -331,7 +331,11 @@ func (t *quantTask) run(_, lo, hi int) {
 	if t.sums {
 		ss = r.qs[a/32 : b/32]
 	}
-	quantizeQ8ActsSums(x, r.qx[a:b], r.qd[a/32:b/32], ss)
+	quant := quantizeQ8ActsSums
+	if r.k.quantQ8 != nil {
+		quant = r.k.quantQ8
+	}
+	quant(x, r.qx[a:b], r.qd[a/32:b/32], ss)
 }
 
 // useQ8 reports whether w is multiplied by the integer Q8_0 kernel: at

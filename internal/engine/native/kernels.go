@@ -41,6 +41,9 @@ type kernels struct {
 	gemvQ8 func(w, qs []byte, ds, y []float32, rows, cols int)
 	// gemvQ8Cached is gemvQ8 for weight rows already in cache.
 	gemvQ8Cached func(w, qs []byte, ds, y []float32, rows, cols int)
+	// quantQ8, when set, is quantizeQ8ActsSums (the activations of the
+	// integer Q8_0 and legacy paths) in SIMD, bit for bit.
+	quantQ8 func(x []float32, qs []byte, ds, ss []float32)
 	// gemmQ8x4, when set, is gemvQ8Cached for four activation rows at
 	// once (qs, ds: four rows of cols values; output row b at
 	// y[b·ystride:]), each weight block loaded once for the four.
@@ -76,7 +79,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemvQK = "avx2-fma-asm", nil, nil, nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemvQK, simd.quantQ8 = "avx2-fma-asm", nil, nil, nil, nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:

@@ -155,3 +155,46 @@ func TestQ8LAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeQ8SIMDAgrees checks the AVX2 activation quantiser against the
+// portable one (ggml's quantize_row_q8_0/_q8_1) byte for byte: random
+// blocks, a zero block, exact halves that round to even, an outlier that
+// puts others near zero, and negative-only blocks.
+func TestQuantizeQ8SIMDAgrees(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok || simd.quantQ8 == nil {
+		t.Skip("no SIMD quantiser on this CPU")
+	}
+	const nb = 40
+	x := make([]float32, nb*32)
+	synthTensor{name: "x", std: 2}.fillRow(3, 0, x)
+	clear(x[32:64]) // a zero block
+	for i := range 32 {
+		x[64+i] = float32(i) - 15.5 // halves: ×127/16 gives ties in places
+		x[96+i] = -float32(i+1) * 0.25
+	}
+	x[130] = 1e4 // an outlier
+	for _, withSums := range []bool{false, true} {
+		wq, gq := make([]byte, len(x)), make([]byte, len(x))
+		wd, gd := make([]float32, nb), make([]float32, nb)
+		var ws, gs []float32
+		if withSums {
+			ws, gs = make([]float32, nb), make([]float32, nb)
+		}
+		quantizeQ8ActsSums(x, wq, wd, ws)
+		simd.quantQ8(x, gq, gd, gs)
+		for i := range wq {
+			if wq[i] != gq[i] {
+				t.Fatalf("sums %v: value %d: portable %d simd %d", withSums, i, int8(wq[i]), int8(gq[i]))
+			}
+		}
+		for b := range nb {
+			if wd[b] != gd[b] {
+				t.Fatalf("sums %v: scale %d: portable %g simd %g", withSums, b, wd[b], gd[b])
+			}
+			if withSums && ws[b] != gs[b] {
+				t.Fatalf("block sum %d: portable %g simd %g", b, ws[b], gs[b])
+			}
+		}
+	}
+}

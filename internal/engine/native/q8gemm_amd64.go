@@ -39,3 +39,26 @@ func gemmQ8Q8x4SIMD(w, qs []byte, ds, y []float32, rows, cols, ystride int) {
 		}
 	}
 }
+
+// quantizeQ8AVX2 (quantize_amd64.s) is quantizeQ8ActsSums for nblocks
+// blocks in AVX2; ss may be nil.
+//
+//go:noescape
+func quantizeQ8AVX2(x *float32, qs *byte, ds, ss *float32, nblocks int)
+
+// quantizeQ8SIMD is quantizeQ8ActsSums in AVX2, as ggml's AVX2
+// quantize_row_q8_0 and quantize_row_q8_1.
+func quantizeQ8SIMD(x []float32, qs []byte, ds, ss []float32) {
+	nb := len(x) / 32
+	if nb == 0 {
+		return
+	}
+	_ = qs[nb*32-1]
+	_ = ds[nb-1]
+	var sp *float32
+	if ss != nil {
+		_ = ss[nb-1]
+		sp = unsafe.SliceData(ss)
+	}
+	quantizeQ8AVX2(unsafe.SliceData(x), unsafe.SliceData(qs), unsafe.SliceData(ds), sp, nb)
+}
