@@ -421,6 +421,20 @@ func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) 
 //go:noescape
 func gemvQ40x8AVX2(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks int)
 
+// gemmQ40x8VNNI and gemvQ40x8VNNI (q4dot_amd64.s) are gemmQ40x8AVX2 and
+// gemvQ40x8AVX2 with VPDPBUSD (AVX512_VNNI on Y registers), the same
+// integers and float operations.
+//
+//go:noescape
+func gemmQ40x8VNNI(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks, ystride int)
+
+//go:noescape
+func gemvQ40x8VNNI(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks int)
+
+// q40VNNI selects the VNNI variants of the repacked Q4_0 kernels (where
+// the CPU has them; tests switch it off to check the AVX2 ones too).
+var q40VNNI = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
 // gemvQ40x8SIMD is gemvQ40x8Portable in AVX2 (xs: q8BlockSums of qs).
 func gemvQ40x8SIMD(w, qs []byte, ds []float32, xs []int32, y []float32, rows, cols int) {
 	nb := cols / 32
@@ -433,7 +447,11 @@ func gemvQ40x8SIMD(w, qs []byte, ds []float32, xs []int32, y []float32, rows, co
 	_ = ds[nb-1]
 	_ = xs[nb-1]
 	_ = y[8*g-1]
-	gemvQ40x8AVX2(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(xs), unsafe.SliceData(y), g, nb)
+	gemv := gemvQ40x8AVX2
+	if q40VNNI {
+		gemv = gemvQ40x8VNNI
+	}
+	gemv(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(xs), unsafe.SliceData(y), g, nb)
 }
 
 // gemmQ40x8AVX2 (q4dot_amd64.s) is gemvQ40x8AVX2 for four activation rows
@@ -452,13 +470,17 @@ func gemmQ40x8SIMD(w, qs []byte, ds []float32, xs []int32, y []float32, n, ystri
 	}
 	g := rows / 8
 	_ = w[g*nb*q40x8Block-1]
+	gemm := gemmQ40x8AVX2
+	if q40VNNI {
+		gemm = gemmQ40x8VNNI
+	}
 	b := 0
 	for ; b+4 <= n; b += 4 {
 		_ = qs[(b+4)*nb*32-1]
 		_ = ds[(b+4)*nb-1]
 		_ = xs[(b+4)*nb-1]
 		_ = y[(b+3)*ystride+8*g-1]
-		gemmQ40x8AVX2(unsafe.SliceData(w), &qs[b*nb*32], &ds[b*nb], &xs[b*nb], &y[b*ystride], g, nb, ystride)
+		gemm(unsafe.SliceData(w), &qs[b*nb*32], &ds[b*nb], &xs[b*nb], &y[b*ystride], g, nb, ystride)
 	}
 	for ; b < n; b++ {
 		gemvQ40x8SIMD(w, qs[b*nb*32:], ds[b*nb:], xs[b*nb:], y[b*ystride:], rows, cols)

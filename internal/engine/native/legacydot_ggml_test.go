@@ -77,7 +77,8 @@ func TestLegacyMatchesGGML(t *testing.T) {
 				simd.gemvQ8L(c.typ, w, qs, ds, ss, gotSIMD, 8, cols)
 			}
 			// Q4_0 also through the repacked kernels, on ggml's layout.
-			var gotX8, gotX8SIMD []float32
+			var gotX8 []float32
+			gotX8SIMD := map[string][]float32{}
 			if c.typ == TypeQ4_0 {
 				x8 := repackQ40x8(w, 8, cols)
 				gotX8 = make([]float32, 8)
@@ -85,8 +86,10 @@ func TestLegacyMatchesGGML(t *testing.T) {
 				if ok && simd.gemmQ40x8 != nil {
 					xs := make([]int32, cols/32)
 					q8BlockSums(qs, xs)
-					gotX8SIMD = make([]float32, 8)
-					simd.gemmQ40x8(x8, qs, ds, xs, gotX8SIMD, 1, 8, 8, cols)
+					forQ40Variants(func(v string) {
+						gotX8SIMD[v] = make([]float32, 8)
+						simd.gemmQ40x8(x8, qs, ds, xs, gotX8SIMD[v], 1, 8, 8, cols)
+					})
 				}
 			}
 			for r := range 8 {
@@ -99,9 +102,9 @@ func TestLegacyMatchesGGML(t *testing.T) {
 						t.Errorf("%v activation %d row %d: repacked portable %#08x, ggml %#08x", c.typ, a, r, b, want)
 					}
 				}
-				if gotX8SIMD != nil {
-					if b := math.Float32bits(gotX8SIMD[r]); b != want {
-						t.Errorf("%v activation %d row %d: repacked simd %#08x, ggml %#08x", c.typ, a, r, b, want)
+				for v, got := range gotX8SIMD {
+					if b := math.Float32bits(got[r]); b != want {
+						t.Errorf("%v activation %d row %d: repacked %s %#08x, ggml %#08x", c.typ, a, r, v, b, want)
 					}
 				}
 				if gotSIMD != nil {

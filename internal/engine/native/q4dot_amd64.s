@@ -634,3 +634,138 @@ q40x8mblk:
 q40x8mdone:
 	VZEROUPPER
 	RET
+
+// Q40X8ROWV is Q40X8ROW with AVX-512 VNNI (VPDPBUSD, Y registers): the
+// unsigned nibbles times the activations summed four at a time straight
+// into int32 (P in Y10 for rows 0…3, Q in Y11 for 4…7), the same integers.
+#define Q40X8ROWV(QI, QS, DI_, DS, ACC) \
+	VPXOR Y10, Y10, Y10 \
+	VPXOR Y11, Y11, Y11 \
+	VPBROADCASTQ 0(SI)(QI*QS), Y9 \
+	VPDPBUSD Y9, Y0, Y10 \
+	VPDPBUSD Y9, Y4, Y11 \
+	VPBROADCASTQ 8(SI)(QI*QS), Y9 \
+	VPDPBUSD Y9, Y2, Y10 \
+	VPDPBUSD Y9, Y6, Y11 \
+	VPBROADCASTQ 16(SI)(QI*QS), Y9 \
+	VPDPBUSD Y9, Y1, Y10 \
+	VPDPBUSD Y9, Y5, Y11 \
+	VPBROADCASTQ 24(SI)(QI*QS), Y9 \
+	VPDPBUSD Y9, Y3, Y10 \
+	VPDPBUSD Y9, Y7, Y11 \
+	VPHADDD Y11, Y10, Y10 \
+	VPBROADCASTD (R9)(DI_*DS), Y9 \
+	VPSLLD $3, Y9, Y9 \
+	VPSUBD Y9, Y10, Y10 \
+	VCVTDQ2PS Y10, Y10 \
+	VBROADCASTSS (DX)(DI_*DS), Y9 \
+	VMULPS Y9, Y8, Y9 \
+	VFMADD231PS Y9, Y10, ACC
+
+// Q40X8UNPACK unpacks the block_q4_0x8 at R8 into Y0…Y7 and its scales,
+// in VPHADDD's lane order, into Y8.
+#define Q40X8UNPACK \
+	Q40X8NIB(16, Y0, Y1) \
+	Q40X8NIB(80, Y2, Y3) \
+	Q40X8NIB(48, Y4, Y5) \
+	Q40X8NIB(112, Y6, Y7) \
+	VCVTPH2PS (R8), Y8 \
+	VMOVDQU gemvQ40x8Perm<>(SB), Y9 \
+	VPERMPS Y8, Y9, Y8
+
+// func gemmQ40x8VNNI(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks, ystride int)
+// gemmQ40x8AVX2 with VPDPBUSD (AVX512_VNNI, AVX512VL).
+TEXT ·gemmQ40x8VNNI(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ groups+40(FP), R12
+	MOVQ nblocks+48(FP), R11
+	SHLQ $2, R11
+	LEAQ (R11)(R11*2), R14
+	MOVQ R11, R10
+	SHLQ $3, R10
+	LEAQ (R10)(R10*2), R13
+	XORQ AX, AX
+
+q40x8vgrp:
+	TESTQ R12, R12
+	JE    q40x8vdone
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  xs+24(FP), R9
+	MOVQ  nblocks+48(FP), CX
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+
+q40x8vblk:
+	Q40X8UNPACK
+	Q40X8ROWV(AX, 1, AX, 1, Y12)
+	Q40X8ROWV(R10, 1, R11, 1, Y13)
+	Q40X8ROWV(R10, 2, R11, 2, Y14)
+	Q40X8ROWV(R13, 1, R14, 1, Y15)
+	ADDQ $144, R8
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $4, R9
+	DECQ CX
+	JNE  q40x8vblk
+
+	VMOVDQU gemvQ40x8Perm<>(SB), Y9
+	VPERMPS Y12, Y9, Y12
+	VPERMPS Y13, Y9, Y13
+	VPERMPS Y14, Y9, Y14
+	VPERMPS Y15, Y9, Y15
+	MOVQ    ystride+56(FP), BX
+	SHLQ    $2, BX
+	VMOVUPS Y12, (DI)
+	VMOVUPS Y13, (DI)(BX*1)
+	VMOVUPS Y14, (DI)(BX*2)
+	LEAQ    (BX)(BX*2), BX
+	VMOVUPS Y15, (DI)(BX*1)
+	ADDQ    $32, DI
+	DECQ    R12
+	JMP     q40x8vgrp
+
+q40x8vdone:
+	VZEROUPPER
+	RET
+
+// func gemvQ40x8VNNI(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks int)
+// gemvQ40x8AVX2 with VPDPBUSD (AVX512_VNNI, AVX512VL).
+TEXT ·gemvQ40x8VNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ groups+40(FP), R12
+	XORQ AX, AX
+
+q40x8v1grp:
+	TESTQ R12, R12
+	JE    q40x8v1done
+	MOVQ  xq+8(FP), SI
+	MOVQ  xd+16(FP), DX
+	MOVQ  xs+24(FP), R9
+	MOVQ  nblocks+48(FP), CX
+	VXORPS Y12, Y12, Y12
+
+q40x8v1blk:
+	Q40X8UNPACK
+	Q40X8ROWV(AX, 1, AX, 1, Y12)
+	ADDQ $144, R8
+	ADDQ $32, SI
+	ADDQ $4, DX
+	ADDQ $4, R9
+	DECQ CX
+	JNE  q40x8v1blk
+
+	VMOVDQU gemvQ40x8Perm<>(SB), Y9
+	VPERMPS Y12, Y9, Y12
+	VMOVUPS Y12, (DI)
+	ADDQ    $32, DI
+	DECQ    R12
+	JMP     q40x8v1grp
+
+q40x8v1done:
+	VZEROUPPER
+	RET

@@ -38,13 +38,15 @@ func TestQ40x8Agree(t *testing.T) {
 			if !ok || simd.gemmQ40x8 == nil {
 				continue
 			}
-			clear(got)
-			simd.gemmQ40x8(x8, qs, ds, xs, got, 1, rows, rows, cols)
-			for r := range want {
-				if math.Float32bits(want[r]) != math.Float32bits(got[r]) {
-					t.Fatalf("rows %d cols %d row %d: repacked simd %g, row-major %g", rows, cols, r, got[r], want[r])
+			forQ40Variants(func(v string) {
+				clear(got)
+				simd.gemmQ40x8(x8, qs, ds, xs, got, 1, rows, rows, cols)
+				for r := range want {
+					if math.Float32bits(want[r]) != math.Float32bits(got[r]) {
+						t.Fatalf("rows %d cols %d row %d: repacked %s %g, row-major %g", rows, cols, r, v, got[r], want[r])
+					}
 				}
-			}
+			})
 		}
 	}
 }
@@ -104,16 +106,21 @@ func TestQ40x8GemmAgree(t *testing.T) {
 				q8BlockSums(qs, xs)
 				ystride := rows + 5
 				want, got := make([]float32, n*ystride), make([]float32, n*ystride)
-				for i := range got {
-					want[i], got[i] = -1, -1
+				for i := range want {
+					want[i] = -1
 				}
 				gemmQ40x8Portable(x8, qs, ds, xs, want, n, ystride, rows, cols)
-				simd.gemmQ40x8(x8, qs, ds, xs, got, n, ystride, rows, cols)
-				for i := range want {
-					if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
-						t.Fatalf("cols %d rows %d n %d: y[%d] simd %g, portable %g", cols, rows, n, i, got[i], want[i])
+				forQ40Variants(func(v string) {
+					for i := range got {
+						got[i] = -1
 					}
-				}
+					simd.gemmQ40x8(x8, qs, ds, xs, got, n, ystride, rows, cols)
+					for i := range want {
+						if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+							t.Fatalf("cols %d rows %d n %d: y[%d] %s %g, portable %g", cols, rows, n, i, v, got[i], want[i])
+						}
+					}
+				})
 			}
 		}
 	}
