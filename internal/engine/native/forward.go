@@ -46,6 +46,8 @@ type runner struct {
 	qd []float32
 	// Their Q8_1 block sums, for Q4_1 and Q5_1 weights (quantizeQ8ActsSums).
 	qs []float32
+	// Their blocks' integer sums, for repacked Q4_0 weights (q8BlockSums).
+	qi []int32
 	// Activations quantised to Q8_K for the integer k-quant kernel (gemvQK).
 	kx []byte
 	kd []float32
@@ -63,6 +65,9 @@ type runner struct {
 }
 
 func newRunner(m *Model, k kernels, threads int) *runner {
+	if k.gemmQ40x8 != nil && intQ8ByDefault(TypeQ4_0) {
+		m.repackQ40()
+	}
 	w := newPool(threads)
 	r := &runner{m: m, k: k, w: w, buf: map[string][]float32{},
 		tmp: make([][]float32, w.size()), scores: make([][]float32, w.size())}
@@ -194,7 +199,8 @@ func (r *runner) matmul(n int, jobs ...mm) {
 	total := 0
 	for _, jb := range jobs {
 		t.first = append(t.first, total)
-		total += (jb.w.rows + blockRows(jb.w.cols) - 1) / blockRows(jb.w.cols)
+		br := jb.w.blockRows()
+		total += (jb.w.rows + br - 1) / br
 	}
 	r.quantizeActs(n)
 	r.w.parallel(total, t)
@@ -208,18 +214,19 @@ func (r *runner) matmul(n int, jobs ...mm) {
 func (r *runner) quantizeActs(n int) {
 	t := &r.mt
 	t.qoff, t.koff = t.qoff[:0], t.koff[:0]
-	need, needK, sums := 0, 0, false
+	need, needK, sums, isums := 0, 0, false, false
 	for _, jb := range t.jobs {
 		if r.useQ8(jb.w, n) {
 			need += n * jb.w.cols
 			sums = sums || needsQ8Sums(jb.w.typ)
+			isums = isums || jb.w.x8 != nil
 		}
 		if r.useQK(jb.w) {
 			needK += n * jb.w.cols
 		}
 	}
 	if need > 0 && cap(r.qx) < need {
-		r.qx, r.qd, r.qs = make([]byte, need), make([]float32, need/32), make([]float32, need/32)
+		r.qx, r.qd, r.qs, r.qi = make([]byte, need), make([]float32, need/32), make([]float32, need/32), make([]int32, need/32)
 	}
 	if needK > 0 && cap(r.kx) < needK {
 		r.kx, r.kd, r.kb = make([]byte, needK), make([]float32, needK/qkK), make([]int16, needK/16)
@@ -242,6 +249,9 @@ func (r *runner) quantizeActs(n int) {
 					ss = r.qs[off/32 : (off+m)/32]
 				}
 				r.quantizeRows(quantQ8, jb.x[:m], jb.w.cols, off, ss != nil)
+				if isums { // as sums: any repacked Q4_0 job takes them
+					q8BlockSums(r.qx[off:off+m], r.qi[off/32:(off+m)/32])
+				}
 				used += m
 			}
 		}
@@ -348,13 +358,18 @@ func (t *quantTask) run(_, lo, hi int) {
 // gemvQ8L with the same activations (Q4_1 and Q5_1 with their Q8_1 sums
 // too): all but Q4_0 always, Q4_0 when its rows are a multiple of 8,
 // the matrices llama.cpp repacks on AVX2 and whose float order dotQ40Q8
-// follows (other Q4_0 matrices stay on the float path).
+// follows (other Q4_0 matrices stay on the float path). Those take the
+// repacked kernel gemmQ40x8 over matrix.x8, as llama.cpp its repacked
+// copy.
 func (r *runner) useQ8(w *matrix, _ int) bool {
 	if w.cols%32 != 0 {
 		return false
 	}
-	if w.typ == TypeQ8_0 {
+	switch w.typ {
+	case TypeQ8_0:
 		return r.k.gemvQ8 != nil
+	case TypeQ4_0:
+		return r.k.gemmQ40x8 != nil && w.x8 != nil && intQ8ByDefault(w.typ)
 	}
 	return r.k.gemvQ8L != nil && intQ8ByDefault(w.typ)
 }
@@ -383,7 +398,7 @@ func (t *matmulTask) run(w, lo, hi int) {
 			j++
 		}
 		jb := t.jobs[j]
-		br := blockRows(jb.w.cols)
+		br := jb.w.blockRows()
 		r0 := (i - t.first[j]) * br
 		r1 := min(r0+br, jb.w.rows)
 		if off := t.qoff[j]; off >= 0 {
@@ -401,6 +416,16 @@ func (t *matmulTask) run(w, lo, hi int) {
 // blockRows is the number of weight rows per block: about 32 KiB of F32,
 // a multiple of four (the gemv kernels take rows four at a time).
 func blockRows(cols int) int { return max(4, (32<<10)/(4*cols)/4*4) }
+
+// blockRows is blockRows(w.cols), rounded up to a multiple of 8 for a
+// repacked Q4_0 matrix (its kernel takes rows eight at a time).
+func (w *matrix) blockRows() int {
+	br := blockRows(w.cols)
+	if w.x8 != nil {
+		br = (br + 7) &^ 7
+	}
+	return br
+}
 
 // fusedMaxRows is the number of activation rows below which quantised
 // weights are multiplied by the fused kernels; from it on (prefill chunks,
@@ -452,6 +477,11 @@ func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
 func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
 	cols, rows := jb.w.cols, jb.w.rows
 	rb := jb.w.typ.rowBytes(cols)
+	if jb.w.typ == TypeQ4_0 {
+		m := n * cols
+		r.k.gemmQ40x8(jb.w.x8[r0*rb:r1*rb], r.qx[off:off+m], r.qd[off/32:(off+m)/32], r.qi[off/32:(off+m)/32], jb.out[r0:], n, rows, r1-r0, cols)
+		return
+	}
 	wq := jb.w.raw[r0*rb : r1*rb]
 	if jb.w.typ != TypeQ8_0 {
 		for b := range n {

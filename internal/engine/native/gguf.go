@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -103,6 +104,23 @@ func OpenGGUF(path string) (*GGUFFile, error) {
 	}
 	g.unmap = func() error { return unix.Munmap(data) }
 	return g, nil
+}
+
+// release hands the pages wholly inside b, a view of the file mapping, back
+// to the kernel (madvise MADV_DONTNEED): the data stays valid and is read
+// in again from the file if used. A no-op for files parsed from memory.
+func (g *GGUFFile) release(b []byte) {
+	if g.unmap == nil || len(b) == 0 {
+		return
+	}
+	ps := uintptr(os.Getpagesize())
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo := (p + ps - 1) &^ (ps - 1)
+	hi := (p + uintptr(len(b))) &^ (ps - 1)
+	if hi <= lo {
+		return
+	}
+	_ = unix.Madvise(b[lo-p:hi-p], unix.MADV_DONTNEED)
 }
 
 // Close unmaps the file, if it was mapped. Tensors viewing its data must not

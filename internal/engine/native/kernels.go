@@ -53,6 +53,12 @@ type kernels struct {
 	// with activations quantised to Q8_0 (and, for Q8_1, their sums ss) in
 	// integer arithmetic; it reports false for other types or ragged rows.
 	gemvQ8L func(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool
+	// gemmQ40x8, when set, multiplies rows (a multiple of 8) of a Q4_0
+	// matrix repacked as block_q4_0x8 (matrix.x8) with n rows of Q8_0
+	// activations (consecutive in qs, ds) and their block sums xs
+	// (q8BlockSums) in integer arithmetic, row b's results at
+	// y[b·ystride:]; each output as gemvQ40x8Portable computes it.
+	gemmQ40x8 func(w, qs []byte, ds []float32, xs []int32, y []float32, n, ystride, rows, cols int)
 	// gemvQK, when set, multiplies Q2_K…Q6_K weight rows (intK types)
 	// with activations quantised to Q8_K (quantizeQ8KActs: values qs,
 	// scales ds, 16-value sums bs) in integer arithmetic, Q4_K in float
@@ -79,7 +85,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemvQK, simd.quantQ8 = "avx2-fma-asm", nil, nil, nil, nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.quantQ8 = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:

@@ -222,7 +222,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemvQK: gemvQKSIMD, quantQ8: quantizeQ8SIMD}
+		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemmQ40x8: gemmQ40x8SIMD, gemvQK: gemvQKSIMD, quantQ8: quantizeQ8SIMD}
 		if hasVNNI() {
 			k.name, k.gemmQ8x4 = "avx512vnni-int8-asm", gemmQ8Q8x4SIMD
 		}
@@ -415,4 +415,78 @@ func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) 
 		gemvQ51Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb)
 	}
 	return true
+}
+
+// gemvQ40x8AVX2 (q4dot_amd64.s) multiplies groups×8 rows of a Q4_0
+// matrix repacked as block_q4_0x8 with Q8_0 activations (xq, xd, and
+// their block sums xs) in integer instructions, in the float order of
+// dotQ40Q8.
+//
+//go:noescape
+func gemvQ40x8AVX2(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks int)
+
+// gemmQ40x8VNNI and gemvQ40x8VNNI (q4dot_amd64.s) are gemmQ40x8AVX2 and
+// gemvQ40x8AVX2 with VPDPBUSD (AVX512_VNNI on Y registers), the same
+// integers and float operations.
+//
+//go:noescape
+func gemmQ40x8VNNI(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks, ystride int)
+
+//go:noescape
+func gemvQ40x8VNNI(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks int)
+
+// q40VNNI selects the VNNI variants of the repacked Q4_0 kernels (where
+// the CPU has them; tests switch it off to check the AVX2 ones too).
+var q40VNNI = hasVNNI()
+
+// gemvQ40x8SIMD is gemvQ40x8Portable in AVX2 (xs: q8BlockSums of qs).
+func gemvQ40x8SIMD(w, qs []byte, ds []float32, xs []int32, y []float32, rows, cols int) {
+	nb := cols / 32
+	if rows < 8 || nb == 0 {
+		return
+	}
+	g := rows / 8
+	_ = w[g*nb*q40x8Block-1]
+	_ = qs[nb*32-1]
+	_ = ds[nb-1]
+	_ = xs[nb-1]
+	_ = y[8*g-1]
+	gemv := gemvQ40x8AVX2
+	if q40VNNI {
+		gemv = gemvQ40x8VNNI
+	}
+	gemv(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(xs), unsafe.SliceData(y), g, nb)
+}
+
+// gemmQ40x8AVX2 (q4dot_amd64.s) is gemvQ40x8AVX2 for four activation rows
+// (consecutive, nblocks blocks each) at once, row a's results at
+// y+ystride·a.
+//
+//go:noescape
+func gemmQ40x8AVX2(w, xq *byte, xd *float32, xs *int32, y *float32, groups, nblocks, ystride int)
+
+// gemmQ40x8SIMD is gemvQ40x8SIMD for n activation rows (consecutive in
+// qs, ds, xs; row b's results at y[b·ystride:]), four at a time.
+func gemmQ40x8SIMD(w, qs []byte, ds []float32, xs []int32, y []float32, n, ystride, rows, cols int) {
+	nb := cols / 32
+	if rows < 8 || nb == 0 {
+		return
+	}
+	g := rows / 8
+	_ = w[g*nb*q40x8Block-1]
+	gemm := gemmQ40x8AVX2
+	if q40VNNI {
+		gemm = gemmQ40x8VNNI
+	}
+	b := 0
+	for ; b+4 <= n; b += 4 {
+		_ = qs[(b+4)*nb*32-1]
+		_ = ds[(b+4)*nb-1]
+		_ = xs[(b+4)*nb-1]
+		_ = y[(b+3)*ystride+8*g-1]
+		gemm(unsafe.SliceData(w), &qs[b*nb*32], &ds[b*nb], &xs[b*nb], &y[b*ystride], g, nb, ystride)
+	}
+	for ; b < n; b++ {
+		gemvQ40x8SIMD(w, qs[b*nb*32:], ds[b*nb:], xs[b*nb:], y[b*ystride:], rows, cols)
+	}
 }

@@ -76,10 +76,36 @@ func TestLegacyMatchesGGML(t *testing.T) {
 				gotSIMD = make([]float32, 8)
 				simd.gemvQ8L(c.typ, w, qs, ds, ss, gotSIMD, 8, cols)
 			}
+			// Q4_0 also through the repacked kernels, on ggml's layout.
+			var gotX8 []float32
+			gotX8SIMD := map[string][]float32{}
+			if c.typ == TypeQ4_0 {
+				x8 := repackQ40x8(w, 8, cols)
+				gotX8 = make([]float32, 8)
+				gemvQ40x8Portable(x8, qs, ds, gotX8, 8, cols)
+				if ok && simd.gemmQ40x8 != nil {
+					xs := make([]int32, cols/32)
+					q8BlockSums(qs, xs)
+					forQ40Variants(func(v string) {
+						gotX8SIMD[v] = make([]float32, 8)
+						simd.gemmQ40x8(x8, qs, ds, xs, gotX8SIMD[v], 1, 8, 8, cols)
+					})
+				}
+			}
 			for r := range 8 {
 				want := c.bits[8*a+r]
 				if b := math.Float32bits(got[r]); b != want {
 					t.Errorf("%v activation %d row %d: portable %#08x, ggml %#08x", c.typ, a, r, b, want)
+				}
+				if gotX8 != nil {
+					if b := math.Float32bits(gotX8[r]); b != want {
+						t.Errorf("%v activation %d row %d: repacked portable %#08x, ggml %#08x", c.typ, a, r, b, want)
+					}
+				}
+				for v, got := range gotX8SIMD {
+					if b := math.Float32bits(got[r]); b != want {
+						t.Errorf("%v activation %d row %d: repacked %s %#08x, ggml %#08x", c.typ, a, r, v, b, want)
+					}
 				}
 				if gotSIMD != nil {
 					if b := math.Float32bits(gotSIMD[r]); b != want {

@@ -192,6 +192,10 @@ func TestMatchesLlamaCpp(t *testing.T) {
 					switch name {
 					case "Q8_0", "Q5_0", "Q4_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K":
 						integer = true
+					case "Q4_0", "Q5_1":
+						tt, _ := ParseGGMLType(name)
+						integer = integer || intQ8ByDefault(tt)
+						other = other || !intQ8ByDefault(tt)
 					case "F32":
 					default:
 						other = true

@@ -2,6 +2,7 @@ package native
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
@@ -13,6 +14,10 @@ type matrix struct {
 	typ        GGMLType
 	f32        []float32
 	raw        []byte
+	// x8 is a Q4_0 matrix's rows repacked as ggml's block_q4_0x8 (q4x8.go),
+	// for the integer kernel; nil until Model.repackQ40, and for other
+	// matrices.
+	x8 []byte
 }
 
 // row returns row r as float32, decoding into scratch when needed.
@@ -48,6 +53,8 @@ type Model struct {
 	layers    []layer
 	types     map[string]int // tensor type histogram, for LoadInfo
 	gguf      *GGUFFile
+	// repackOnce guards repackQ40.
+	repackOnce sync.Once
 }
 
 // Close releases the model's file mapping, if any.
