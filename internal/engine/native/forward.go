@@ -334,7 +334,11 @@ func (t *quantTask) run(_, lo, hi int) {
 	a, b := t.off+lo*t.cols, t.off+hi*t.cols
 	x := t.x[lo*t.cols : hi*t.cols]
 	if t.format == quantQ8K {
-		quantizeQ8KActs(x, r.kx[a:b], r.kd[a/qkK:b/qkK], r.kb[a/16:b/16])
+		quant := quantizeQ8KActs
+		if r.k.quantQ8K != nil {
+			quant = r.k.quantQ8K
+		}
+		quant(x, r.kx[a:b], r.kd[a/qkK:b/qkK], r.kb[a/16:b/16])
 		return
 	}
 	var ss []float32

@@ -44,6 +44,9 @@ type kernels struct {
 	// quantQ8, when set, is quantizeQ8ActsSums (the activations of the
 	// integer Q8_0 and legacy paths) in SIMD, bit for bit.
 	quantQ8 func(x []float32, qs []byte, ds, ss []float32)
+	// quantQ8K, when set, is quantizeQ8KActs (the k-quant paths'
+	// activations) in SIMD, bit for bit.
+	quantQ8K func(x []float32, qs []byte, ds []float32, bs []int16)
 	// gemmQ8x4, when set, is gemvQ8Cached for four activation rows at
 	// once (qs, ds: four rows of cols values; output row b at
 	// y[b·ystride:]), each weight block loaded once for the four.
@@ -85,7 +88,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.quantQ8 = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.quantQ8, simd.quantQ8K = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:

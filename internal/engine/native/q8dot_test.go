@@ -198,3 +198,47 @@ func TestQuantizeQ8SIMDAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeQ8KSIMDAgrees checks the AVX2 Q8_K activation quantiser
+// against the portable one (ggml's quantize_row_q8_K_ref) exactly: random
+// super-blocks, a zero block, a tie for the largest magnitude with
+// opposite signs (the first wins), values that saturate at 127, and halves.
+func TestQuantizeQ8KSIMDAgrees(t *testing.T) {
+	simd, ok := simdKernels()
+	if !ok || simd.quantQ8K == nil {
+		t.Skip("no SIMD quantiser on this CPU")
+	}
+	const nb = 7
+	x := make([]float32, nb*qkK)
+	synthTensor{name: "x", std: 2}.fillRow(5, 0, x)
+	clear(x[qkK : 2*qkK])           // a zero block
+	x[2*qkK+40], x[2*qkK+7] = 9, -9 // a tie: the first (−9 at 7) sets the sign
+	for i := range qkK {
+		x[3*qkK+i] = float32(i%32) - 15.5 // halves
+	}
+	x[4*qkK+200] = -50 // the maximum late in the block, negative
+	x[5*qkK] = 1e-30   // tiny values
+	wq, gq := make([]byte, len(x)), make([]byte, len(x))
+	wd, gd := make([]float32, nb), make([]float32, nb)
+	wb, gb := make([]int16, nb*16), make([]int16, nb*16)
+	for i := range gb {
+		gb[i] = 99 // the zero block's sums must be written
+	}
+	quantizeQ8KActs(x, wq, wd, wb)
+	simd.quantQ8K(x, gq, gd, gb)
+	for i := range wq {
+		if wq[i] != gq[i] {
+			t.Fatalf("value %d: portable %d simd %d", i, int8(wq[i]), int8(gq[i]))
+		}
+	}
+	for b := range nb {
+		if wd[b] != gd[b] {
+			t.Fatalf("scale %d: portable %g simd %g", b, wd[b], gd[b])
+		}
+	}
+	for i := range wb {
+		if wb[i] != gb[i] {
+			t.Fatalf("sum %d: portable %d simd %d", i, wb[i], gb[i])
+		}
+	}
+}

@@ -62,3 +62,21 @@ func quantizeQ8SIMD(x []float32, qs []byte, ds, ss []float32) {
 	}
 	quantizeQ8AVX2(unsafe.SliceData(x), unsafe.SliceData(qs), unsafe.SliceData(ds), sp, nb)
 }
+
+// quantizeQ8KAVX2 (quantize_amd64.s) is quantizeQ8KActs for nblocks
+// super-blocks in AVX2.
+//
+//go:noescape
+func quantizeQ8KAVX2(x *float32, qs *byte, ds *float32, bs *int16, nblocks int)
+
+// quantizeQ8KSIMD is quantizeQ8KActs in AVX2, bit for bit.
+func quantizeQ8KSIMD(x []float32, qs []byte, ds []float32, bs []int16) {
+	nb := len(x) / qkK
+	if nb == 0 {
+		return
+	}
+	_ = qs[nb*qkK-1]
+	_ = ds[nb-1]
+	_ = bs[nb*16-1]
+	quantizeQ8KAVX2(unsafe.SliceData(x), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(bs), nb)
+}

@@ -110,3 +110,136 @@ qzpack:
 qzdone:
 	VZEROUPPER
 	RET
+
+// func quantizeQ8KAVX2(x *float32, qs *byte, ds *float32, bs *int16, nblocks int)
+// Quantises nblocks super-blocks of 256 floats to Q8_K as ggml's
+// quantize_row_q8_K_ref does: max the value of largest magnitude (the first
+// on ties), iscale = −127/max, q = min(127, round-half-even(iscale·x)) (the
+// signed saturation of VPACKSSWB), 16-value sums, d = 1/iscale; an all-zero
+// block gives zeros.
+TEXT ·quantizeQ8KAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ qs+8(FP), DI
+	MOVQ ds+16(FP), DX
+	MOVQ bs+24(FP), R9
+	MOVQ nblocks+32(FP), CX
+	MOVL $0x7fffffff, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15 // |x| mask
+	MOVL $0xc2fe0000, AX  // −127.0
+	VMOVD AX, X14
+	MOVL $0x3f800000, AX  // 1.0
+	VMOVD AX, X12
+	VMOVDQU q8perm<>(SB), Y13
+
+qkblk:
+	TESTQ CX, CX
+	JE    qkdone
+
+	// max|x| over the 32 vectors.
+	VANDPS (SI), Y15, Y4
+	XORQ AX, AX
+
+qkmax:
+	ADDQ $32, AX
+	CMPQ AX, $1024
+	JE   qkmaxred
+	VANDPS (SI)(AX*1), Y15, Y5
+	VMAXPS Y5, Y4, Y4
+	JMP  qkmax
+
+qkmaxred:
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VMOVHLPS X4, X4, X5
+	VMAXPS X5, X4, X4
+	VMOVSHDUP X4, X5
+	VMAXSS X5, X4, X4
+	VXORPS X5, X5, X5
+	VUCOMISS X5, X4
+	JNE  qknonzero
+
+	// An all-zero block.
+	MOVL $0, (DX)
+	VPXOR Y0, Y0, Y0
+	MOVQ $0, AX
+
+qkzero:
+	VMOVDQU Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, $256
+	JL   qkzero
+	VMOVDQU Y0, (R9)
+	JMP  qknext
+
+qknonzero:
+	// The first value whose magnitude is the maximum.
+	VBROADCASTSS X4, Y4
+	XORQ AX, AX
+
+qkfind:
+	VANDPS (SI)(AX*1), Y15, Y5
+	VCMPPS $0, Y4, Y5, Y5
+	VMOVMSKPS Y5, BX
+	TESTL BX, BX
+	JNE  qkfound
+	ADDQ $32, AX
+	JMP  qkfind
+
+qkfound:
+	BSFL BX, BX
+	LEAQ (AX)(BX*4), AX
+	VMOVSS (SI)(AX*1), X5 // max, signed
+	VDIVSS X5, X14, X6    // iscale = −127/max
+	VDIVSS X6, X12, X7    // d = 1/iscale
+	VMOVSS X7, (DX)
+	VBROADCASTSS X6, Y6
+	XORQ AX, AX
+	XORQ BX, BX
+
+qkchunk:
+	// 32 values: quantised, packed in order, and their two 16-value sums.
+	VMULPS (SI)(AX*4), Y6, Y0
+	VMULPS 32(SI)(AX*4), Y6, Y1
+	VMULPS 64(SI)(AX*4), Y6, Y2
+	VMULPS 96(SI)(AX*4), Y6, Y3
+	VROUNDPS $0, Y0, Y0
+	VROUNDPS $0, Y1, Y1
+	VROUNDPS $0, Y2, Y2
+	VROUNDPS $0, Y3, Y3
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VCVTPS2DQ Y2, Y2
+	VCVTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y8
+	VPACKSSDW Y3, Y2, Y9
+	VPACKSSWB Y9, Y8, Y8
+	VPERMD Y8, Y13, Y8
+	VMOVDQU Y8, (DI)(AX*1)
+
+	// The sums of the saturated values (min(127, q) as stored).
+	VPMOVSXBW X8, Y0
+	VEXTRACTI128 $1, Y8, X1
+	VPMOVSXBW X1, Y1
+	VPHADDW Y1, Y0, Y0 // pairs: [0..3 of a, 0..3 of b | 4..7 of a, 4..7 of b]
+	VPHADDW Y0, Y0, Y0
+	VPHADDW Y0, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPADDW X1, X0, X0  // word 0: Σ of the first 16, word 1: of the next 16
+	VMOVD X0, (R9)(BX*2)
+	ADDQ $32, AX
+	ADDQ $2, BX
+	CMPQ AX, $256
+	JL   qkchunk
+
+qknext:
+	ADDQ $1024, SI
+	ADDQ $256, DI
+	ADDQ $4, DX
+	ADDQ $32, R9
+	DECQ CX
+	JMP  qkblk
+
+qkdone:
+	VZEROUPPER
+	RET
