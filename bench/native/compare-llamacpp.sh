@@ -28,14 +28,15 @@
 #  and each thread count in THREADS_LIST (default "1 2"), ROUNDS rounds
 #  (default 3) that alternate llama.cpp and llem (which goes first alternates
 #  too): `llama-bench -p 128 -n 64 -r REPS -t T -o json` and
-#  `nativetool bench --pp 128 --n 64 --reps REPS --threads T --json`
+#  `nativetool bench --pp 128 --n 64 --reps REPS --threads T --json`, and
+#  per file and thread count the decode bandwidth limit (`nativetool roofline`)
 #  (REPS default 3). Both report pp128 (prefill: 128 prompt tokens, BOS
 #  included, over the time to evaluate them) and tg64 (decode: 64 tokens over
 #  the time of 64 single-token passes from an empty context), load excluded,
 #  after a warm-up. A round's figure is the best of its REPS repetitions; the
 #  table shows the best over the rounds (the least disturbed run on a shared
 #  machine) as a markdown table: file | threads | test | llama.cpp tok/s |
-#  llem tok/s | llem ÷ llama.cpp. Then llem's decode throughput (tg64) at
+#  llem tok/s | llem ÷ llama.cpp | bandwidth limit tok/s. Then llem's decode throughput (tg64) at
 #  batch BATCH (default 8) against batch 1 on BATCH_FILE (default
 #  stories110M:Q8_0) at each thread count, same rounds. IDS=1 also runs the
 #  greedy id comparison once per file (1 thread). PP and TG change the test
@@ -212,6 +213,12 @@ matrix() {
         fi
         echo "  $label, $t thread(s): round $round done ($((SECONDS - start)) s)"
       done
+      if [[ $in_files == 1 ]]; then
+        # The decode ceiling: weight bytes per token over the measured read bandwidth.
+        "$TOOL" roofline --model "$MODEL" --threads "$t" |
+          python3 -c 'import json, sys; print("tg", json.load(sys.stdin)["limit_tokens_per_s"], sep="\t")' |
+          record roofline "$label" "$t" 1 1
+      fi
     done
   done
   python3 - "$RAW" "$batch" "$([[ "$NATIVE" == 1 ]] && echo "GGML_NATIVE=ON" || echo "GGML_NATIVE=OFF")" "$ROUNDS" "$REPS" <<'PY'
@@ -226,12 +233,15 @@ for r in csv.DictReader(open(path), delimiter="\t"):
     if r["engine"] == "llama.cpp" and row not in order:
         order.append(row)
 print(f"\nllama.cpp ({build}) and llem, tokens/s, best of {rounds} alternating round(s) x {reps} repetition(s)\n")
-print("| file | threads | test | llama.cpp tok/s | llem tok/s | llem ÷ llama.cpp |")
-print("|---|---|---|---|---|---|")
+print("| file | threads | test | llama.cpp tok/s | llem tok/s | llem ÷ llama.cpp | bandwidth limit tok/s |")
+print("|---|---|---|---|---|---|---|")
 for f, t, test in order:
     p, m = best.get(("llama.cpp", f, t, 1, test)), best.get(("llem", f, t, 1, test))
+    lim = best.get(("roofline", f, t, 1, test))
     if p and m:
-        print(f"| {f} | {t} | {test} | {p:.1f} | {m:.1f} | {m / p:.2f} |")
+        print(f"| {f} | {t} | {test} | {p:.1f} | {m:.1f} | {m / p:.2f} | {f'{lim:.0f}' if lim else '—'} |")
+print("\n(bandwidth limit: the file's weight bytes read per decoded token over this machine's streaming")
+print("read bandwidth at that thread count, `nativetool roofline`; the L3 cache can hold part of a small model)")
 rows = sorted({(k[1], k[2], k[4]) for k in best if k[0] == "llem-batch" and k[3] == batch and batch != 1})
 if rows:
     print(f"\nllem decode throughput, batch {batch} vs batch 1 (tokens/s summed over the batch)\n")

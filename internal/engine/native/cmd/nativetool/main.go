@@ -5,10 +5,17 @@
 //	nativetool greedy --model FILE|SHAPE --n 32 [--threads N] PROMPT...
 //	nativetool bench  --model FILE|SHAPE [--threads N] [--batch B] [--n 64] [--pp 0] [--reps 3] [--json] [--kernels auto]
 //	nativetool types  --model FILE
+//	nativetool roofline --model FILE [--threads N]
 //
 // greedy prints one JSON object per prompt with the prompt's token ids (BOS
 // included) and the greedy output ids; types counts a GGUF file's tensors by
 // type.
+//
+// roofline prints, as one JSON object, the bytes of weights a decode step
+// reads (every tensor but the token embeddings, of which a step reads one
+// row, unless the output shares them), this machine's streaming read
+// bandwidth with N threads (best of 5 passes over 1 GiB), and their
+// quotient: the decode tokens/s no engine can pass at batch 1.
 //
 // bench measures throughput the way llama-bench defines it, load excluded,
 // after a warm-up, best of --reps repetitions: tg (decode) is B×n tokens over
@@ -22,6 +29,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -46,7 +54,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: nativetool greedy|bench|types [flags]")
+		return fmt.Errorf("usage: nativetool greedy|bench|types|roofline [flags]")
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	seed := fs.Int64("seed", native.DefaultWeightsSeed, "weights seed")
@@ -65,6 +73,8 @@ func run(args []string) error {
 	switch args[0] {
 	case "types":
 		return tensorTypes(*model)
+	case "roofline":
+		return roofline(*model, max(*threads, 1))
 	case "greedy", "bench":
 		e := native.New()
 		bs := *batch
@@ -229,4 +239,60 @@ func tensorTypes(path string) error {
 	}
 	fmt.Println("tensor types:", strings.Join(parts, ", "))
 	return nil
+}
+
+// roofline prints the decode bandwidth limit of a GGUF file (see the
+// package comment).
+func roofline(path string, threads int) error {
+	g, err := native.OpenGGUF(path)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	var perToken, embd uint64
+	tied := true
+	for _, t := range g.Tensors {
+		b, err := t.Bytes()
+		if err != nil {
+			return err
+		}
+		switch t.Name {
+		case "token_embd.weight":
+			embd = b
+			continue
+		case "output.weight":
+			tied = false
+		}
+		perToken += b
+	}
+	if tied {
+		perToken += embd
+	}
+	bw := readBandwidth(1<<30, threads, 5)
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"model": path, "threads": threads, "bytes_per_token": perToken,
+		"bandwidth_gbs": bw / 1e9, "limit_tokens_per_s": bw / float64(perToken),
+	})
+}
+
+// readBandwidth is the best streaming read rate, bytes/s, of threads
+// goroutines each scanning its share of a buffer of size bytes for a byte
+// it does not hold (bytes.IndexByte: the runtime's vector loop, so the
+// loads are the limit), over passes passes.
+func readBandwidth(size, threads, passes int) float64 {
+	buf := bytes.Repeat([]byte{1}, size)
+	share := len(buf) / threads
+	best := 0.0
+	for range passes {
+		start := time.Now()
+		found := make(chan int, threads)
+		for w := range threads {
+			go func(part []byte) { found <- bytes.IndexByte(part, 0) }(buf[w*share : (w+1)*share])
+		}
+		for range threads {
+			<-found // -1: the buffer holds no zero
+		}
+		best = max(best, float64(share*threads)/time.Since(start).Seconds())
+	}
+	return best
 }
