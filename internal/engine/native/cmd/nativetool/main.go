@@ -244,9 +244,24 @@ func tensorTypes(path string) error {
 // roofline prints the decode bandwidth limit of a GGUF file (see the
 // package comment).
 func roofline(path string, threads int) error {
-	g, err := native.OpenGGUF(path)
+	perToken, err := decodeBytes(path)
 	if err != nil {
 		return err
+	}
+	bw := readBandwidth(1<<30, threads, 5)
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"model": path, "threads": threads, "bytes_per_token": perToken,
+		"bandwidth_gbs": bw / 1e9, "limit_tokens_per_s": bw / float64(perToken),
+	})
+}
+
+// decodeBytes is the bytes of weights a decode step of the GGUF file at
+// path reads: every tensor but the token embeddings (one row of which a
+// step reads), unless the output shares them.
+func decodeBytes(path string) (uint64, error) {
+	g, err := native.OpenGGUF(path)
+	if err != nil {
+		return 0, err
 	}
 	defer g.Close()
 	var perToken, embd uint64
@@ -254,7 +269,7 @@ func roofline(path string, threads int) error {
 	for _, t := range g.Tensors {
 		b, err := t.Bytes()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		switch t.Name {
 		case "token_embd.weight":
@@ -268,11 +283,7 @@ func roofline(path string, threads int) error {
 	if tied {
 		perToken += embd
 	}
-	bw := readBandwidth(1<<30, threads, 5)
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{
-		"model": path, "threads": threads, "bytes_per_token": perToken,
-		"bandwidth_gbs": bw / 1e9, "limit_tokens_per_s": bw / float64(perToken),
-	})
+	return perToken, nil
 }
 
 // readBandwidth is the best streaming read rate, bytes/s, of threads

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/llenergymeasure/llem/internal/engine/native"
 )
 
 // TestBenchJSON runs a tiny bench on the synthetic stories15M and checks the
@@ -42,5 +45,28 @@ func TestBenchJSON(t *testing.T) {
 		if got.TGSamples[i] > got.TG || got.PPSamples[i] > got.PP {
 			t.Fatalf("best is not the maximum sample: %s", out)
 		}
+	}
+}
+
+// TestDecodeBytes checks the roofline's bytes per token on a synthetic
+// stories15M file (untied: the output matrix counts, the embeddings do
+// not): every layer's matrices and norms plus the output, in F32.
+func TestDecodeBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.gguf")
+	if err := native.SynthesizeGGUFFile(path, "stories15M", 1, "f32"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeBytes(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// dim 288, 6 layers, ff 768, vocab 32000 (docs/native-engine.md).
+	const d, l, ff, v = 288, 6, 768, 32000
+	want := uint64(4 * (l*(4*d*d+3*d*ff+2*d) + d + v*d))
+	if got != want {
+		t.Fatalf("bytes per token %d, want %d", got, want)
+	}
+	if got, err := decodeBytes(filepath.Join(t.TempDir(), "missing.gguf")); err == nil {
+		t.Fatalf("a missing file gave %d bytes and no error", got)
 	}
 }
