@@ -486,11 +486,16 @@ func (r *runner) mulBlock(jb mm, n, r0, r1 int, tmp *[]float32) {
 	for b := 0; b < n; b++ {
 		// F32 weights stream from memory for the first activation row only;
 		// a decoded block is in cache from the start.
-		gemv := r.k.gemvCached
 		if b == 0 && w.typ == TypeF32 {
-			gemv = r.k.gemv
+			r.k.gemv(wb, jb.x[:cols], jb.out[r0:r1], r1-r0, cols)
+			continue
 		}
-		gemv(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+		if r.k.gemmCached2 != nil && b+2 <= n {
+			r.k.gemmCached2(wb, jb.x[b*cols:(b+2)*cols], jb.out[b*rows+r0:], r1-r0, cols, rows)
+			b++
+			continue
+		}
+		r.k.gemvCached(wb, jb.x[b*cols:(b+1)*cols], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
 	}
 }
 

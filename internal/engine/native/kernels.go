@@ -31,6 +31,10 @@ type kernels struct {
 	gemv func(w, x, y []float32, rows, cols int)
 	// gemvCached is gemv for a block of w already in cache.
 	gemvCached func(w, x, y []float32, rows, cols int)
+	// gemmCached2, when set, is gemvCached for two activation rows at once
+	// (x: two rows of cols floats; output row b at y[b·ystride:]), equal to
+	// it bit for bit.
+	gemmCached2 func(w, x, y []float32, rows, cols, ystride int)
 	// dequant decodes one row of a tensor type to float32.
 	dequant func(t GGMLType, src []byte, dst []float32)
 	// gemvQuant, when set, is gemv straight from quantized rows of type t;
