@@ -1234,20 +1234,25 @@ avdone:
 	VCVTDQ2PS Y5, Y5 \
 	VFMADD231PS Y4, Y5, ACC
 
-// Q8HSUM stores the horizontal sum of ACC (Y) at OFF(DI).
+// Q8HSUM stores the horizontal sum of ACC (Y) at OFF(DI) as ggml's
+// hsum_float_8 adds it: high half plus low, lanes 0+2 and 1+3, then those.
 #define Q8HSUM(ACC, XACC, OFF) \
 	VEXTRACTF128 $1, ACC, X12 \
-	VADDPS X12, XACC, XACC \
-	VHADDPS XACC, XACC, XACC \
-	VHADDPS XACC, XACC, XACC \
-	VMOVSS XACC, OFF(DI)
+	VADDPS XACC, X12, X12 \
+	VMOVHLPS X12, X12, X13 \
+	VADDPS X13, X12, X12 \
+	VMOVSHDUP X12, X13 \
+	VADDSS X13, X12, X12 \
+	VMOVSS X12, OFF(DI)
 
 // func gemvQ8Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 // One weight row at a time, a single sequential stream through the
 // weights: four rows in step (sharing each activation load, as the F32
 // kernel does) ran a 26 MB output matrix (stories110M Q8_0) at under half
 // the speed, the four interleaved streams defeating the hardware
-// prefetcher, and a software prefetch did not recover it.
+// prefetcher, and a software prefetch did not recover it. One accumulator
+// for all blocks, as ggml_vec_dot_q8_0_q8_0 (and tinyBLAS for prompts)
+// sums them: a second one for odd blocks changed last bits.
 TEXT ·gemvQ8Q8AVX2(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), R8
 	MOVQ y+24(FP), DI
@@ -1263,7 +1268,6 @@ q1row:
 	MOVQ nblocks+40(FP), CX
 	XORQ BX, BX
 	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
 
 q1blk2:
 	CMPQ CX, $2
@@ -1274,7 +1278,7 @@ q1blk2:
 	VMOVDQU 32(SI), Y0
 	VMOVSS 4(DX), X2
 	ADDQ $34, BX
-	Q8ROW(R8, Y9)
+	Q8ROW(R8, Y8)
 	ADDQ $64, SI
 	ADDQ $8, DX
 	ADDQ $34, BX
@@ -1294,7 +1298,6 @@ q1blk:
 	JMP  q1blk
 
 q1red:
-	VADDPS Y9, Y8, Y8
 	Q8HSUM(Y8, X8, 0)
 	ADDQ $4, DI
 	ADDQ BX, R8
