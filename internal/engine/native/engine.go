@@ -248,7 +248,7 @@ func (e *Engine) generate(ctx context.Context, batch []engine.Prompt, p engine.G
 		n := len(s.ctx)
 		for pos, id := range s.ctx {
 			last := pos == n-1
-			steps = append(steps, step{seq: i, pos: pos, tok: id, logits: last, gemm: pos < n-n%4})
+			steps = append(steps, step{seq: i, pos: pos, tok: id, logits: last, gemm: pos < n-n%4, ubatch: n >= 2})
 			if last {
 				owners = append(owners, i)
 			}
