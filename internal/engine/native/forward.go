@@ -29,9 +29,9 @@ type step struct {
 	// matrices in gemm order: one of the first n−n%4 of its n tokens (see
 	// qkOrderSub). Decode steps are in gemv order.
 	gemm bool
-	// ubatch marks a prompt token of a prompt of two or more tokens, whose
-	// attention values llama.cpp (prefilling the prompt in one ubatch)
-	// sums with tinyBLAS (lanes p%8) rather than ggml_vec_dot_f32 (p%32).
+	// ubatch marks a prompt token that llama.cpp evaluates in a ubatch of
+	// two or more tokens (llamaUbatchLen), whose attention values it sums
+	// with tinyBLAS (lanes p%8) rather than ggml_vec_dot_f32 (p%32).
 	ubatch bool
 }
 
