@@ -21,6 +21,14 @@ const Version = "0.1.0"
 // prefillChunk bounds the number of prompt tokens in one forward pass.
 const prefillChunk = 256
 
+// llamaUbatch is llama.cpp's default ubatch (n_ubatch): it evaluates a
+// prompt in ubatches of this many tokens.
+const llamaUbatch = 512
+
+// llamaUbatchLen is the number of tokens of the ubatch in which llama.cpp
+// evaluates prompt position pos of an n-token prompt.
+func llamaUbatchLen(pos, n int) int { return min(llamaUbatch, n-pos/llamaUbatch*llamaUbatch) }
+
 // Engine is llem's native Go CPU engine. Create it with New; Load then
 // Generate; it is not safe for concurrent use.
 type Engine struct {
@@ -248,7 +256,7 @@ func (e *Engine) generate(ctx context.Context, batch []engine.Prompt, p engine.G
 		n := len(s.ctx)
 		for pos, id := range s.ctx {
 			last := pos == n-1
-			steps = append(steps, step{seq: i, pos: pos, tok: id, logits: last, gemm: pos < n-n%4})
+			steps = append(steps, step{seq: i, pos: pos, tok: id, logits: last, gemm: pos < n-n%4, ubatch: llamaUbatchLen(pos, n) >= 2})
 			if last {
 				owners = append(owners, i)
 			}

@@ -29,6 +29,10 @@ type step struct {
 	// matrices in gemm order: one of the first n−n%4 of its n tokens (see
 	// qkOrderSub). Decode steps are in gemv order.
 	gemm bool
+	// ubatch marks a prompt token that llama.cpp evaluates in a ubatch of
+	// two or more tokens (llamaUbatchLen), whose attention values it sums
+	// with tinyBLAS (lanes p%8) rather than ggml_vec_dot_f32 (p%32).
+	ubatch bool
 }
 
 // runner runs forward passes of a model with a kernel set and workers,
@@ -278,22 +282,24 @@ func (r *runner) quantizeActs(n int) {
 // from quantMinRows rows on (prefill, large batches).
 func (r *runner) swigluRows(g, u []float32, n int) {
 	if n < quantMinRows {
-		swiglu(g, u)
+		r.k.swiglu(g, u)
 		return
 	}
 	t := &r.st
-	t.g, t.u, t.cols = g, u, len(g)/n
+	t.swiglu, t.g, t.u, t.cols = r.k.swiglu, g, u, len(g)/n
 	r.w.parallel(n, t)
 }
 
-// swigluTask is swigluRows' parallel step: rows [lo, hi).
+// swigluTask is swigluRows' parallel step: rows [lo, hi) (elementwise, so
+// the split changes no value).
 type swigluTask struct {
-	g, u []float32
-	cols int
+	swiglu func(g, u []float32)
+	g, u   []float32
+	cols   int
 }
 
 func (t *swigluTask) run(_, lo, hi int) {
-	swiglu(t.g[lo*t.cols:hi*t.cols], t.u[lo*t.cols:hi*t.cols])
+	t.swiglu(t.g[lo*t.cols:hi*t.cols], t.u[lo*t.cols:hi*t.cols])
 }
 
 // Activation formats quantizeRows writes.
@@ -565,8 +571,8 @@ func (r *runner) attention(out, q []float32, steps []step, caches []*kvCache, l 
 		maxPos = max(maxPos, st.pos)
 	}
 	for w, sc := range r.scores {
-		if cap(sc) < maxPos+1 {
-			r.scores[w] = make([]float32, maxPos+1, 2*(maxPos+1))
+		if cap(sc) < padScores(maxPos+1) {
+			r.scores[w] = make([]float32, padScores(maxPos+1), 2*padScores(maxPos+1))
 		}
 	}
 	r.w.parallel(len(steps)*r.m.Shape.Heads, t)
@@ -585,7 +591,7 @@ func (t *attnTask) run(w, lo, hi int) {
 	s := t.r.m.Shape
 	d, kvd, hd, group := s.Dim, s.KVDim(), s.HeadDim(), s.Heads/s.KVHeads
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	scoresK, valuesK := t.r.k.scores, t.r.k.values
+	scoresK, valuesK, softmaxK := t.r.k.scores, t.r.k.values, t.r.k.softmax
 	scores := t.r.scores[w]
 	for i := lo; i < hi; i++ {
 		si, h := i/s.Heads, i%s.Heads
@@ -593,15 +599,31 @@ func (t *attnTask) run(w, lo, hi int) {
 		kc, vc := t.caches[st.seq].k[t.l], t.caches[st.seq].v[t.l]
 		off := (h / group) * hd
 		qh := t.q[si*d+h*hd : si*d+(h+1)*hd]
-		sc := scores[:st.pos+1]
-		scoresK(qh, kc[off:], kvd, scale, sc)
-		softmax(sc)
-		valuesK(sc, vc[off:], kvd, t.out[si*d+h*hd:si*d+(h+1)*hd])
+		n := st.pos + 1
+		sc := scores[:padScores(n)]
+		scoresK(qh, kc[off:], kvd, scale, sc[:n])
+		// llama.cpp's rows run over the whole KV cache window (a multiple
+		// of 256 cells), the cells past pos masked to −Inf: their
+		// exponentials are 0, which leaves the float sums of each 8 as
+		// they are, and so does padding to a multiple of 8 here.
+		for p := n; p < len(sc); p++ {
+			sc[p] = float32(math.Inf(-1))
+		}
+		softmaxK(sc)
+		lanes := 32
+		if st.ubatch {
+			lanes = 8
+		}
+		valuesK(sc[:n], vc[off:], kvd, lanes, t.out[si*d+h*hd:si*d+(h+1)*hd])
 	}
 }
 
+// padScores is n rounded up to a multiple of 8, the softmax kernels' rows.
+func padScores(n int) int { return (n + 7) &^ 7 }
+
 // ropeTable fills the cos/sin of each rotary pair at pos the way ggml does
-// (theta advanced by repeated float32 multiplication).
+// (theta advanced by repeated float32 multiplication, glibc's cosf and
+// sinf, which are not correctly rounded: see exact.go).
 func (r *runner) ropeTable(pos int, cos, sin []float32) {
 	m := r.m
 	thetaScale := float32(math.Pow(m.Shape.RopeBase, -2/float64(m.ropeDim)))
@@ -612,14 +634,16 @@ func (r *runner) ropeTable(pos int, cos, sin []float32) {
 			t /= m.ropeFreq[i]
 		}
 		t *= m.ropeScale
-		cos[i] = float32(math.Cos(float64(t)))
-		sin[i] = float32(math.Sin(float64(t)))
+		cos[i] = cosf(t)
+		sin[i] = sinf(t)
 		theta *= thetaScale
 	}
 }
 
 // rope rotates one head: adjacent pairs (llama "normal" mode, as GGUF llama
-// files store Q/K permuted for it) or split halves (NeoX mode, qwen2).
+// files store Q/K permuted for it) or split halves (NeoX mode, qwen2),
+// with the fused multiply-adds GCC makes of ggml's rotate_pairs
+// (x0·cos − x1·sin and x0·sin + x1·cos, the first product fused).
 func (r *runner) rope(x, cos, sin []float32) {
 	half := r.m.ropeDim / 2
 	for i := 0; i < half; i++ {
@@ -628,8 +652,8 @@ func (r *runner) rope(x, cos, sin []float32) {
 			a, b = i, i+half
 		}
 		x0, x1 := x[a], x[b]
-		x[a] = x0*cos[i] - x1*sin[i]
-		x[b] = x0*sin[i] + x1*cos[i]
+		x[a] = fma32(x0, cos[i], -(x1 * sin[i]))
+		x[b] = fma32(x0, sin[i], x1*cos[i])
 	}
 }
 
@@ -655,62 +679,37 @@ func rmsNorm(out, x, w []float32, n int, eps float64) {
 	}
 }
 
-func softmax(x []float32) {
-	mx := x[0]
-	for _, v := range x {
-		mx = max(mx, v)
-	}
-	var sum float64
-	for i, v := range x {
-		e := expf(v - mx)
-		x[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
-// swiglu sets g[i] = silu(g[i])·u[i] with silu(x) = x/(1+e^-x) in float32,
-// e^x by expf, as ggml's ggml_vec_swiglu_f32 does.
-func swiglu(g, u []float32) {
+// swigluPortable sets g[i] = silu(g[i])·u[i] with silu(x) = x/(1+e^−x) in
+// float32, e^x by expf, as ggml's ggml_vec_swiglu_f32 (ggml_v_silu) does.
+func swigluPortable(g, u []float32) {
 	u = u[:len(g)]
 	for i, x := range g {
-		g[i] = x / (1 + expf(-x)) * u[i]
+		g[i] = x / (1 + expf(0-x)) * u[i]
 	}
 }
 
-// expf is e^x in float32, a port of ggml's ggml_v_expf (ARM's optimized
-// routines: 2^n·p(b) with a degree-5 polynomial, about 1.5 ulp), which
-// is what llama.cpp's SiLU uses; float64 math.Exp only where n would leave
-// the exponent range.
-func expf(x float32) float32 {
-	const r = 0x1.8p23
-	z := float32(x*0x1.715476p+0) + r
-	n := z - r
-	b := float32(x-n*0x1.62e4p-1) - n*0x1.7f7d1cp-20
-	if n > 126 || n < -126 {
-		return float32(math.Exp(float64(x)))
-	}
-	k := math.Float32frombits(math.Float32bits(z)<<23 + math.Float32bits(1))
-	u := b * b
-	j := float32(float32(0x1.0e4020p-7*b+0x1.573e2ep-5)*u+float32(0x1.555e66p-3*b+0x1.fffdb6p-2))*u + 0x1.ffffecp-1*b
-	return j*k + k
-}
-
+// attnScoresPortable sets out[p] = scale·dotGGML(q, k[p·stride:]).
 func attnScoresPortable(q, k []float32, stride int, scale float32, out []float32) {
 	for p := range out {
-		out[p] = dotPortable(q, k[p*stride:p*stride+len(q)]) * scale
+		out[p] = dotGGML(q, k[p*stride:p*stride+len(q)]) * scale
 	}
 }
 
-func attnValuesPortable(a, v []float32, stride int, out []float32) {
-	clear(out)
-	for p, w := range a {
-		vv := v[p*stride : p*stride+len(out)]
-		for j := range out {
-			out[j] += w * vv[j]
+// attnValuesPortable sets out[j] = Σ_p a[p]·v[p·stride+j] as llama.cpp
+// sums it: a[p]·v fused into chain p%lanes (in order of p), the chains
+// then reduced by tinyBLAS's hsum (lanes 8) or GGML_F32x8_REDUCE (32).
+// llama.cpp's rows run over a multiple of 256 cache cells, those past the
+// last position with weight 0, which leave every chain as it is.
+func attnValuesPortable(a, v []float32, stride, lanes int, out []float32) {
+	for j := range out {
+		var s [32]float32
+		for p, w := range a {
+			s[p%lanes] = fma32(w, v[p*stride+j], s[p%lanes])
+		}
+		if lanes == 8 {
+			out[j] = hsum8((*[8]float32)(s[:8]))
+		} else {
+			out[j] = reduce32(&s)
 		}
 	}
 }

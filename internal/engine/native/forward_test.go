@@ -10,13 +10,19 @@ import (
 )
 
 // TestExpf checks the float32 e^x against float64 math.Exp over the range
-// SiLU sees (and past it, where expf falls back to math.Exp).
+// SiLU sees and past it (subnormal results to within their last bit).
 func TestExpf(t *testing.T) {
 	for x := float32(-100); x <= 100; x += 0.0137 {
 		want := math.Exp(float64(x))
 		got := float64(expf(x))
 		if x < -87 || x > 88.7 { // float32 subnormals and overflow: only the rounding of math.Exp
 			want = float64(float32(want))
+		}
+		if x < -87.33 && math.Abs(got-want) <= 0x1p-149 {
+			// Subnormal results: ggml_v_expf's 2^n scaling (s1, s2), which
+			// expf follows bit for bit (TestForwardOpsMatchGGML), rounds
+			// twice, so the last subnormal bit may differ from math.Exp's.
+			continue
 		}
 		if rel := math.Abs(got-want) / want; rel > 3e-7 && got != want {
 			t.Fatalf("expf(%g) = %g, want %g (relative error %g)", x, got, want, rel)
@@ -51,13 +57,13 @@ func TestAttnKernelsAgree(t *testing.T) {
 					t.Fatalf("scores hd %d n %d position %d: portable %g simd %g", hd, n, p, a[p], b[p])
 				}
 			}
-			softmax(a)
+			softmaxPortable(a)
 			oa, ob := make([]float32, hd), make([]float32, hd)
 			for i := range ob {
 				ob[i] = 99 // overwritten, not added to
 			}
-			attnValuesPortable(a, kv[5:], stride, oa)
-			simd.values(a, kv[5:], stride, ob)
+			attnValuesPortable(a, kv[5:], stride, 32, oa)
+			simd.values(a, kv[5:], stride, 32, ob)
 			for j := range oa {
 				if d := math.Abs(float64(oa[j] - ob[j])); d > 1e-5 {
 					t.Fatalf("values hd %d n %d element %d: portable %g simd %g", hd, n, j, oa[j], ob[j])

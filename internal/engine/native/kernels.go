@@ -19,11 +19,19 @@ type kernels struct {
 	name string // "avx512vnni-int8-asm", "avx2-int8-asm", "avx2-fma-asm" or "portable-go"
 	dot  func(a, b []float32) float32
 	// scores sets out[p] = scale·dot(q, k[p·stride:p·stride+len(q)]) for
-	// p < len(out) (a head's attention scores over its cached keys).
+	// p < len(out) (a head's attention scores over its cached keys), each
+	// dot in ggml_vec_dot_f32's order (dotGGML).
 	scores func(q, k []float32, stride int, scale float32, out []float32)
 	// values sets out[j] = Σ_p a[p]·v[p·stride+j] for j < len(out),
-	// p < len(a) (the attention's weighted sum of cached values).
-	values func(a, v []float32, stride int, out []float32)
+	// p < len(a) (the attention's weighted sum of cached values), position
+	// p in lane p%lanes as llama.cpp sums it: lanes 8 for the prompt
+	// tokens of a ubatch of two or more (tinyBLAS), 32 for decode steps
+	// (ggml_vec_dot_f32); see attnValuesPortable.
+	values func(a, v []float32, stride, lanes int, out []float32)
+	// softmax is softmaxPortable; rows are padded to a multiple of 8.
+	softmax func(x []float32)
+	// swiglu is swigluPortable.
+	swiglu func(g, u []float32)
 	// argmax returns the first index of the largest element (greedy
 	// decoding; logits hold no NaNs).
 	argmax func(x []float32) int
@@ -79,7 +87,7 @@ type kernels struct {
 // CPU lacks it. auto and simd include the integer Q8_0, Q4_0…Q5_1 and
 // Q2_K…Q6_K kernels; simd-float leaves them out.
 func selectKernels(want string) (kernels, error) {
-	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}
+	portable := kernels{name: "portable-go", dot: dotPortable, scores: attnScoresPortable, values: attnValuesPortable, softmax: softmaxPortable, swiglu: swigluPortable, argmax: argmaxPortable, gemv: gemvPortable, gemvCached: gemvPortable, dequant: dequantRow}
 	simd, ok := simdKernels()
 	switch want {
 	case "", KernelsAuto:

@@ -19,35 +19,6 @@ func dotSIMD(a, b []float32) float32 {
 	return dotAVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 }
 
-// attnScoresAVX2 and attnValuesAVX2 are implemented in kernels_amd64.s
-// (AVX2 + FMA); hd must be a positive multiple of 8.
-//
-//go:noescape
-func attnScoresAVX2(q, k *float32, stride, n, hd int, scale float32, out *float32)
-
-//go:noescape
-func attnValuesAVX2(a, v *float32, stride, n, hd int, out *float32)
-
-func attnScoresSIMD(q, k []float32, stride int, scale float32, out []float32) {
-	hd, n := len(q), len(out)
-	if hd%8 != 0 || n == 0 {
-		attnScoresPortable(q, k, stride, scale, out)
-		return
-	}
-	_ = k[(n-1)*stride+hd-1]
-	attnScoresAVX2(unsafe.SliceData(q), unsafe.SliceData(k), stride, n, hd, scale, unsafe.SliceData(out))
-}
-
-func attnValuesSIMD(a, v []float32, stride int, out []float32) {
-	hd, n := len(out), len(a)
-	if hd%8 != 0 || n == 0 {
-		attnValuesPortable(a, v, stride, out)
-		return
-	}
-	_ = v[(n-1)*stride+hd-1]
-	attnValuesAVX2(unsafe.SliceData(a), unsafe.SliceData(v), stride, n, hd, unsafe.SliceData(out))
-}
-
 // gemvSIMD is one dotAVX2 per weight row, for weights streamed from
 // memory. gemvAVX2's four rows at a time, sharing each load of x, ran
 // stories15M F32 decode at half the speed on the development VM
@@ -222,7 +193,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemmQ40x8: gemmQ40x8SIMD, gemvQK: gemvQKSIMD, quantQ8: quantizeQ8SIMD, quantQ8K: quantizeQ8KSIMD}
+		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, softmax: softmaxSIMD, swiglu: swigluSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemmQ40x8: gemmQ40x8SIMD, gemvQK: gemvQKSIMD, quantQ8: quantizeQ8SIMD, quantQ8K: quantizeQ8KSIMD}
 		if hasAVX512VL() {
 			k.gemmCached2 = gemmF32x2SIMD
 		}

@@ -1122,99 +1122,6 @@ bfdone:
 	VZEROUPPER
 	RET
 
-// func attnScoresAVX2(q, k *float32, stride, n, hd int, scale float32, out *float32)
-// out[p] = scale·dot(q, k[p·stride : p·stride+hd]) for p < n; hd a
-// positive multiple of 8.
-TEXT ·attnScoresAVX2(SB), NOSPLIT, $0-56
-	MOVQ q+0(FP), SI
-	MOVQ k+8(FP), R8
-	MOVQ stride+16(FP), R9
-	SHLQ $2, R9
-	MOVQ n+24(FP), CX
-	MOVQ hd+32(FP), R10
-	VMOVSS scale+40(FP), X3
-	MOVQ out+48(FP), DI
-
-asp:
-	TESTQ CX, CX
-	JE    asdone
-	VXORPS Y0, Y0, Y0
-	XORQ AX, AX
-	MOVQ R10, DX
-
-ase:
-	VMOVUPS (SI)(AX*1), Y1
-	VFMADD231PS (R8)(AX*1), Y1, Y0
-	ADDQ $32, AX
-	SUBQ $8, DX
-	JNZ  ase
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VMULSS X3, X0, X0
-	VMOVSS X0, (DI)
-	ADDQ $4, DI
-	ADDQ R9, R8
-	DECQ CX
-	JMP  asp
-
-asdone:
-	VZEROUPPER
-	RET
-
-// func attnValuesAVX2(a, v *float32, stride, n, hd int, out *float32)
-// out[j] = Σ_p a[p]·v[p·stride+j] for j < hd, p < n; hd a positive
-// multiple of 8. Each 8-wide slice of out stays in registers while the
-// positions stream past (even and odd positions in two accumulators).
-TEXT ·attnValuesAVX2(SB), NOSPLIT, $0-48
-	MOVQ a+0(FP), SI
-	MOVQ v+8(FP), R8
-	MOVQ stride+16(FP), R9
-	SHLQ $2, R9
-	MOVQ hd+32(FP), R10
-	MOVQ out+40(FP), DI
-
-avj:
-	TESTQ R10, R10
-	JE    avdone
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	MOVQ n+24(FP), CX
-	MOVQ R8, R11
-	XORQ AX, AX
-
-avp2:
-	CMPQ CX, $2
-	JL   avp1
-	VBROADCASTSS (SI)(AX*1), Y2
-	VFMADD231PS (R11), Y2, Y0
-	ADDQ R9, R11
-	VBROADCASTSS 4(SI)(AX*1), Y3
-	VFMADD231PS (R11), Y3, Y1
-	ADDQ R9, R11
-	ADDQ $8, AX
-	SUBQ $2, CX
-	JMP  avp2
-
-avp1:
-	TESTQ CX, CX
-	JE    avst
-	VBROADCASTSS (SI)(AX*1), Y2
-	VFMADD231PS (R11), Y2, Y0
-
-avst:
-	VADDPS Y1, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ $32, DI
-	ADDQ $32, R8
-	SUBQ $8, R10
-	JMP  avj
-
-avdone:
-	VZEROUPPER
-	RET
-
 // Q8ROW adds one Q8_0 weight row's block (at RP+BX: f16 scale, 32 int8) times
 // the activation block (Y0, scale in X2) to ACC, as ggml's
 // ggml_vec_dot_q8_0_q8_0: |w| (unsigned) times x·sign(w) (signed) with
@@ -1250,7 +1157,9 @@ avdone:
 // weights: four rows in step (sharing each activation load, as the F32
 // kernel does) ran a 26 MB output matrix (stories110M Q8_0) at under half
 // the speed, the four interleaved streams defeating the hardware
-// prefetcher, and a software prefetch did not recover it.
+// prefetcher, and a software prefetch did not recover it. One accumulator
+// for all blocks, as ggml_vec_dot_q8_0_q8_0 (and tinyBLAS for prompts)
+// sums them: a second one for odd blocks changed last bits.
 TEXT ·gemvQ8Q8AVX2(SB), NOSPLIT, $0-48
 	MOVQ w+0(FP), R8
 	MOVQ y+24(FP), DI

@@ -54,11 +54,6 @@ func quantizeQ8KActs(x []float32, qs []byte, ds []float32, bs []int16) {
 	}
 }
 
-// fma32 is a float32 fused multiply-add (a·b+c rounded once to float64,
-// then to float32; the double rounding differs from VFMADD's single one
-// only when the float64 result lands exactly on a float32 tie).
-func fma32(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
-
 // hsum8 adds eight lanes as ggml's hsum_float_8 does.
 func hsum8(a *[8]float32) float32 {
 	r0, r1, r2, r3 := a[4]+a[0], a[5]+a[1], a[6]+a[2], a[7]+a[3]
