@@ -101,13 +101,12 @@ func llamaGreedy(t *testing.T, url string, prompt []int, n int) []int {
 // llama.cpp's F32 decoding of the same file (the same weights; on quantised
 // weights llama.cpp would also quantise the activations, which llem's float
 // path does not, so its ids would drift for reasons that are not errors).
-// Files of Q8_0, Q5_0, Q4_1 and k-quant matrices only (Q8_0, Q6_K, Q5_K_M,
-// Q4_K_M, Q3_K_M, Q2_K, Q5_0, Q4_1) are the exception: llem's integer
-// kernels quantise activations exactly as llama.cpp does, so they must
-// match llama.cpp running the file itself (and the float path, simd-float,
-// the F32 decoding). Q4_0 and Q5_1 matrices stay on the float path by
-// default (intQ8ByDefault), so files of them are checked against the F32
-// decoding.
+// Files of quantised matrices llem multiplies in integers (Q8_0, Q6_K,
+// Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, Q5_0, Q4_1, Q5_1, Q4_0: intQ8ByDefault) are
+// the exception: llem's integer kernels quantise activations exactly as
+// llama.cpp does and the rest of the forward pass is bit-exact, so they
+// must match llama.cpp running the file itself (and the float path,
+// simd-float, the F32 decoding).
 func TestMatchesLlamaCpp(t *testing.T) {
 	bin := llamaCppBin(t)
 	dir := t.TempDir()
@@ -174,12 +173,12 @@ func TestMatchesLlamaCpp(t *testing.T) {
 				quantize(t, "--allow-requantize", model, peer, "F32")
 			}
 			// Files whose matrices are all of the types llem multiplies
-			// in integers (Q8_0, Q5_0, Q4_1, Q2_K…Q6_K) quantise the
-			// activations as llama.cpp does, so they are checked against
-			// llama.cpp running the file itself, and the float path
-			// (simd-float) against the F32 decoding. Files mixing in
-			// other types (Q4_0, Q5_1: on the float path by default,
-			// intQ8ByDefault) are checked on the float path only.
+			// in integers (Q8_0, Q2_K…Q6_K, and the legacy types
+			// intQ8ByDefault names) quantise the activations as llama.cpp
+			// does, so they are checked against llama.cpp running the file
+			// itself, and the float path (simd-float) against the F32
+			// decoding. Files mixing in other types are checked on the
+			// float path only.
 			if k, _ := selectKernels(KernelsAuto); k.gemvQ8 != nil && k.gemvQ8L != nil && k.gemvQK != nil {
 				m, err := LoadGGUF(model)
 				if err != nil {

@@ -124,22 +124,12 @@ func intQ8(t GGMLType) bool {
 }
 
 // intQ8ByDefault reports whether the integer kernel multiplies type t's
-// matrices under the default kernels: Q5_0 and Q4_1, whose files then
-// match llama.cpp's own decoding token for token (TestMatchesLlamaCpp).
-// Q4_0 and Q5_1 stay on the float path for now: their integer kernels agree
-// with ggml's bit for bit (TestLegacyMatchesGGML), but with them the greedy
-// ids of Q4_0 and Q5_1 files still part from llama.cpp's in a prompt or two,
-// the rest of the forward pass not being bit-exact with ggml's yet
-// (docs/native-engine.md); they are enabled when it is. Q4_0 on the
-// integer path takes the repacked kernel (q4x8.go); intQ40 switches it on
-// (tests, measurements).
-func intQ8ByDefault(t GGMLType) bool {
-	return t == TypeQ5_0 || t == TypeQ4_1 || t == TypeQ4_0 && intQ40
-}
-
-// intQ40 puts Q4_0 matrices of a multiple of 8 rows on the integer path
-// (intQ8ByDefault); off until the forward pass matches llama.cpp's with it.
-var intQ40 = false
+// matrices under the default kernels: every intQ8 type, whose files then
+// match llama.cpp's own decoding token for token (TestMatchesLlamaCpp) now
+// that the rest of the forward pass is bit-exact with ggml's. Q4_0 takes
+// the repacked kernel (q4x8.go), so only its matrices of a multiple of 8
+// rows (the ones llama.cpp repacks) are on the integer path.
+func intQ8ByDefault(t GGMLType) bool { return intQ8(t) }
 
 // needsQ8Sums reports whether type t's integer kernel takes Q8_1 sums.
 func needsQ8Sums(t GGMLType) bool { return t == TypeQ4_1 || t == TypeQ5_1 }

@@ -136,8 +136,6 @@ func TestQ40x8Forward(t *testing.T) {
 	if !ok || simd.gemmQ40x8 == nil {
 		t.Skip("no repacked Q4_0 kernel on this CPU")
 	}
-	defer func(v bool) { intQ40 = v }(intQ40)
-	intQ40 = true
 	// stories15M's FF (768) and dims (288) are multiples of 8 and 32.
 	m, err := SynthModel("stories15M", 3, TypeQ4_0, 2)
 	if err != nil {
@@ -198,8 +196,6 @@ func TestQ40x8Forward(t *testing.T) {
 // TestDecodeStepAllocsQ40 is TestDecodeStepAllocs for Q4_0 weights on the
 // repacked integer path.
 func TestDecodeStepAllocsQ40(t *testing.T) {
-	defer func(v bool) { intQ40 = v }(intQ40)
-	intQ40 = true
 	for _, threads := range []int{1, 2} {
 		r, caches := decodeRunner(t, KernelsAuto, TypeQ4_0, threads)
 		if allocs := decodeStepAllocs(r, caches, 20); allocs != 0 {
