@@ -192,7 +192,8 @@ func (r *runner) matmul(n int, jobs ...mm) {
 	total := 0
 	for _, jb := range jobs {
 		t.first = append(t.first, total)
-		total += (jb.w.rows + blockRows(jb.w.cols) - 1) / blockRows(jb.w.cols)
+		br := r.blockRowsOf(jb.w)
+		total += (jb.w.rows + br - 1) / br
 	}
 	r.quantizeActs(n)
 	r.w.parallel(total, t)
@@ -305,7 +306,7 @@ func (t *matmulTask) run(w, lo, hi int) {
 			j++
 		}
 		jb := t.jobs[j]
-		br := blockRows(jb.w.cols)
+		br := t.r.blockRowsOf(jb.w)
 		r0 := (i - t.first[j]) * br
 		r1 := min(r0+br, jb.w.rows)
 		if off := t.qoff[j]; off >= 0 {
@@ -323,6 +324,22 @@ func (t *matmulTask) run(w, lo, hi int) {
 // blockRows is the number of weight rows per block: about 32 KiB of F32,
 // a multiple of four (the gemv kernels take rows four at a time).
 func blockRows(cols int) int { return max(4, (32<<10)/(4*cols)/4*4) }
+
+// blockRowsOf is blockRows for w, in multiples of eight for the Q4_K
+// matrices that gemmQ4K takes (eight weight rows per pass).
+func (r *runner) blockRowsOf(w *matrix) int {
+	if r.useQ4Kx8(w) {
+		return max(8, (32<<10)/(4*w.cols)/8*8)
+	}
+	return blockRows(w.cols)
+}
+
+// useQ4Kx8 reports whether w is multiplied by gemmQ4K: Q4_K on the
+// integer path with its rows a multiple of 8 (the matrices llama.cpp
+// repacks, in their orders).
+func (r *runner) useQ4Kx8(w *matrix) bool {
+	return r.k.gemmQ4K != nil && w.typ == TypeQ4_K && w.rows%8 == 0 && r.useQK(w)
+}
 
 // fusedMaxRows is the number of activation rows below which quantised
 // weights are multiplied by the fused kernels; from it on (prefill chunks,
@@ -407,6 +424,18 @@ func (r *runner) mulBlockQK(jb mm, n, r0, r1, off int) {
 	rb := jb.w.typ.rowBytes(cols)
 	wq := jb.w.raw[r0*rb : r1*rb]
 	sub := r.mt.sub
+	if r.useQ4Kx8(jb.w) {
+		isSub := func(b int) bool { return b < len(sub) && sub[b] }
+		for b := 0; b < n; {
+			o, ps, nact := off+b*cols, isSub(b), 1
+			if b+4 <= n && isSub(b+1) == ps && isSub(b+2) == ps && isSub(b+3) == ps {
+				nact = 4 // four activation rows in one order: one pass
+			}
+			r.k.gemmQ4K(ps, wq, r.kx[o:o+nact*cols], r.kd[o/qkK:(o+nact*cols)/qkK], r.kb[o/16:(o+nact*cols)/16], jb.out[b*rows+r0:], r1-r0, cols, nact, rows)
+			b += nact
+		}
+		return
+	}
 	for b := range n {
 		o := off + b*cols
 		order := qkOrderLanes

@@ -222,7 +222,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemvQK: gemvQKSIMD}
+		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemvQK: gemvQKSIMD, gemmQ4K: gemmQ4KSIMD}
 		if hasVNNI() {
 			k.name, k.gemmQ8x4 = "avx512vnni-int8-asm", gemmQ8Q8x4SIMD
 		}
