@@ -189,10 +189,12 @@ func (r *runner) matmul(n int, jobs ...mm) {
 	t.n = n
 	t.jobs = append(t.jobs[:0], jobs...)
 	t.first = t.first[:0] // first global block index of each job
+	t.br = t.br[:0]
 	total := 0
 	for _, jb := range jobs {
 		t.first = append(t.first, total)
 		br := r.blockRowsOf(jb.w)
+		t.br = append(t.br, br)
 		total += (jb.w.rows + br - 1) / br
 	}
 	r.quantizeActs(n)
@@ -294,6 +296,7 @@ type matmulTask struct {
 	n     int
 	jobs  []mm
 	first []int
+	br    []int  // per job: weight rows per block (blockRowsOf)
 	qoff  []int  // per job: offset of its quantised activations in r.qx, or -1
 	koff  []int  // per job: offset of its Q8_K activations in r.kx, or -1
 	sub   []bool // per activation row: repacked Q4_K in gemm order (absent: no)
@@ -306,7 +309,7 @@ func (t *matmulTask) run(w, lo, hi int) {
 			j++
 		}
 		jb := t.jobs[j]
-		br := t.r.blockRowsOf(jb.w)
+		br := t.br[j]
 		r0 := (i - t.first[j]) * br
 		r1 := min(r0+br, jb.w.rows)
 		if off := t.qoff[j]; off >= 0 {
