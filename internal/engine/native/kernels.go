@@ -80,6 +80,12 @@ type kernels struct {
 	// order order (qkOrderLanes…); it reports false for other types or
 	// ragged rows.
 	gemvQK func(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool
+	// gemmQ4K, when set, is gemvQK for Q4_K rows in the repacked orders
+	// (perSub: qkOrderSub, else qkOrderBlock), for nact activation rows
+	// (qs, ds, bs: nact rows of cols values; output row b at
+	// y[b·ystride:]): eight weight rows per pass for one activation row,
+	// one weight row per pass for four; bit for bit gemvQK's results.
+	gemmQ4K func(perSub bool, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols, nact, ystride int)
 }
 
 // selectKernels resolves a kernels setting (auto, simd, simd-float,
@@ -100,7 +106,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.quantQ8, simd.quantQ8K = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.gemmQ4K, simd.quantQ8, simd.quantQ8K = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:
