@@ -52,6 +52,8 @@ type runner struct {
 	qs []float32
 	// Their blocks' integer sums, for repacked Q4_0 weights (q8BlockSums).
 	qi []int32
+	// Their per-lane corrections, for the VNNI Q8_0 row kernel (gemvQ8C).
+	qc []int32
 	// Activations quantised to Q8_K for the integer k-quant kernel (gemvQK).
 	kx []byte
 	kd []float32
@@ -220,12 +222,13 @@ func (r *runner) matmul(n int, jobs ...mm) {
 func (r *runner) quantizeActs(n int) {
 	t := &r.mt
 	t.qoff, t.koff = t.qoff[:0], t.koff[:0]
-	need, needK, sums, isums := 0, 0, false, false
+	need, needK, sums, isums, lanes := 0, 0, false, false, false
 	for _, jb := range t.jobs {
 		if r.useQ8(jb.w, n) {
 			need += n * jb.w.cols
 			sums = sums || needsQ8Sums(jb.w.typ)
 			isums = isums || jb.w.x8 != nil
+			lanes = lanes || jb.w.typ == TypeQ8_0 && r.k.gemvQ8C != nil
 		}
 		if r.useQK(jb.w) {
 			needK += n * jb.w.cols
@@ -233,6 +236,9 @@ func (r *runner) quantizeActs(n int) {
 	}
 	if need > 0 && cap(r.qx) < need {
 		r.qx, r.qd, r.qs, r.qi = make([]byte, need), make([]float32, need/32), make([]float32, need/32), make([]int32, need/32)
+	}
+	if lanes && cap(r.qc) < need/4 {
+		r.qc = make([]int32, need/4)
 	}
 	if needK > 0 && cap(r.kx) < needK {
 		r.kx, r.kd, r.kb = make([]byte, needK), make([]float32, needK/qkK), make([]int16, needK/16)
@@ -257,6 +263,9 @@ func (r *runner) quantizeActs(n int) {
 				r.quantizeRows(quantQ8, jb.x[:m], jb.w.cols, off, ss != nil)
 				if isums { // as sums: any repacked Q4_0 job takes them
 					q8BlockSums(r.qx[off:off+m], r.qi[off/32:(off+m)/32])
+				}
+				if lanes {
+					r.k.q8LaneSums(r.qx[off:off+m], r.qc[off/4:(off+m)/4])
 				}
 				used += m
 			}
@@ -543,6 +552,10 @@ func (r *runner) mulBlockQ8(jb mm, n, r0, r1, off int) {
 	}
 	for ; b < n; b++ {
 		o := off + b*cols
+		if r.k.gemvQ8C != nil {
+			r.k.gemvQ8C(wq, r.qx[o:o+cols], r.qc[o/4:(o+cols)/4], r.qd[o/32:(o+cols)/32], jb.out[b*rows+r0:b*rows+r1], r1-r0, cols)
+			continue
+		}
 		gemv := r.k.gemvQ8Cached // rows after the first find the block in cache
 		if b == 0 {
 			gemv = r.k.gemvQ8

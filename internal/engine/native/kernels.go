@@ -59,6 +59,12 @@ type kernels struct {
 	// quantQ8K, when set, is quantizeQ8KActs (the k-quant paths'
 	// activations) in SIMD, bit for bit.
 	quantQ8K func(x []float32, qs []byte, ds []float32, bs []int16)
+	// q8LaneSums and gemvQ8C, when set, replace gemvQ8 and gemvQ8Cached:
+	// q8LaneSums computes, once per quantised activation row, corrections
+	// (8 int32 per block) that gemvQ8C starts each block's sums from; the
+	// results are gemvQ8's bit for bit.
+	q8LaneSums func(qs []byte, xc []int32)
+	gemvQ8C    func(w, qs []byte, xc []int32, ds, y []float32, rows, cols int)
 	// gemmQ8x4, when set, is gemvQ8Cached for four activation rows at
 	// once (qs, ds: four rows of cols values; output row b at
 	// y[b·ystride:]), each weight block loaded once for the four.
@@ -106,7 +112,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.gemmQ4K, simd.quantQ8, simd.quantQ8K = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.gemmQ4K, simd.quantQ8, simd.quantQ8K, simd.q8LaneSums, simd.gemvQ8C = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 		}
 		return simd, nil
 	case KernelsPortable:

@@ -199,6 +199,7 @@ func simdKernels() (kernels, bool) {
 		}
 		if hasVNNI() {
 			k.name, k.gemmQ8x4 = "avx512vnni-int8-asm", gemmQ8Q8x4SIMD
+			k.q8LaneSums, k.gemvQ8C = q8NegLaneSumsSIMD, gemvQ8Q8VNNISIMD
 		}
 		return k, true
 	}

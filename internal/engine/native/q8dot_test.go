@@ -28,6 +28,14 @@ func TestQ8Q8Agree(t *testing.T) {
 			simd.gemvQ8(raw, qs, ds, got, rows, cols)
 			cached := make([]float32, rows)
 			simd.gemvQ8Cached(raw, qs, ds, cached, rows, cols)
+			vnni := make([]float32, rows)
+			if simd.gemvQ8C != nil {
+				xc := make([]int32, cols/4)
+				simd.q8LaneSums(qs, xc)
+				simd.gemvQ8C(raw, qs, xc, ds, vnni, rows, cols)
+			} else {
+				copy(vnni, want)
+			}
 			deq := make([]float32, rows*cols)
 			dequantRow(TypeQ8_0, raw, deq)
 			gemvPortable(deq, x, flt, rows, cols)
@@ -38,6 +46,9 @@ func TestQ8Q8Agree(t *testing.T) {
 				}
 				if want[r] != cached[r] {
 					t.Fatalf("cached: rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], cached[r])
+				}
+				if want[r] != vnni[r] {
+					t.Fatalf("VNNI: rows %d cols %d row %d: portable %g simd %g", rows, cols, r, want[r], vnni[r])
 				}
 				// Activation rounding: at most half a step of max|x|/127 per element.
 				if d := math.Abs(float64(want[r] - flt[r])); d > 0.02*math.Sqrt(float64(cols)) {

@@ -80,3 +80,39 @@ func quantizeQ8KSIMD(x []float32, qs []byte, ds []float32, bs []int16) {
 	_ = bs[nb*16-1]
 	quantizeQ8KAVX2(unsafe.SliceData(x), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(bs), nb)
 }
+
+// q8NegLaneSums (q8gemm_amd64.s) sets the per-lane corrections
+// gemvQ8Q8VNNI starts from.
+//
+//go:noescape
+func q8NegLaneSums(xq *byte, xc *int32, nblocks int)
+
+// gemvQ8Q8VNNI (q8gemm_amd64.s) is gemvQ8Q8AVX2 with VPDPBUSD.
+//
+//go:noescape
+func gemvQ8Q8VNNI(w, xq *byte, xc *int32, xd, y *float32, rows, nblocks int)
+
+// q8NegLaneSumsSIMD sets xc (8 per block of qs) for gemvQ8Q8VNNISIMD.
+func q8NegLaneSumsSIMD(qs []byte, xc []int32) {
+	nb := len(qs) / 32
+	if nb == 0 {
+		return
+	}
+	_ = xc[8*nb-1]
+	q8NegLaneSums(unsafe.SliceData(qs), unsafe.SliceData(xc), nb)
+}
+
+// gemvQ8Q8VNNISIMD is gemvQ8Q8SIMD for activations with their lane
+// corrections xc (q8NegLaneSumsSIMD), bit for bit.
+func gemvQ8Q8VNNISIMD(w, qs []byte, xc []int32, ds, y []float32, rows, cols int) {
+	nb := cols / 32
+	if rows == 0 || nb == 0 {
+		return
+	}
+	_ = w[rows*nb*34-1]
+	_ = qs[nb*32-1]
+	_ = xc[nb*8-1]
+	_ = ds[nb-1]
+	_ = y[rows-1]
+	gemvQ8Q8VNNI(unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(xc), unsafe.SliceData(ds), unsafe.SliceData(y), rows, nb)
+}

@@ -178,3 +178,95 @@ q8gstore:
 q8gdone:
 	VZEROUPPER
 	RET
+
+// func q8NegLaneSums(xq *byte, xc *int32, nblocks int)
+// Sets xc[8b+u] = −128·(xq[32b+4u] + … + xq[32b+4u+3]) for every block b:
+// the correction gemvQ8Q8VNNI adds back per lane, computed once per
+// activation row for all the weight rows it meets.
+TEXT ·q8NegLaneSums(SB), NOSPLIT, $0-24
+	MOVQ xq+0(FP), SI
+	MOVQ xc+8(FP), DI
+	MOVQ nblocks+16(FP), CX
+	VPCMPEQB Y15, Y15, Y15
+	VPABSB Y15, Y15
+	VPADDB Y15, Y15, Y15
+	VPSLLW $6, Y15, Y15 // 0x80 bytes
+	VPXOR Y14, Y14, Y14
+
+qnlblk:
+	TESTQ CX, CX
+	JE    qnldone
+	VPXOR Y0, Y0, Y0
+	VPDPBUSD (SI), Y15, Y0
+	VPSUBD Y0, Y14, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JMP  qnlblk
+
+qnldone:
+	VZEROUPPER
+	RET
+
+// func gemvQ8Q8VNNI(w, xq *byte, xc *int32, xd, y *float32, rows, nblocks int)
+// gemvQ8Q8AVX2 with VPDPBUSD, one weight row at a time (a single stream
+// through the weights): the weights offset to unsigned (w+128), the lane
+// sums started from the activation row's −128·Σa (xc, q8NegLaneSums), the
+// scale dw·dx formed in the vector (VPBROADCASTW, VCVTPH2PS, a broadcast
+// multiply): 8 instructions a block instead of 12, the integers and the
+// float order unchanged, so the results are gemvQ8Q8AVX2's bit for bit. A
+// software prefetch 3 KiB ahead keeps the stream ahead of the kernel, which
+// the hardware prefetcher alone did not.
+TEXT ·gemvQ8Q8VNNI(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), R12
+	VPCMPEQB Y15, Y15, Y15
+	VPABSB Y15, Y15
+	VPADDB Y15, Y15, Y15
+	VPSLLW $6, Y15, Y15 // 0x80 bytes
+
+qvrow:
+	TESTQ R12, R12
+	JE    qvdone
+	MOVQ xq+8(FP), SI
+	MOVQ xc+16(FP), R9
+	MOVQ xd+24(FP), DX
+	MOVQ nblocks+48(FP), CX
+	VXORPS Y8, Y8, Y8
+
+qvblk:
+	TESTQ CX, CX
+	JE    qvred
+	PREFETCHT0 3072(R8) // 3 KiB ahead: 1-thread decode ~150 → ~172 tok/s (stories110M)
+	VPBROADCASTW (R8), X4
+	VCVTPH2PS X4, Y4
+	VMULPS.BCST (DX), Y4, Y4
+	VPXOR 2(R8), Y15, Y5
+	VMOVDQU (R9), Y6
+	VPDPBUSD (SI), Y5, Y6
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y4, Y6, Y8
+	ADDQ $34, R8
+	ADDQ $32, SI
+	ADDQ $32, R9
+	ADDQ $4, DX
+	DECQ CX
+	JMP  qvblk
+
+qvred:
+	VEXTRACTF128 $1, Y8, X12
+	VADDPS X8, X12, X12
+	VMOVHLPS X12, X12, X13
+	VADDPS X13, X12, X12
+	VMOVSHDUP X12, X13
+	VADDSS X13, X12, X12
+	VMOVSS X12, (DI)
+	ADDQ $4, DI
+	DECQ R12
+	JMP  qvrow
+
+qvdone:
+	VZEROUPPER
+	RET
