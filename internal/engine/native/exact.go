@@ -234,12 +234,7 @@ func sinf(y float32) float32 {
 		}
 		return sincosfPoly(x, x*x, false, 0)
 	}
-	x, n, large := sincosfReduce(y)
-	q := n
-	if large {
-		q += int(math.Float32bits(y) >> 31)
-	}
-	s := sincosfSign[q&3]
+	x, s, q, n := sincosfQuadrant(y)
 	return sincosfPoly(x*s, x*x, q&2 != 0, n)
 }
 
@@ -252,11 +247,17 @@ func cosf(y float32) float32 {
 		}
 		return sincosfPoly(x, x*x, false, 1)
 	}
+	x, s, q, n := sincosfQuadrant(y)
+	return sincosfPoly(x*s, x*x, q&2 != 0, n^1)
+}
+
+// sincosfQuadrant is the reduction sinf and cosf share for |y| ≥ π/4: the
+// reduced argument x, the sign s to apply to it, the quadrant q and n.
+func sincosfQuadrant(y float32) (x, s float64, q, n int) {
 	x, n, large := sincosfReduce(y)
-	q := n
+	q = n
 	if large {
 		q += int(math.Float32bits(y) >> 31)
 	}
-	s := sincosfSign[q&3]
-	return sincosfPoly(x*s, x*x, q&2 != 0, n^1)
+	return x, sincosfSign[q&3], q, n
 }

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vec_amd64.h"
 
 // F32 weight rows times two activation rows at once, for weight blocks
 // already in cache (prefill, batches), with the 32 vector registers of
@@ -49,22 +50,7 @@ fgroup:
 	LEAQ (SI)(R10*1), R11
 	LEAQ (R11)(R10*1), R12
 	LEAQ (R12)(R10*1), R13
-	VPXORD Y16, Y16, Y16
-	VPXORD Y17, Y17, Y17
-	VPXORD Y18, Y18, Y18
-	VPXORD Y19, Y19, Y19
-	VPXORD Y20, Y20, Y20
-	VPXORD Y21, Y21, Y21
-	VPXORD Y22, Y22, Y22
-	VPXORD Y23, Y23, Y23
-	VPXORD Y24, Y24, Y24
-	VPXORD Y25, Y25, Y25
-	VPXORD Y26, Y26, Y26
-	VPXORD Y27, Y27, Y27
-	VPXORD Y28, Y28, Y28
-	VPXORD Y29, Y29, Y29
-	VPXORD Y30, Y30, Y30
-	VPXORD Y31, Y31, Y31
+	ZERO16TO31
 	XORQ AX, AX
 	MOVQ R10, BX
 	SUBQ $64, BX

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vec_amd64.h"
 
 // BCASTD broadcasts the 32-bit constant C to every lane of Y.
 #define BCASTD(C, X, Y) \
@@ -1141,17 +1142,6 @@ bfdone:
 	VCVTDQ2PS Y5, Y5 \
 	VFMADD231PS Y4, Y5, ACC
 
-// Q8HSUM stores the horizontal sum of ACC (Y) at OFF(DI) as ggml's
-// hsum_float_8 adds the lanes: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)).
-#define Q8HSUM(ACC, XACC, OFF) \
-	VEXTRACTF128 $1, ACC, X12 \
-	VADDPS XACC, X12, X12 \
-	VMOVHLPS X12, X12, X13 \
-	VADDPS X13, X12, X12 \
-	VMOVSHDUP X12, X13 \
-	VADDSS X13, X12, X12 \
-	VMOVSS X12, OFF(DI)
-
 // func gemvQ8Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 // One weight row at a time, a single sequential stream through the
 // weights: four rows in step (sharing each activation load, as the F32
@@ -1189,7 +1179,7 @@ q1blk:
 	JMP  q1blk
 
 q1red:
-	Q8HSUM(Y8, X8, 0)
+	HSUM8(Y8, X8, 0(DI))
 	ADDQ $4, DI
 	ADDQ BX, R8
 	DECQ R12
@@ -1289,10 +1279,10 @@ q8blk:
 	JMP  q8blk
 
 q8red:
-	Q8HSUM(Y8, X8, 0)
-	Q8HSUM(Y9, X9, 4)
-	Q8HSUM(Y10, X10, 8)
-	Q8HSUM(Y11, X11, 12)
+	HSUM8(Y8, X8, 0(DI))
+	HSUM8(Y9, X9, 4(DI))
+	HSUM8(Y10, X10, 8(DI))
+	HSUM8(Y11, X11, 12(DI))
 	ADDQ $16, DI
 	LEAQ (R8)(R13*4), R8
 	DECQ R12

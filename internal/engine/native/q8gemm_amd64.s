@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vec_amd64.h"
 
 // Q8_0 weights times four Q8_0 activation rows at once, with AVX-512 VNNI
 // (VPDPBUSD on 256-bit registers, AVX512VL) and the 32 vector registers
@@ -38,16 +39,6 @@
 	VPDPBUSD A, Y15, NC \
 	VPSUBD NC, Y14, NC
 
-// Q8GHSUM stores ACC's lanes added as hsum_float_8 does at OFF(DST).
-#define Q8GHSUM(ACC, XACC, DST) \
-	VEXTRACTF32X4 $1, ACC, X12 \
-	VADDPS XACC, X12, X12 \
-	VMOVHLPS X12, X12, X13 \
-	VADDPS X13, X12, X12 \
-	VMOVSHDUP X12, X13 \
-	VADDSS X13, X12, X12 \
-	VMOVSS X12, DST
-
 // func gemmQ8Q8x4VNNI(w, xq *byte, xd, y *float32, groups, nblocks, ystride int)
 // groups×4 Q8_0 weight rows (nblocks blocks each, consecutive) times four
 // activation rows: xq holds them at a stride of nblocks·32 bytes, xd their
@@ -67,10 +58,7 @@ TEXT ·gemmQ8Q8x4VNNI(SB), NOSPLIT, $72-56
 	MOVQ y+24(FP), DI
 	MOVQ groups+32(FP), AX
 	MOVQ AX, 64(SP)
-	VPCMPEQB Y15, Y15, Y15
-	VPABSB Y15, Y15
-	VPADDB Y15, Y15, Y15 // 0x02 bytes
-	VPSLLW $6, Y15, Y15  // 0x80 bytes
+	BYTES80(Y15)
 	VPXOR Y14, Y14, Y14
 
 q8ggroup:
@@ -80,22 +68,7 @@ q8ggroup:
 	MOVQ xq+8(FP), SI
 	MOVQ xd+16(FP), DX
 	MOVQ nblocks+40(FP), CX
-	VPXORD Y16, Y16, Y16
-	VPXORD Y17, Y17, Y17
-	VPXORD Y18, Y18, Y18
-	VPXORD Y19, Y19, Y19
-	VPXORD Y20, Y20, Y20
-	VPXORD Y21, Y21, Y21
-	VPXORD Y22, Y22, Y22
-	VPXORD Y23, Y23, Y23
-	VPXORD Y24, Y24, Y24
-	VPXORD Y25, Y25, Y25
-	VPXORD Y26, Y26, Y26
-	VPXORD Y27, Y27, Y27
-	VPXORD Y28, Y28, Y28
-	VPXORD Y29, Y29, Y29
-	VPXORD Y30, Y30, Y30
-	VPXORD Y31, Y31, Y31
+	ZERO16TO31
 
 q8gblk:
 	TESTQ CX, CX
@@ -154,22 +127,22 @@ q8gstore:
 	MOVQ ystride+48(FP), BX
 	SHLQ $2, BX
 	LEAQ (DI)(BX*2), AX // activation row 2's outputs
-	Q8GHSUM(Y16, X16, 0(DI))
-	Q8GHSUM(Y17, X17, 0(DI)(BX*1))
-	Q8GHSUM(Y18, X18, 0(AX))
-	Q8GHSUM(Y19, X19, 0(AX)(BX*1))
-	Q8GHSUM(Y20, X20, 4(DI))
-	Q8GHSUM(Y21, X21, 4(DI)(BX*1))
-	Q8GHSUM(Y22, X22, 4(AX))
-	Q8GHSUM(Y23, X23, 4(AX)(BX*1))
-	Q8GHSUM(Y24, X24, 8(DI))
-	Q8GHSUM(Y25, X25, 8(DI)(BX*1))
-	Q8GHSUM(Y26, X26, 8(AX))
-	Q8GHSUM(Y27, X27, 8(AX)(BX*1))
-	Q8GHSUM(Y28, X28, 12(DI))
-	Q8GHSUM(Y29, X29, 12(DI)(BX*1))
-	Q8GHSUM(Y30, X30, 12(AX))
-	Q8GHSUM(Y31, X31, 12(AX)(BX*1))
+	HSUM8HI(Y16, X16, 0(DI))
+	HSUM8HI(Y17, X17, 0(DI)(BX*1))
+	HSUM8HI(Y18, X18, 0(AX))
+	HSUM8HI(Y19, X19, 0(AX)(BX*1))
+	HSUM8HI(Y20, X20, 4(DI))
+	HSUM8HI(Y21, X21, 4(DI)(BX*1))
+	HSUM8HI(Y22, X22, 4(AX))
+	HSUM8HI(Y23, X23, 4(AX)(BX*1))
+	HSUM8HI(Y24, X24, 8(DI))
+	HSUM8HI(Y25, X25, 8(DI)(BX*1))
+	HSUM8HI(Y26, X26, 8(AX))
+	HSUM8HI(Y27, X27, 8(AX)(BX*1))
+	HSUM8HI(Y28, X28, 12(DI))
+	HSUM8HI(Y29, X29, 12(DI)(BX*1))
+	HSUM8HI(Y30, X30, 12(AX))
+	HSUM8HI(Y31, X31, 12(AX)(BX*1))
 	ADDQ $16, DI
 	LEAQ (R11)(R9*4), R11
 	DECQ 64(SP)
@@ -187,10 +160,7 @@ TEXT ·q8NegLaneSums(SB), NOSPLIT, $0-24
 	MOVQ xq+0(FP), SI
 	MOVQ xc+8(FP), DI
 	MOVQ nblocks+16(FP), CX
-	VPCMPEQB Y15, Y15, Y15
-	VPABSB Y15, Y15
-	VPADDB Y15, Y15, Y15
-	VPSLLW $6, Y15, Y15 // 0x80 bytes
+	BYTES80(Y15)
 	VPXOR Y14, Y14, Y14
 
 qnlblk:
@@ -222,10 +192,7 @@ TEXT ·gemvQ8Q8VNNI(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), R8
 	MOVQ y+32(FP), DI
 	MOVQ rows+40(FP), R12
-	VPCMPEQB Y15, Y15, Y15
-	VPABSB Y15, Y15
-	VPADDB Y15, Y15, Y15
-	VPSLLW $6, Y15, Y15 // 0x80 bytes
+	BYTES80(Y15)
 
 qvrow:
 	TESTQ R12, R12
@@ -256,13 +223,7 @@ qvblk:
 	JMP  qvblk
 
 qvred:
-	VEXTRACTF128 $1, Y8, X12
-	VADDPS X8, X12, X12
-	VMOVHLPS X12, X12, X13
-	VADDPS X13, X12, X12
-	VMOVSHDUP X12, X13
-	VADDSS X13, X12, X12
-	VMOVSS X12, (DI)
+	HSUM8(Y8, X8, (DI))
 	ADDQ $4, DI
 	DECQ R12
 	JMP  qvrow
