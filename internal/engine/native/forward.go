@@ -583,7 +583,14 @@ func (r *runner) mulBlockQK(jb mm, n, r0, r1, off int) {
 		}
 		return
 	}
-	for b := range n {
+	b := 0
+	if jb.w.typ == TypeQ6_K && r.k.gemmQ6K != nil {
+		for ; b+4 <= n; b += 4 { // four activation rows per pass (prefill, batches)
+			o := off + b*cols
+			r.k.gemmQ6K(wq, r.kx[o:o+4*cols], r.kd[o/qkK:(o+4*cols)/qkK], r.kb[o/16:(o+4*cols)/16], jb.out[b*rows+r0:], r1-r0, cols, rows)
+		}
+	}
+	for ; b < n; b++ {
 		o := off + b*cols
 		order := qkOrderLanes
 		if jb.w.typ == TypeQ4_K && rows%8 == 0 {

@@ -9,7 +9,7 @@ import (
 // AVX-512 tile and VNNI kernels (the repacked Q4_0 kernels pick their
 // variant through q40VNNI, which the caller switches).
 func avx2Only(k kernels) kernels {
-	k.gemmQ8x4, k.gemvQ8C, k.q8LaneSums, k.gemmCached2 = nil, nil, nil, nil
+	k.gemmQ8x4, k.gemvQ8C, k.q8LaneSums, k.gemmCached2, k.gemmQ6K = nil, nil, nil, nil, nil
 	return k
 }
 

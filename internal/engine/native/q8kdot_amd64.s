@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vec_amd64.h"
 
 // Integer k-quant kernels: Q4_K and Q6_K weight rows times activations
 // quantised to Q8_K (256 int8 values qs, a float32 scale d and the sums of
@@ -307,6 +308,154 @@ k6red:
 	JMP    k6row
 
 k6done:
+	VZEROUPPER
+	RET
+
+// K6X4TAIL is K6TAIL for four activation rows (at XO(SI), XO(SI)(R10*1),
+// XO(SI)(R10*2), XO(SI)(R11*1)) sharing the chunk's values and scales,
+// their lane sums in Y24..Y27.
+#define K6X4TAIL(XO, S) \
+	VPAND      Y13, Y10, Y10 \
+	VPOR       Y10, Y9, Y9 \
+	VPSHUFB    q6shuf<>+S(SB), X1, X10 \
+	VPMOVSXBW  X10, Y10 \
+	VPMADDUBSW XO(SI), Y9, Y12 \
+	VPMADDWD   Y10, Y12, Y12 \
+	VPADDD     Y12, Y24, Y24 \
+	VPMADDUBSW XO(SI)(R10*1), Y9, Y12 \
+	VPMADDWD   Y10, Y12, Y12 \
+	VPADDD     Y12, Y25, Y25 \
+	VPMADDUBSW XO(SI)(R10*2), Y9, Y12 \
+	VPMADDWD   Y10, Y12, Y12 \
+	VPADDD     Y12, Y26, Y26 \
+	VPMADDUBSW XO(SI)(R11*1), Y9, Y12 \
+	VPMADDWD   Y10, Y12, Y12 \
+	VPADDD     Y12, Y27, Y27
+
+// K6X4HALF is K6HALF with K6X4TAIL.
+#define K6X4HALF(L0, L1, H, XA, XB, XC, XD, SA, SB_, SC, SD) \
+	VMOVDQU L0(R8), Y5 \
+	VMOVDQU L1(R8), Y6 \
+	VMOVDQU H(R8), Y7 \
+	VPAND   Y15, Y5, Y9 \
+	VPSLLW  $4, Y7, Y10 \
+	K6X4TAIL(XA, SA) \
+	VPAND   Y15, Y6, Y9 \
+	VPSLLW  $2, Y7, Y10 \
+	K6X4TAIL(XB, SB_) \
+	VPSRLW  $4, Y5, Y9 \
+	VPAND   Y15, Y9, Y9 \
+	VMOVDQA Y7, Y10 \
+	K6X4TAIL(XC, SC) \
+	VPSRLW  $4, Y6, Y9 \
+	VPAND   Y15, Y9, Y9 \
+	VPSRLW  $2, Y7, Y10 \
+	K6X4TAIL(XD, SD)
+
+// K6X4BIAS sets BIAS = 32·(bsum·scale summed in pairs) of the activation
+// row whose 16-value sums are at ADDR, against the scales widened in Y2,
+// as gemvQ6KQ8KAVX2's bias.
+#define K6X4BIAS(ADDR, BIAS) \
+	VPMADDWD ADDR, Y2, Y12 \
+	VPSLLD   $5, Y12, BIAS
+
+// K6X4END finishes a super-block for one activation row: the bias taken
+// from the lane sums, converted, fused with the row's d·dx into its float
+// accumulator.
+#define K6X4END(ISUM, BIAS, D, ACC) \
+	VPSUBD      BIAS, ISUM, ISUM \
+	VCVTDQ2PS   ISUM, ISUM \
+	VFMADD231PS ISUM, D, ACC
+
+// func gemmQ6KQ8Kx4AVX512(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks, ystride int)
+// y[b·ystride + r] = gemvQ6KQ8KAVX2's dot of Q6_K row r with activation
+// row b (xq, xd, xb holding four rows of nblocks super-blocks) for r <
+// rows, b < 4: one weight row per pass, each 32-value chunk's 6-bit values
+// and scales unpacked once for the four rows, the integer sums and the one
+// FMA per super-block as the row kernel's, so the results are its bit for
+// bit. Needs AVX-512 VL for the accumulators in Y16–Y31.
+TEXT ·gemmQ6KQ8Kx4AVX512(SB), NOSPLIT, $8-64
+	MOVQ w+0(FP), R8
+	MOVQ y+32(FP), DI
+	MOVQ rows+40(FP), AX
+	MOVQ AX, 0(SP)
+	MOVQ nblocks+48(FP), R10
+	SHLQ $8, R10 // activation row bytes
+	LEAQ (R10)(R10*2), R11
+	MOVQ nblocks+48(FP), R12
+	SHLQ $2, R12 // activation scale row bytes
+	LEAQ (R12)(R12*2), R13
+	MOVQ nblocks+48(FP), R14
+	SHLQ $5, R14 // activation sums row bytes
+	LEAQ (R14)(R14*2), R15
+	MOVQ ystride+56(FP), BX
+	SHLQ $2, BX
+	KBCASTD($0x0f0f0f0f, X15, Y15)
+
+k6x4row:
+	CMPQ 0(SP), $0
+	JE   k6x4done
+	KBCASTD($0x30303030, X13, Y13) // HSUM8HI clobbers X13
+	MOVQ xq+8(FP), SI
+	MOVQ xd+16(FP), DX
+	MOVQ xb+24(FP), R9
+	MOVQ nblocks+48(FP), CX
+	VPXORD Y16, Y16, Y16
+	VPXORD Y17, Y17, Y17
+	VPXORD Y18, Y18, Y18
+	VPXORD Y19, Y19, Y19
+
+k6x4blk:
+	TESTQ CX, CX
+	JE    k6x4red
+
+	// d_w·dx of each activation row in Y20..Y23.
+	MOVWLZX      208(R8), AX
+	VMOVQ        AX, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VMULPS.BCST  (DX), Y1, Y20
+	VMULPS.BCST  (DX)(R12*1), Y1, Y21
+	VMULPS.BCST  (DX)(R12*2), Y1, Y22
+	VMULPS.BCST  (DX)(R13*1), Y1, Y23
+
+	// The scales (X1: int8; Y2: widened) and each row's bias in Y28..Y31.
+	VMOVDQU   192(R8), X1
+	VPMOVSXBW X1, Y2
+	K6X4BIAS((R9), Y28)
+	K6X4BIAS((R9)(R14*1), Y29)
+	K6X4BIAS((R9)(R14*2), Y30)
+	K6X4BIAS((R9)(R15*1), Y31)
+
+	VPXORD Y24, Y24, Y24
+	VPXORD Y25, Y25, Y25
+	VPXORD Y26, Y26, Y26
+	VPXORD Y27, Y27, Y27
+	K6X4HALF(0, 32, 128, 0, 32, 64, 96, 0, 16, 32, 48)
+	K6X4HALF(64, 96, 160, 128, 160, 192, 224, 64, 80, 96, 112)
+	K6X4END(Y24, Y28, Y20, Y16)
+	K6X4END(Y25, Y29, Y21, Y17)
+	K6X4END(Y26, Y30, Y22, Y18)
+	K6X4END(Y27, Y31, Y23, Y19)
+
+	ADDQ $210, R8
+	ADDQ $256, SI
+	ADDQ $4, DX
+	ADDQ $32, R9
+	DECQ CX
+	JMP  k6x4blk
+
+k6x4red:
+	HSUM8HI(Y16, X16, (DI))
+	HSUM8HI(Y17, X17, (DI)(BX*1))
+	LEAQ (DI)(BX*2), AX
+	HSUM8HI(Y18, X18, (AX))
+	HSUM8HI(Y19, X19, (AX)(BX*1))
+	ADDQ $4, DI
+	DECQ 0(SP)
+	JMP  k6x4row
+
+k6x4done:
 	VZEROUPPER
 	RET
 
