@@ -332,8 +332,15 @@ func (r *Recorder) update(d DomainReading, t time.Time, period time.Duration) Sa
 				delta = 0 // a reset: restart the counter from here, losing nothing already summed
 			}
 			st.cum += delta
-			if !sd.HasPower && dt > 0 {
-				sd.PowerW, sd.HasPower, sd.PowerDerived = delta.Power(dt), true, true
+			// A counter moves at most once per sensor period, so power is
+			// derived over at least one period, and not at all from a
+			// reading taken before the next update was due: over a shorter
+			// interval (a window edge read right after a periodic sample) a
+			// coarse counter's step, such as the estimate's CPU-time tick,
+			// showed as an estimated 186 W peak on a 2-core VM whose estimate
+			// cannot pass 8 W, and the readings between steps as 0 W.
+			if span := max(dt, period); !sd.HasPower && dt > 0 && (delta > 0 || dt >= period) {
+				sd.PowerW, sd.HasPower, sd.PowerDerived = delta.Power(span), true, true
 			}
 		}
 		st.hasCounter, st.lastUJ = true, d.EnergyUJ

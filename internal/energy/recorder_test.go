@@ -141,6 +141,42 @@ func TestRecorderPhasesTokensDerivedPower(t *testing.T) {
 	}
 }
 
+// TestDerivedPowerCoarseCounter drives a counter that steps once per 10 ms
+// sensor period at a steady 4 W (as the estimate's CPU-time ticks do) and
+// reads it between steps and 1 ms after each: derived power is the step
+// over the sensor period, never the step over the 1 ms since the last
+// reading (40 W), and a reading between steps derives none (not 0 W).
+func TestDerivedPowerCoarseCounter(t *testing.T) {
+	clock := newTestClock()
+	s := &scriptSampler{domain: Domain{Kind: DomainCPUPackage, Name: "package-0"}, source: SourceEstimate, counter: true, max: 1 << 40, period: 10 * time.Millisecond}
+	rec := newRecorder(t, clock, s)
+	rec.Sample()
+	var derived []float64
+	for range 5 {
+		clock.Add(5 * time.Millisecond)
+		rec.Sample() // between steps: the counter has not moved
+		clock.Add(4 * time.Millisecond)
+		rec.Sample()
+		clock.Add(time.Millisecond)
+		s.set(func(s *scriptSampler) { s.uj += 40_000 }) // 0.04 J: 4 W for 10 ms
+		rec.Sample() // right after the step, 1 ms after the last reading
+	}
+	for _, smp := range rec.Samples()[1:] {
+		d := smp.Domains[0]
+		if d.HasPower {
+			derived = append(derived, d.PowerW)
+		}
+	}
+	if len(derived) < 5 {
+		t.Fatalf("%d derived powers for 5 steps: %v", len(derived), derived)
+	}
+	for _, w := range derived {
+		if w <= 0 || w > 4.000001 {
+			t.Errorf("derived power %g W from a 4 W counter (all: %v)", w, derived)
+		}
+	}
+}
+
 func TestRecorderReadErrorSkipsSample(t *testing.T) {
 	clock := newTestClock()
 	s := &scriptSampler{domain: Domain{Kind: DomainGPU}, source: SourceNVMLCounter, counter: true}
