@@ -159,7 +159,7 @@ func TestDerivedPowerCoarseCounter(t *testing.T) {
 		rec.Sample()
 		clock.Add(time.Millisecond)
 		s.set(func(s *scriptSampler) { s.uj += 40_000 }) // 0.04 J: 4 W for 10 ms
-		rec.Sample() // right after the step, 1 ms after the last reading
+		rec.Sample()                                     // right after the step, 1 ms after the last reading
 	}
 	for _, smp := range rec.Samples()[1:] {
 		d := smp.Domains[0]
