@@ -15,7 +15,8 @@ type matrix struct {
 	f32        []float32
 	raw        []byte
 	// x8 is a Q4_0 matrix's rows repacked as ggml's block_q4_0x8 (q4x8.go),
-	// for the integer kernel; nil until Model.repackQ40, and for other
+	// or a Q4_K matrix's eight rows at a time (q4kx8.go), for the integer
+	// kernels; nil until Model.repackQ40 or repackQ4K, and for other
 	// matrices.
 	x8 []byte
 }
@@ -53,8 +54,8 @@ type Model struct {
 	layers    []layer
 	types     map[string]int // tensor type histogram, for LoadInfo
 	gguf      *GGUFFile
-	// repackOnce guards repackQ40.
-	repackOnce sync.Once
+	// repackOnce guards repackQ40, repackKOnce repackQ4K.
+	repackOnce, repackKOnce sync.Once
 }
 
 // Close releases the model's file mapping, if any.
