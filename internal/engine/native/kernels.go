@@ -16,7 +16,10 @@ const (
 
 // kernels is the set of inner loops the forward pass runs.
 type kernels struct {
-	name string // "avx512vnni-int8-asm", "avx2-int8-asm", "avx2-fma-asm" or "portable-go"
+	// name is what effective.kernels records: "avx512vnni-int8-asm",
+	// "avx512-int8-asm" (AVX-512 VL, no VNNI), "avx2-int8-asm",
+	// "avx512-fma-asm" or "avx2-fma-asm" (simd-float), or "portable-go".
+	name string
 	dot  func(a, b []float32) float32
 	// scores sets out[p] = scale·dot(q, k[p·stride:p·stride+len(q)]) for
 	// p < len(out) (a head's attention scores over its cached keys), each
@@ -121,6 +124,9 @@ func selectKernels(want string) (kernels, error) {
 		}
 		if want == KernelsSIMDFloat {
 			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.gemmQ4K, simd.gemmQ4Kx8, simd.gemmQ6K, simd.quantQ8, simd.quantQ8K, simd.q8LaneSums, simd.gemvQ8C = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+			if simd.gemmCached2 != nil {
+				simd.name = "avx512-fma-asm" // the F32 tile stays
+			}
 		}
 		return simd, nil
 	case KernelsPortable:
