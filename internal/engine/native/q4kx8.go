@@ -91,14 +91,13 @@ func gemvQ4Kx8Portable(perSub bool, w, qs []byte, ds []float32, bs []int16, y []
 	nb := cols / qkK
 	for g := 0; g < rows; g += 8 {
 		for k := range 8 {
-			var acc, accm float32
+			acc := q4kRepackAcc{perSub: perSub}
 			for b := range nb {
 				blk := w[(g/8*nb+b)*q4Kx8Block:][:q4Kx8Block]
 				q8 := qs[b*qkK : (b+1)*qkK]
 				bsum := bs[b*16 : (b+1)*16]
 				d := f16ToF32(binary.LittleEndian.Uint16(blk[2*k:])) * ds[b]
 				dmin := f16ToF32(binary.LittleEndian.Uint16(blk[16+2*k:])) * ds[b]
-				var isum, imin int32
 				for j := range 4 {
 					sc0, sc1 := q4Kx8Value(blk[32:], q4Kx8Index(2*j, k, false)), q4Kx8Value(blk[32:], q4Kx8Index(2*j+1, k, false))
 					m0, m1 := q4Kx8Value(blk[32:], q4Kx8Index(2*j, k, true)), q4Kx8Value(blk[32:], q4Kx8Index(2*j+1, k, true))
@@ -110,22 +109,11 @@ func gemvQ4Kx8Portable(perSub bool, w, qs []byte, ds []float32, bs []int16, y []
 							sh += int32(q4[e]>>4) * int32(int8(q8[64*j+32+4*c+e]))
 						}
 					}
-					s := sc0*sl + sc1*sh
-					m := m0*(int32(bsum[4*j])+int32(bsum[4*j+1])) + m1*(int32(bsum[4*j+2])+int32(bsum[4*j+3]))
-					if perSub {
-						acc = fma32(float32(s), d, acc)
-						accm = fma32(float32(m), dmin, accm)
-					} else {
-						isum += s
-						imin += m
-					}
+					acc.step(sc0*sl+sc1*sh, q4kMinTerm(m0, m1, bsum, j), d, dmin)
 				}
-				if !perSub {
-					acc = fma32(float32(isum), d, acc)
-					accm = fma32(float32(imin), dmin, accm)
-				}
+				acc.endBlock(d, dmin)
 			}
-			y[g+k] = acc - accm
+			y[g+k] = acc.result()
 		}
 	}
 }

@@ -22,17 +22,7 @@ func TestGemmQ4KAgree(t *testing.T) {
 		for _, rows := range []int{8, 16, 40, 12} {
 			raw := randomKBlocks(rng, TypeQ4_K, rows, nb)
 			for _, nact := range []int{1, 4} {
-				x := make([]float32, nact*cols)
-				for i := range x {
-					x[i] = float32(rng.NormFloat64())
-				}
-				if nb == 3 {
-					x[7] = -11 // a negative max: positive d
-				}
-				qs, ds, bs := make([]byte, len(x)), make([]float32, len(x)/qkK), make([]int16, len(x)/16)
-				for a := range nact {
-					quantizeQ8KActs(x[a*cols:(a+1)*cols], qs[a*cols:(a+1)*cols], ds[a*nb:(a+1)*nb], bs[a*nb*16:(a+1)*nb*16])
-				}
+				qs, ds, bs := randomQ8KActs(rng, nact, nb)
 				ystride := rows + 3
 				for _, order := range []int{qkOrderBlock, qkOrderSub} {
 					y := make([]float32, nact*ystride)
@@ -81,17 +71,7 @@ func TestGemmQ4Kx8Agree(t *testing.T) {
 				t.Fatalf("repacked %d bytes, raw %d", len(x8), len(raw))
 			}
 			for _, nact := range []int{1, 4} {
-				x := make([]float32, nact*cols)
-				for i := range x {
-					x[i] = float32(rng.NormFloat64())
-				}
-				if nb == 3 {
-					x[7] = -11 // a negative max: positive d
-				}
-				qs, ds, bs := make([]byte, len(x)), make([]float32, len(x)/qkK), make([]int16, len(x)/16)
-				for a := range nact {
-					quantizeQ8KActs(x[a*cols:(a+1)*cols], qs[a*cols:(a+1)*cols], ds[a*nb:(a+1)*nb], bs[a*nb*16:(a+1)*nb*16])
-				}
+				qs, ds, bs := randomQ8KActs(rng, nact, nb)
 				ystride := rows + 3
 				for _, order := range []int{qkOrderBlock, qkOrderSub} {
 					type impl struct {
@@ -135,4 +115,23 @@ func TestGemmQ4Kx8Agree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomQ8KActs quantises nact random activation rows of nb super-blocks
+// to Q8_K (row by row, as the forward pass does); with nb 3 the first row
+// has a negative maximum, so a positive d.
+func randomQ8KActs(rng *rand.Rand, nact, nb int) ([]byte, []float32, []int16) {
+	cols := nb * qkK
+	x := make([]float32, nact*cols)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	if nb == 3 {
+		x[7] = -11
+	}
+	qs, ds, bs := make([]byte, len(x)), make([]float32, len(x)/qkK), make([]int16, len(x)/16)
+	for a := range nact {
+		quantizeQ8KActs(x[a*cols:(a+1)*cols], qs[a*cols:(a+1)*cols], ds[a*nb:(a+1)*nb], bs[a*nb*16:(a+1)*nb*16])
+	}
+	return qs, ds, bs
 }

@@ -267,14 +267,13 @@ const (
 // (perSub false) or of each 64-value step (perSub true) scaled by d·dx
 // (dmin·dx) and accumulated, the minimums' total subtracted at the end.
 func dotQ4KQ8KRepack(w, qs []byte, ds []float32, bs []int16, nb int, perSub bool) float32 {
-	var acc, accm float32
+	acc := q4kRepackAcc{perSub: perSub}
 	for b := range nb {
 		blk := w[b*144 : (b+1)*144]
 		q8 := qs[b*qkK : (b+1)*qkK]
 		bsum := bs[b*16 : (b+1)*16]
 		d := half(blk) * ds[b]
 		dmin := half(blk[2:]) * ds[b]
-		var isum, imin int32
 		for j := range 4 {
 			sc0, m0 := scaleMinK4Int(2*j, blk[4:16])
 			sc1, m1 := scaleMinK4Int(2*j+1, blk[4:16])
@@ -285,23 +284,49 @@ func dotQ4KQ8KRepack(w, qs []byte, ds []float32, bs []int16, nb int, perSub bool
 				sl += int32(q4[e]&15) * int32(int8(xl[e]))
 				sh += int32(q4[e]>>4) * int32(int8(xh[e]))
 			}
-			s := sc0*sl + sc1*sh
-			m := m0*(int32(bsum[4*j])+int32(bsum[4*j+1])) + m1*(int32(bsum[4*j+2])+int32(bsum[4*j+3]))
-			if perSub {
-				acc = fma32(float32(s), d, acc)
-				accm = fma32(float32(m), dmin, accm)
-			} else {
-				isum += s
-				imin += m
-			}
+			acc.step(sc0*sl+sc1*sh, q4kMinTerm(m0, m1, bsum, j), d, dmin)
 		}
-		if !perSub {
-			acc = fma32(float32(isum), d, acc)
-			accm = fma32(float32(imin), dmin, accm)
-		}
+		acc.endBlock(d, dmin)
 	}
-	return acc - accm
+	return acc.result()
 }
+
+// q4kMinTerm is step j's minimums' term of a Q4_K super-block: its two
+// sub-blocks' minimums times their activations' 16-value sums.
+func q4kMinTerm(m0, m1 int32, bsum []int16, j int) int32 {
+	return m0*(int32(bsum[4*j])+int32(bsum[4*j+1])) + m1*(int32(bsum[4*j+2])+int32(bsum[4*j+3]))
+}
+
+// q4kRepackAcc accumulates one Q4_K row's dot product in the float order
+// of ggml's repacked kernels: each 64-value step's integer sums (s for the
+// values, m for the minimums' terms) fused with d·dx and dmin·dx at once
+// (perSub), or summed over the super-block and fused at its end.
+type q4kRepackAcc struct {
+	perSub     bool
+	acc, accm  float32
+	isum, imin int32
+}
+
+func (a *q4kRepackAcc) step(s, m int32, d, dmin float32) {
+	if a.perSub {
+		a.acc = fma32(float32(s), d, a.acc)
+		a.accm = fma32(float32(m), dmin, a.accm)
+		return
+	}
+	a.isum += s
+	a.imin += m
+}
+
+func (a *q4kRepackAcc) endBlock(d, dmin float32) {
+	if !a.perSub {
+		a.acc = fma32(float32(a.isum), d, a.acc)
+		a.accm = fma32(float32(a.imin), dmin, a.accm)
+	}
+	a.isum, a.imin = 0, 0
+}
+
+// result is the row's dot product: the values' total less the minimums'.
+func (a *q4kRepackAcc) result() float32 { return a.acc - a.accm }
 
 // dotQ6KQ8K is the dot product of nb Q6_K super-blocks (210 bytes: ql[128],
 // qh[64], int8 scales[16], d f16) with Q8_K activations: the unsigned
