@@ -28,15 +28,7 @@ func gemmQ4KSIMD(perSub bool, w, qs []byte, ds []float32, bs []int16, y []float3
 		return
 	}
 	rb := nb * 144
-	_ = w[rows*rb-1]
-	_ = qs[nact*nb*qkK-1]
-	_ = ds[nact*nb-1]
-	_ = bs[nact*nb*16-1]
-	_ = y[(nact-1)*ystride+rows-1]
-	ps := 0
-	if perSub {
-		ps = 1
-	}
+	ps := q4kArgs(perSub, w, qs, ds, bs, y, rows, nb, nact, ystride)
 	pq, pd, pb := unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(bs)
 	if nact == 4 {
 		gemmQ4KQ8Kx4AVX2(unsafe.SliceData(w), pq, pd, pb, unsafe.SliceData(y), rows, nb, ystride, ps)
@@ -73,17 +65,24 @@ func gemmQ4Kx8SIMD(perSub bool, w, qs []byte, ds []float32, bs []int16, y []floa
 	if rows%8 != 0 {
 		panic("gemmQ4Kx8: rows not a multiple of 8")
 	}
+	ps := q4kArgs(perSub, w, qs, ds, bs, y, rows, nb, nact, ystride)
+	for a := range nact {
+		o := a * nb
+		gemvQ4Kx8AVX2(unsafe.SliceData(w), &qs[o*qkK], &ds[o], &bs[o*16], &y[a*ystride], rows/8, nb, ps)
+	}
+}
+
+// q4kArgs checks the Q4_K kernels' slices against rows weight rows of nb
+// super-blocks and nact activation rows (the assembly reads them
+// unchecked) and returns perSub as the kernels' int flag.
+func q4kArgs(perSub bool, w, qs []byte, ds []float32, bs []int16, y []float32, rows, nb, nact, ystride int) int {
 	_ = w[rows*nb*144-1]
 	_ = qs[nact*nb*qkK-1]
 	_ = ds[nact*nb-1]
 	_ = bs[nact*nb*16-1]
 	_ = y[(nact-1)*ystride+rows-1]
-	ps := 0
 	if perSub {
-		ps = 1
+		return 1
 	}
-	for a := range nact {
-		o := a * nb
-		gemvQ4Kx8AVX2(unsafe.SliceData(w), &qs[o*qkK], &ds[o], &bs[o*16], &y[a*ystride], rows/8, nb, ps)
-	}
+	return 0
 }
