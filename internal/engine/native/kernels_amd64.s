@@ -1,12 +1,6 @@
 #include "textflag.h"
 #include "vec_amd64.h"
 
-// BCASTD broadcasts the 32-bit constant C to every lane of Y.
-#define BCASTD(C, X, Y) \
-	MOVQ C, AX \
-	VMOVQ AX, X \
-	VPBROADCASTD X, Y
-
 // BLOCKARGS loads the block kernels' first three arguments: blocks into
 // SI, x into DI, nblocks into CX (their signature is
 // func(blocks *byte, x *float32, nblocks int, tmp *float32) float32).

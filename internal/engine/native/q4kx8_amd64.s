@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vec_amd64.h"
 
 // Multi-row Q4_K kernels in the float orders of ggml's repacked Q4_K
 // kernels (dotQ4KQ8KRepack): gemvQ4KQ8Kx8AVX2 takes eight weight rows per
@@ -45,11 +46,6 @@ DATA x8shuf<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
 DATA x8shuf<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
 DATA x8shuf<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
 GLOBL x8shuf<>(SB), RODATA|NOPTR, $256
-
-#define X8BCASTD(C, X, Y) \
-	MOVQ C, AX \
-	VMOVQ AX, X \
-	VPBROADCASTD X, Y
 
 // X8SCALES unpacks the 6-bit scales (low 128 bits of Y3, int16) and
 // minimums (high 128 bits) of the Q4_K block at (B). Clobbers AX, BX,
@@ -231,7 +227,7 @@ TEXT ·gemvQ4KQ8Kx8AVX2(SB), NOSPLIT, $296-64
 	MOVQ  AX, 264(SP)
 	SHLQ  $3, AX
 	MOVQ  AX, 272(SP)
-	X8BCASTD($0x0f0f0f0f, X15, Y15)
+	BCASTD($0x0f0f0f0f, X15, Y15)
 
 x8grp:
 	TESTQ R12, R12
@@ -367,7 +363,7 @@ TEXT ·gemmQ4KQ8Kx4AVX2(SB), NOSPLIT, $24-72
 	SHLQ  $6, AX
 	MOVQ  AX, R13               // activation row stride (cols)
 	LEAQ  (R13)(R13*2), R10     // three rows
-	X8BCASTD($0x0f0f0f0f, X15, Y15)
+	BCASTD($0x0f0f0f0f, X15, Y15)
 
 x4row:
 	CMPQ  8(SP), $0
@@ -536,7 +532,7 @@ TEXT ·gemvQ4Kx8AVX2(SB), NOSPLIT, $208-64
 	MOVQ  y+32(FP), DI
 	MOVQ  groups+40(FP), R12
 	MOVQ  perSub+56(FP), R13
-	X8BCASTD($0x0f0f0f0f, X15, Y15)
+	BCASTD($0x0f0f0f0f, X15, Y15)
 	VPBROADCASTD k8m30<>(SB), Y14
 
 k8grp:

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "vec_amd64.h"
 
 // q8perm undoes the lane interleaving of VPACKSSDW/VPACKSSWB.
 DATA q8perm<>+0(SB)/4, $0
@@ -23,9 +24,7 @@ TEXT ·quantizeQ8AVX2(SB), NOSPLIT, $0-40
 	MOVQ ds+16(FP), DX
 	MOVQ ss+24(FP), R9
 	MOVQ nblocks+32(FP), CX
-	MOVL $0x7fffffff, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15 // |x| mask
+	BCASTD($0x7fffffff, X15, Y15) // |x| mask
 	MOVL $0x42fe0000, AX  // 127.0
 	VMOVD AX, X14
 	VMOVDQU q8perm<>(SB), Y13
@@ -123,9 +122,7 @@ TEXT ·quantizeQ8KAVX2(SB), NOSPLIT, $0-40
 	MOVQ ds+16(FP), DX
 	MOVQ bs+24(FP), R9
 	MOVQ nblocks+32(FP), CX
-	MOVL $0x7fffffff, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15 // |x| mask
+	BCASTD($0x7fffffff, X15, Y15) // |x| mask
 	MOVL $0xc2fe0000, AX  // −127.0
 	VMOVD AX, X14
 	MOVL $0x3f800000, AX  // 1.0

@@ -1,5 +1,12 @@
 // Macros the Go assembly kernels share (#include "vec_amd64.h").
 
+// BCASTD broadcasts the 32-bit constant C to every lane of Y (X its low
+// half). Clobbers AX.
+#define BCASTD(C, X, Y) \
+	MOVQ C, AX \
+	VMOVQ AX, X \
+	VPBROADCASTD X, Y
+
 // BYTES80 sets every byte of Y (Y0–Y15) to 0x80: all ones, their absolute
 // values (1), doubled, shifted left by 6 within each word.
 #define BYTES80(Y) \
