@@ -95,6 +95,38 @@ GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
 	VPADDD Y6, Y4, Y4 \
 	VPADDD Y5, Y4, Y4
 
+// K4SCALES unpacks the 6-bit scales and minimums of the Q4_K/Q5_K
+// super-block at R8 (its 12 bytes at 4(R8), u0..u2) into Y3's sixteen
+// words, scales (bytes 0..7) then minimums (8..15), as ggml's utmp shuffle
+// does. Clobbers AX, BX, R10, R11, R13.
+#define K4SCALES \
+	MOVL 4(R8), AX \
+	MOVL 8(R8), BX \
+	MOVL 12(R8), R10 \
+	MOVL R10, R11 \
+	SHRL $4, R11 \
+	ANDL $0x0f0f0f0f, R11 \
+	MOVL BX, R13 \
+	SHRL $6, R13 \
+	ANDL $0x03030303, R13 \
+	SHLL $4, R13 \
+	ORL  R13, R11 \
+	ANDL $0x0f0f0f0f, R10 \
+	MOVL AX, R13 \
+	SHRL $6, R13 \
+	ANDL $0x03030303, R13 \
+	SHLL $4, R13 \
+	ORL  R13, R10 \
+	ANDL $0x3f3f3f3f, BX \
+	ANDL $0x3f3f3f3f, AX \
+	SHLQ $32, R10 \
+	ORQ  R10, AX \
+	SHLQ $32, R11 \
+	ORQ  R11, BX \
+	VMOVQ     AX, X3 \
+	VPINSRQ   $1, BX, X3, X3 \
+	VPMOVZXBW X3, Y3
+
 // func gemvQ4KQ8KAVX2(w, xq *byte, xd *float32, xb *int16, y *float32, rows, nblocks int)
 // y[r] = dot(Q4_K row r of nblocks super-blocks, Q8_K activations xq, xd,
 // xb). One row at a time: a single sequential stream through the weights
@@ -134,34 +166,7 @@ k4blk:
 	VXORPS       X14, X2, X2
 	VBROADCASTSS X2, X2
 
-	// Unpack the 6-bit scales (bytes 0..7) and minimums (8..15) as
-	// ggml's utmp shuffle does: u0..u2 the packed words.
-	MOVL 4(R8), AX
-	MOVL 8(R8), BX
-	MOVL 12(R8), R10
-	MOVL R10, R11
-	SHRL $4, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL BX, R13
-	SHRL $6, R13
-	ANDL $0x03030303, R13
-	SHLL $4, R13
-	ORL  R13, R11          // u3' = (u2>>4)&0x0f.. | ((u1>>6)&0x03..)<<4
-	ANDL $0x0f0f0f0f, R10
-	MOVL AX, R13
-	SHRL $6, R13
-	ANDL $0x03030303, R13
-	SHLL $4, R13
-	ORL  R13, R10          // u1' = u2&0x0f.. | ((u0>>6)&0x03..)<<4
-	ANDL $0x3f3f3f3f, BX   // u2' = u1&0x3f..
-	ANDL $0x3f3f3f3f, AX   // u0' = u0&0x3f..
-	SHLQ $32, R10
-	ORQ  R10, AX
-	SHLQ $32, R11
-	ORQ  R11, BX
-	VMOVQ     AX, X3
-	VPINSRQ   $1, BX, X3, X3
-	VPMOVZXBW X3, Y3
+	K4SCALES
 
 	// Minimums: acc_m += dmin·(m_2v·s_2v + m_2v+1·s_2v+1), s_g the sum of
 	// sub-block g's activations (pairs of bsums).
@@ -504,33 +509,7 @@ k4rblk:
 	VCVTPH2PS X2, X2
 	VMULSS    X0, X2, X2
 
-	// Scales and minimums, unpacked as in gemvQ4KQ8KAVX2.
-	MOVL 4(R8), AX
-	MOVL 8(R8), BX
-	MOVL 12(R8), R10
-	MOVL R10, R11
-	SHRL $4, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL BX, R13
-	SHRL $6, R13
-	ANDL $0x03030303, R13
-	SHLL $4, R13
-	ORL  R13, R11
-	ANDL $0x0f0f0f0f, R10
-	MOVL AX, R13
-	SHRL $6, R13
-	ANDL $0x03030303, R13
-	SHLL $4, R13
-	ORL  R13, R10
-	ANDL $0x3f3f3f3f, BX
-	ANDL $0x3f3f3f3f, AX
-	SHLQ $32, R10
-	ORQ  R10, AX
-	SHLQ $32, R11
-	ORQ  R11, BX
-	VMOVQ     AX, X3
-	VPINSRQ   $1, BX, X3, X3
-	VPMOVZXBW X3, Y3
+	K4SCALES
 
 	// X14 = the minimums' term of each step: m_2j·s_2j + m_2j+1·s_2j+1.
 	VMOVDQU      (R9), Y4
@@ -669,33 +648,7 @@ k5blk:
 	VMULSS       X2, X0, X2
 	VXORPS       X12, X2, X2
 
-	// Scales and minimums, unpacked as in gemvQ4KQ8KAVX2.
-	MOVL 4(R8), AX
-	MOVL 8(R8), BX
-	MOVL 12(R8), R10
-	MOVL R10, R11
-	SHRL $4, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL BX, R13
-	SHRL $6, R13
-	ANDL $0x03030303, R13
-	SHLL $4, R13
-	ORL  R13, R11
-	ANDL $0x0f0f0f0f, R10
-	MOVL AX, R13
-	SHRL $6, R13
-	ANDL $0x03030303, R13
-	SHLL $4, R13
-	ORL  R13, R10
-	ANDL $0x3f3f3f3f, BX
-	ANDL $0x3f3f3f3f, AX
-	SHLQ $32, R10
-	ORQ  R10, AX
-	SHLQ $32, R11
-	ORQ  R11, BX
-	VMOVQ     AX, X3
-	VPINSRQ   $1, BX, X3, X3
-	VPMOVZXBW X3, Y3
+	K4SCALES
 
 	// summs += dmin·Σ_g m_g·s_g (the integer sum first).
 	VMOVDQU      (R9), Y4
