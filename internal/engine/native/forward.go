@@ -378,13 +378,11 @@ func (t *quantTask) run(_, lo, hi int) {
 // batches instead would change the prompt's keys and values slightly, and
 // with them close greedy choices).
 //
-// Q4_0, Q5_0, Q4_1 and Q5_1 weights (intQ8) take the integer kernel
-// gemvQ8L with the same activations (Q4_1 and Q5_1 with their Q8_1 sums
-// too): all but Q4_0 always, Q4_0 when its rows are a multiple of 8,
-// the matrices llama.cpp repacks on AVX2 and whose float order dotQ40Q8
-// follows (other Q4_0 matrices stay on the float path). Those take the
-// repacked kernel gemmQ40x8 over matrix.x8, as llama.cpp its repacked
-// copy.
+// Q5_0, Q4_1 and Q5_1 weights take the integer kernel gemvQ8L with the
+// same activations (Q4_1 and Q5_1 with their Q8_1 sums too). Q4_0 weights
+// take the repacked kernel gemmQ40x8 over matrix.x8 when their rows are a
+// multiple of 8, the matrices llama.cpp repacks on AVX2 and whose float
+// order dotQ40Q8 follows; other Q4_0 matrices stay on the float path.
 func (r *runner) useQ8(w *matrix, _ int) bool {
 	if w.cols%32 != 0 {
 		return false

@@ -73,9 +73,10 @@ type kernels struct {
 	// y[b·ystride:]), each weight block loaded once for the four.
 	gemmQ8x4 func(w, qs []byte, ds, y []float32, rows, cols, ystride int)
 	// gemvQ8L, when set, multiplies weight rows of the legacy types ggml
-	// pairs with Q8_0 or Q8_1 activations (intQ8: Q4_0, Q5_0; Q4_1, Q5_1)
-	// with activations quantised to Q8_0 (and, for Q8_1, their sums ss) in
-	// integer arithmetic; it reports false for other types or ragged rows.
+	// pairs with Q8_0 or Q8_1 activations (Q5_0; Q4_1, Q5_1) with
+	// activations quantised to Q8_0 (and, for Q8_1, their sums ss) in
+	// integer arithmetic; it reports false for other types (Q4_0 runs
+	// repacked, gemmQ40x8) or ragged rows.
 	gemvQ8L func(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool
 	// gemmQ40x8, when set, multiplies rows (a multiple of 8) of a Q4_0
 	// matrix repacked as block_q4_0x8 (matrix.x8) with n rows of Q8_0

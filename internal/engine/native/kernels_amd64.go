@@ -339,32 +339,26 @@ func gemvQKSIMD(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y
 	return true
 }
 
-// gemvQ40Q8AVX2 (q4dot_amd64.s) multiplies rows Q4_0 weight rows of
+// gemvQ50Q8AVX2 (q4dot_amd64.s) multiplies rows Q5_0 weight rows of
 // nblocks blocks with Q8_0 activations xq (int8) and xd (block scales) in
-// integer instructions, in the float order of dotQ40Q8.
-//
-//go:noescape
-func gemvQ40Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
-
-// gemvQ50Q8AVX2 (q4dot_amd64.s) is gemvQ40Q8AVX2 for Q5_0 rows, in the
-// float order of dotQ50Q8.
+// integer instructions, in the float order of dotQ50Q8.
 //
 //go:noescape
 func gemvQ50Q8AVX2(w, xq *byte, xd, y *float32, rows, nblocks int)
 
-// gemvQ41Q8AVX2 and gemvQ51Q8AVX2 (q4dot_amd64.s) multiply Q4_1 or Q5_1
-// rows with Q8_1 activations (xq, xd and the sums xs), in the float order
-// of dotQ41Q8 and dotQ51Q8.
+// gemvQx1Q8AVX2 (q4dot_amd64.s) multiplies Q4_1 (fifth = 0) or Q5_1
+// (fifth = 1) rows with Q8_1 activations (xq, xd and the sums xs), in
+// the float order of dotQ41Q8 and dotQ51Q8.
 //
 //go:noescape
-func gemvQ41Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
-
-//go:noescape
-func gemvQ51Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks int)
+func gemvQx1Q8AVX2(w, xq *byte, xd, xs, y *float32, rows, nblocks, fifth int)
 
 // gemvQ8LSIMD is gemvQ8LPortable in AVX2.
+// Q4_0 has no row kernel here: its integer path is the repacked one
+// (gemmQ40x8), and its matrices that are not repacked stay on the float
+// path (useQ8).
 func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) bool {
-	if !intQ8(t) || cols%32 != 0 {
+	if !intQ8(t) || t == TypeQ4_0 || cols%32 != 0 {
 		return false
 	}
 	nb := cols / 32
@@ -378,16 +372,15 @@ func gemvQ8LSIMD(t GGMLType, w, qs []byte, ds, ss, y []float32, rows, cols int) 
 	_ = y[rows-1]
 	pw, pq, pd, py := unsafe.SliceData(w), unsafe.SliceData(qs), unsafe.SliceData(ds), unsafe.SliceData(y)
 	switch t {
-	case TypeQ4_0:
-		gemvQ40Q8AVX2(pw, pq, pd, py, rows, nb)
 	case TypeQ5_0:
 		gemvQ50Q8AVX2(pw, pq, pd, py, rows, nb)
-	case TypeQ4_1:
+	case TypeQ4_1, TypeQ5_1:
 		_ = ss[nb-1]
-		gemvQ41Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb)
-	case TypeQ5_1:
-		_ = ss[nb-1]
-		gemvQ51Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb)
+		fifth := 0
+		if t == TypeQ5_1 {
+			fifth = 1
+		}
+		gemvQx1Q8AVX2(pw, pq, pd, unsafe.SliceData(ss), py, rows, nb, fifth)
 	}
 	return true
 }

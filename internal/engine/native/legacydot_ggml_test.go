@@ -59,8 +59,8 @@ func ggmlLegacyInputs(t GGMLType) (w []byte, x []float32) {
 }
 
 // TestLegacyMatchesGGML checks the integer Q4_0, Q5_0, Q4_1 and Q5_1
-// kernels (and the Q8_1 sums), portable and AVX2, bit for bit against
-// ggml's.
+// kernels (and the Q8_1 sums), portable and AVX2 (Q4_0's repacked ones
+// with VNNI too), bit for bit against ggml's.
 func TestLegacyMatchesGGML(t *testing.T) {
 	const cols = 256
 	simd, ok := simdKernels()
@@ -71,10 +71,13 @@ func TestLegacyMatchesGGML(t *testing.T) {
 			quantizeQ8ActsSums(x[a*cols:(a+1)*cols], qs, ds, ss)
 			got := make([]float32, 8)
 			gemvQ8LPortable(c.typ, w, qs, ds, ss, got, 8, cols)
+			// The SIMD row kernel; Q4_0 has the repacked ones instead (below).
 			var gotSIMD []float32
-			if ok && simd.gemvQ8L != nil {
+			if ok && simd.gemvQ8L != nil && c.typ != TypeQ4_0 {
 				gotSIMD = make([]float32, 8)
-				simd.gemvQ8L(c.typ, w, qs, ds, ss, gotSIMD, 8, cols)
+				if !simd.gemvQ8L(c.typ, w, qs, ds, ss, gotSIMD, 8, cols) {
+					t.Fatalf("%v: SIMD row kernel declined", c.typ)
+				}
 			}
 			// Q4_0 also through the repacked kernels, on ggml's layout.
 			var gotX8 []float32
