@@ -463,16 +463,17 @@ func (r *runner) blockRows(w *matrix) int {
 		br = max(br, (32<<10)/w.typ.rowBytes(w.cols)&^7)
 	}
 	if r.useQ4Kx8(w) {
-		br = max(8, br&^7) // gemmQ4K takes eight weight rows per pass
+		br = max(8, br&^7) // gemmQ4Kx8 takes eight weight rows per pass
 	}
 	return br
 }
 
-// useQ4Kx8 reports whether w is multiplied by gemmQ4K, or gemmQ4Kx8 over
-// its repacked copy: Q4_K on the integer path with its rows a multiple of
-// 8 (the matrices llama.cpp repacks, in their orders).
+// useQ4Kx8 reports whether w is multiplied by gemmQ4Kx8 over its repacked
+// copy: Q4_K on the integer path with its rows a multiple of 8 (the
+// matrices llama.cpp repacks, in their orders; repackQ4K repacks them
+// when the runner is made).
 func (r *runner) useQ4Kx8(w *matrix) bool {
-	return (r.k.gemmQ4K != nil || r.k.gemmQ4Kx8 != nil && w.x8 != nil) && w.typ == TypeQ4_K && w.rows%8 == 0 && r.useQK(w)
+	return r.k.gemmQ4Kx8 != nil && w.x8 != nil && w.typ == TypeQ4_K && w.rows%8 == 0 && r.useQK(w)
 }
 
 // fusedMaxRows is the number of activation rows below which quantised
@@ -573,17 +574,14 @@ func (r *runner) mulBlockQK(jb mm, n, r0, r1, off int) {
 	wq := jb.w.raw[r0*rb : r1*rb]
 	sub := r.mt.sub
 	if r.useQ4Kx8(jb.w) {
-		gemm := r.k.gemmQ4K
-		if jb.w.x8 != nil && r.k.gemmQ4Kx8 != nil {
-			gemm, wq = r.k.gemmQ4Kx8, jb.w.x8[r0*rb:r1*rb]
-		}
+		wx8 := jb.w.x8[r0*rb : r1*rb]
 		isSub := func(b int) bool { return b < len(sub) && sub[b] }
 		for b := 0; b < n; {
 			o, ps, nact := off+b*cols, isSub(b), 1
 			if b+4 <= n && isSub(b+1) == ps && isSub(b+2) == ps && isSub(b+3) == ps {
 				nact = 4 // four activation rows in one order: one pass
 			}
-			gemm(ps, wq, r.kx[o:o+nact*cols], r.kd[o/qkK:(o+nact*cols)/qkK], r.kb[o/16:(o+nact*cols)/16], jb.out[b*rows+r0:], r1-r0, cols, nact, rows)
+			r.k.gemmQ4Kx8(ps, wx8, r.kx[o:o+nact*cols], r.kd[o/qkK:(o+nact*cols)/qkK], r.kb[o/16:(o+nact*cols)/16], jb.out[b*rows+r0:], r1-r0, cols, nact, rows)
 			b += nact
 		}
 		return

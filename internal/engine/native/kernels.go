@@ -90,15 +90,12 @@ type kernels struct {
 	// order order (qkOrderLanes…); it reports false for other types or
 	// ragged rows.
 	gemvQK func(t GGMLType, order int, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols int) bool
-	// gemmQ4K, when set, is gemvQK for Q4_K rows in the repacked orders
-	// (perSub: qkOrderSub, else qkOrderBlock), for nact activation rows
-	// (qs, ds, bs: nact rows of cols values; output row b at
-	// y[b·ystride:]): eight weight rows per pass for one activation row,
-	// one weight row per pass for four; bit for bit gemvQK's results.
-	gemmQ4K func(perSub bool, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols, nact, ystride int)
-	// gemmQ4Kx8, when set, is gemmQ4K over the repacked copy (matrix.x8,
-	// repackQ4Kx8) of Q4_K rows, rows a multiple of 8; each output as
-	// gemmQ4Kx8Portable computes it.
+	// gemmQ4Kx8, when set, is gemvQK for Q4_K rows in the repacked orders
+	// (perSub: qkOrderSub, else qkOrderBlock) over their repacked copy
+	// (matrix.x8, repackQ4Kx8; rows a multiple of 8), for nact activation
+	// rows (qs, ds, bs: nact rows of cols values; output row b at
+	// y[b·ystride:]); each output as gemmQ4Kx8Portable computes it, which
+	// is gemvQK's bit for bit.
 	gemmQ4Kx8 func(perSub bool, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols, nact, ystride int)
 	// gemmQ6K, when set, multiplies Q6_K weight rows with four Q8_K
 	// activation rows at once (output row b at y[b·ystride:]), bit for bit
@@ -124,7 +121,7 @@ func selectKernels(want string) (kernels, error) {
 			return kernels{}, fmt.Errorf("kernels=%s: %s", want, simdUnavailable())
 		}
 		if want == KernelsSIMDFloat {
-			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.gemmQ4K, simd.gemmQ4Kx8, simd.gemmQ6K, simd.quantQ8, simd.quantQ8K, simd.q8LaneSums, simd.gemvQ8C = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
+			simd.name, simd.gemvQ8, simd.gemvQ8Cached, simd.gemmQ8x4, simd.gemvQ8L, simd.gemmQ40x8, simd.gemvQK, simd.gemmQ4Kx8, simd.gemmQ6K, simd.quantQ8, simd.quantQ8K, simd.q8LaneSums, simd.gemvQ8C = "avx2-fma-asm", nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil
 			if simd.gemmCached2 != nil {
 				simd.name = "avx512-fma-asm" // the F32 tile stays
 			}

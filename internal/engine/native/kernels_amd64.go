@@ -193,7 +193,7 @@ func gemvQuantSIMD(t GGMLType, w []byte, x, y []float32, rows, cols int) bool {
 
 func simdKernels() (kernels, bool) {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
-		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, softmax: softmaxSIMD, swiglu: swigluSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemmQ40x8: gemmQ40x8SIMD, gemvQK: gemvQKSIMD, gemmQ4K: gemmQ4KSIMD, gemmQ4Kx8: gemmQ4Kx8SIMD, quantQ8: quantizeQ8SIMD, quantQ8K: quantizeQ8KSIMD}
+		k := kernels{name: "avx2-int8-asm", dot: dotSIMD, scores: attnScoresSIMD, values: attnValuesSIMD, softmax: softmaxSIMD, swiglu: swigluSIMD, argmax: argmaxSIMD, gemv: gemvSIMD, gemvCached: gemvCachedSIMD, dequant: dequantSIMD, gemvQuant: gemvQuantSIMD, gemvQ8: gemvQ8Q8SIMD, gemvQ8Cached: gemvQ8Q8CachedSIMD, gemvQ8L: gemvQ8LSIMD, gemmQ40x8: gemmQ40x8SIMD, gemvQK: gemvQKSIMD, gemmQ4Kx8: gemmQ4Kx8SIMD, quantQ8: quantizeQ8SIMD, quantQ8K: quantizeQ8KSIMD}
 		if hasAVX512VL() {
 			k.name, k.gemmCached2, k.gemmQ6K = "avx512-int8-asm", gemmF32x2SIMD, gemmQ6KQ8Kx4SIMD
 		}

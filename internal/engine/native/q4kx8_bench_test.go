@@ -6,12 +6,13 @@ import (
 )
 
 // benchQ4K times rows×cols Q4_K products in the repacked block order,
-// gemmQ4K (x8) or the row kernel gemvQK, for nact activation rows, over
+// gemmQ4Kx8 over repacked copies (x8) or the row kernel gemvQK over the
+// file's rows, for nact activation rows, over
 // 64 matrices (about 56 MiB at 768×2048: from memory, as in decode).
 func benchQ4K(b *testing.B, rows, cols int, x8 bool, nact int) {
 	simd, ok := simdKernels()
-	if !ok || simd.gemmQ4K == nil {
-		b.Skip("no gemmQ4K on this CPU")
+	if !ok || simd.gemmQ4Kx8 == nil {
+		b.Skip("no gemmQ4Kx8 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	nb := cols / qkK
@@ -19,6 +20,9 @@ func benchQ4K(b *testing.B, rows, cols int, x8 bool, nact int) {
 	raws := make([][]byte, mats)
 	for i := range raws {
 		raws[i] = randomKBlocks(rng, TypeQ4_K, rows, nb)
+		if x8 {
+			raws[i] = repackQ4Kx8(raws[i], rows, cols)
+		}
 	}
 	x := make([]float32, nact*cols)
 	for i := range x {
@@ -34,7 +38,7 @@ func benchQ4K(b *testing.B, rows, cols int, x8 bool, nact int) {
 	for i := 0; i < b.N; i++ {
 		raw := raws[i%mats]
 		if x8 {
-			simd.gemmQ4K(false, raw, qs, ds, bs, y, rows, cols, nact, rows)
+			simd.gemmQ4Kx8(false, raw, qs, ds, bs, y, rows, cols, nact, rows)
 		} else {
 			for a := range nact {
 				simd.gemvQK(TypeQ4_K, qkOrderBlock, raw, qs[a*cols:], ds[a*nb:], bs[a*nb*16:], y[a*rows:], rows, cols)

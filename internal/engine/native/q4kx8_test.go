@@ -6,57 +6,10 @@ import (
 	"testing"
 )
 
-// TestGemmQ4KAgree checks gemmQ4K (eight weight rows per pass for one
-// activation row, one weight row for four) bit for bit against the row
-// kernels in both repacked orders: the portable dotQ4KQ8KRepack and the
-// SIMD gemvQK, on random weights and activations of several shapes, and
-// that it writes nothing outside its outputs.
-func TestGemmQ4KAgree(t *testing.T) {
-	simd, ok := simdKernels()
-	if !ok || simd.gemmQ4K == nil {
-		t.Skip("no gemmQ4K on this CPU")
-	}
-	rng := rand.New(rand.NewPCG(7, 8))
-	for _, nb := range []int{1, 2, 3, 8, 11} {
-		cols := nb * qkK
-		for _, rows := range []int{8, 16, 40, 12} {
-			raw := randomKBlocks(rng, TypeQ4_K, rows, nb)
-			for _, nact := range []int{1, 4} {
-				qs, ds, bs := randomQ8KActs(rng, nact, nb)
-				ystride := rows + 3
-				for _, order := range []int{qkOrderBlock, qkOrderSub} {
-					y := make([]float32, nact*ystride)
-					for i := range y {
-						y[i] = -1234.5
-					}
-					simd.gemmQ4K(order == qkOrderSub, raw, qs, ds, bs, y, rows, cols, nact, ystride)
-					for a := range nact {
-						aq, ad, ab := qs[a*cols:(a+1)*cols], ds[a*nb:(a+1)*nb], bs[a*nb*16:(a+1)*nb*16]
-						want, row := make([]float32, rows), make([]float32, rows)
-						gemvQKPortable(TypeQ4_K, order, raw, aq, ad, ab, want, rows, cols)
-						simd.gemvQK(TypeQ4_K, order, raw, aq, ad, ab, row, rows, cols)
-						for r := range rows {
-							got := y[a*ystride+r]
-							if math.Float32bits(got) != math.Float32bits(want[r]) || math.Float32bits(got) != math.Float32bits(row[r]) {
-								t.Errorf("order %d nb %d rows %d nact %d act %d row %d: gemmQ4K %g, portable %g, row kernel %g", order, nb, rows, nact, a, r, got, want[r], row[r])
-							}
-						}
-						for i := rows; i < ystride; i++ {
-							if y[a*ystride+i] != -1234.5 {
-								t.Errorf("order %d nb %d rows %d nact %d: wrote y[%d]", order, nb, rows, nact, a*ystride+i)
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 // TestGemmQ4Kx8Agree checks the kernels over the repacked Q4_K layout
 // (repackQ4Kx8): the portable gemmQ4Kx8Portable on every CPU, and the
 // SIMD gemmQ4Kx8 where there is one, bit for bit against the row kernels
-// over the raw rows (gemvQKPortable, and the SIMD gemvQK and gemmQ4K) in
+// over the raw rows (gemvQKPortable, and the SIMD gemvQK) in
 // both repacked orders, on random weights and activations of several
 // shapes, writing nothing outside their outputs.
 func TestGemmQ4Kx8Agree(t *testing.T) {
@@ -77,18 +30,17 @@ func TestGemmQ4Kx8Agree(t *testing.T) {
 					type impl struct {
 						name string
 						f    func(perSub bool, w, qs []byte, ds []float32, bs []int16, y []float32, rows, cols, nact, ystride int)
-						w    []byte
 					}
-					impls := []impl{{"gemmQ4Kx8Portable", gemmQ4Kx8Portable, x8}}
+					impls := []impl{{"gemmQ4Kx8Portable", gemmQ4Kx8Portable}}
 					if ok && simd.gemmQ4Kx8 != nil {
-						impls = append(impls, impl{"gemmQ4Kx8", simd.gemmQ4Kx8, x8}, impl{"gemmQ4K", simd.gemmQ4K, raw})
+						impls = append(impls, impl{"gemmQ4Kx8", simd.gemmQ4Kx8})
 					}
 					for _, im := range impls {
 						y := make([]float32, nact*ystride)
 						for i := range y {
 							y[i] = -1234.5
 						}
-						im.f(order == qkOrderSub, im.w, qs, ds, bs, y, rows, cols, nact, ystride)
+						im.f(order == qkOrderSub, x8, qs, ds, bs, y, rows, cols, nact, ystride)
 						for a := range nact {
 							aq, ad, ab := qs[a*cols:(a+1)*cols], ds[a*nb:(a+1)*nb], bs[a*nb*16:(a+1)*nb*16]
 							want := make([]float32, rows)
